@@ -1,0 +1,46 @@
+#pragma once
+// The typed interface of every Chorus actor role: one alias per role, one line per handler.
+#include "actors/protocol/atoms.hpp"
+#include "actors/protocol/messages.hpp"
+
+#include <caf/error.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+#include <vector>
+
+namespace chorus::actors {
+
+// Postgres pool manager: queues db_calls (bounded) and hands them to detached workers.
+using pg_pool_actor = caf::typed_actor<
+  caf::replies_to<db_call>::with<ok_atom>,                         // run on a pooled connection
+  caf::replies_to<stats_atom>::with<pool_status>,                  // counters snapshot
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>,  // worker i finished job id
+  caf::reacts_to<conn_atom, std::uint32_t, bool>,                  // worker i connection up/down
+  caf::reacts_to<expire_atom, std::uint64_t>>;                     // job deadline passed
+
+// One pooled Postgres connection on its own thread (spawned detached by the pool).
+using pg_worker_actor = caf::typed_actor<
+  caf::reacts_to<std::uint64_t, db_call>,                          // run job id
+  caf::reacts_to<reconnect_atom>>;                                 // try to (re)open the connection
+
+// Redis manager: coalesces concurrent requests into pipelines for its connection worker.
+using redis_actor = caf::typed_actor<
+  caf::replies_to<redis_request>::with<redis_result>,              // run commands, replies in order
+  caf::replies_to<stats_atom>::with<redis_status>,                 // counters snapshot
+  caf::reacts_to<done_atom, std::uint64_t, redis_result, caf::error>, // worker finished pipeline id
+  caf::reacts_to<conn_atom, bool>>;                                // worker connection up/down
+
+// One Redis connection on its own thread.
+using redis_worker_actor = caf::typed_actor<
+  caf::reacts_to<std::uint64_t, redis_request>,                    // run pipeline id
+  caf::reacts_to<reconnect_atom>>;
+
+// Per-node status: liveness, readiness of dependencies, cluster node list, heartbeat.
+using node_actor = caf::typed_actor<
+  caf::replies_to<health_atom>::with<ok_atom>,                     // the actor system is responsive
+  caf::replies_to<ready_atom>::with<readiness>,                    // Postgres, Redis, schema checked now
+  caf::replies_to<nodes_atom>::with<std::vector<node_entry>>,      // nodes table
+  caf::replies_to<migr_atom>::with<std::vector<migration_entry>>,  // schema_migrations
+  caf::reacts_to<tick_atom>>;                                      // heartbeat timer
+
+} // namespace chorus::actors

@@ -1,0 +1,119 @@
+#pragma once
+// Message types exchanged between Chorus actors.
+#include "storage/redis/context.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pqxx { class connection_base; }
+
+namespace chorus::actors {
+
+// A unit of Postgres work run by a pool worker on its own connection. `run` opens
+// and commits its own transaction(s) and writes its results into state it captured
+// (e.g. a shared_ptr); exceptions are translated and returned as the reply error.
+// `items` says how many logical requests this call carries (a batch of N → N).
+struct db_call {
+  std::string name;
+  std::function<void(pqxx::connection_base&)> run;
+  std::uint32_t items = 1;
+};
+
+struct pool_status {
+  std::int32_t size = 0;       // workers (connections) configured
+  std::int32_t connected = 0;  // workers holding an open connection
+  std::int32_t busy = 0;       // workers running a job now
+  std::uint64_t queued = 0;    // jobs waiting for a worker
+  std::uint64_t processed = 0; // jobs finished (ok or error)
+  std::uint64_t items = 0;     // logical requests carried by those jobs
+  std::uint64_t errors = 0;
+  std::uint64_t rejected = 0;  // refused because the queue was full
+  std::uint64_t expired = 0;   // failed by deadline (queued or running too long)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
+  return f(caf::meta::type_name("pool_status"), x.size, x.connected, x.busy, x.queued, x.processed,
+           x.items, x.errors, x.rejected, x.expired);
+}
+
+// One client request to the Redis actor: its commands go out in one pipeline
+// (possibly together with other clients' commands) and come back in order.
+struct redis_request {
+  std::vector<storage::redis::command> commands;
+};
+
+struct redis_result {
+  std::vector<storage::redis::reply> replies;
+};
+
+struct redis_status {
+  bool connected = false;
+  std::uint64_t queued = 0;     // commands waiting
+  std::uint64_t in_flight = 0;  // commands in the pipeline now
+  std::uint64_t commands = 0;
+  std::uint64_t pipelines = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t rejected = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, redis_status& x) {
+  return f(caf::meta::type_name("redis_status"), x.connected, x.queued, x.in_flight, x.commands,
+           x.pipelines, x.errors, x.rejected);
+}
+
+struct readiness {
+  bool postgres = false;
+  bool redis = false;
+  bool migrations = false;
+  std::int32_t schema_version = 0;
+  std::int32_t expected_version = 0;
+  std::string postgres_error;
+  std::string redis_error;
+
+  bool ready() const noexcept { return postgres && redis && migrations; }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, readiness& x) {
+  return f(caf::meta::type_name("readiness"), x.postgres, x.redis, x.migrations, x.schema_version,
+           x.expected_version, x.postgres_error, x.redis_error);
+}
+
+struct node_entry {
+  std::string name;
+  std::string http_address;
+  std::string version;
+  std::string started_at;
+  std::string last_seen_at;
+  double seconds_since_seen = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_entry& x) {
+  return f(caf::meta::type_name("node_entry"), x.name, x.http_address, x.version, x.started_at,
+           x.last_seen_at, x.seconds_since_seen);
+}
+
+struct migration_entry {
+  std::int32_t version = 0;
+  std::string name;
+  std::string applied_at;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, migration_entry& x) {
+  return f(caf::meta::type_name("migration_entry"), x.version, x.name, x.applied_at);
+}
+
+} // namespace chorus::actors
+
+// Local-only types: they carry closures or recursive reply trees and never cross nodes.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::db_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_result)

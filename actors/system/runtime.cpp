@@ -1,0 +1,76 @@
+#include "actors/system/runtime.hpp"
+
+#include "actors/db/pg_pool.hpp"
+#include "actors/redis/redis_actor.hpp"
+#include "actors/system/node.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
+#include <thread>
+
+namespace chorus::actors {
+
+runtime::runtime(const config& cfg, metrics::registry& metrics)
+  : cfg_(cfg), sys_cfg_(std::make_unique<caf::actor_system_config>()), registry_(cfg.node_name) {
+  auto threads = cfg.actor_threads > 0 ? cfg.actor_threads
+                                       : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
+  sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
+  registry_.export_metrics(metrics);
+
+  pg_pool_options po;
+  po.connection.dsn = cfg.pg.dsn;
+  po.connection.connect_timeout_s = cfg.pg.connect_timeout_s;
+  po.connection.statement_timeout_ms = cfg.pg.statement_timeout_ms;
+  po.connection.application_name = "chorusd";
+  po.size = cfg.pg.pool_size;
+  po.queue_limit = cfg.pg.queue_limit;
+  po.queue_timeout = std::chrono::milliseconds(cfg.pg.queue_timeout_ms);
+  po.job_timeout = std::chrono::milliseconds(cfg.pg.statement_timeout_ms + 1000);
+  po.reconnect_max = std::chrono::milliseconds(cfg.pg.reconnect_max_ms);
+
+  redis_options ro;
+  ro.host = cfg.redis.host;
+  ro.port = cfg.redis.port;
+  ro.timeout = std::chrono::milliseconds(cfg.redis.timeout_ms);
+  ro.queue_limit = cfg.redis.queue_limit;
+  ro.max_pipeline = cfg.redis.max_pipeline;
+
+  svc_.system = sys_.get();
+  svc_.cfg = &cfg_;
+  svc_.registry = &registry_;
+  svc_.metrics = &metrics;
+  svc_.pg = spawn_pg_pool(*sys_, po, registry_, &metrics);
+  svc_.redis = spawn_redis(*sys_, ro, registry_, &metrics);
+}
+
+void runtime::start_node(const std::string& http_address, const std::string& version) {
+  node_options no;
+  no.name = cfg_.node_name;
+  no.http_address = http_address;
+  no.version = version;
+  svc_.node = spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_);
+}
+
+void runtime::shutdown() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  if (svc_.node)
+    caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.redis, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.pg, caf::exit_reason::user_shutdown);
+  svc_ = services{};
+  sys_->await_all_actors_done();
+}
+
+runtime::~runtime() {
+  shutdown();
+  sys_.reset();
+}
+
+} // namespace chorus::actors

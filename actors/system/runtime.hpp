@@ -1,0 +1,39 @@
+#pragma once
+// The actor half of the composition root: builds the CAF actor system, the
+// registry and the storage actors in dependency order (pool, Redis, node) and
+// tears them down in reverse.
+#include "actors/registry/registry.hpp"
+#include "actors/system/services.hpp"
+
+#include <memory>
+#include <string>
+
+namespace caf { class actor_system; class actor_system_config; }
+namespace chorus { struct config; }
+
+namespace chorus::actors {
+
+class runtime {
+public:
+  runtime(const config& cfg, metrics::registry& metrics);
+  ~runtime();
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  // Spawns the node actor once the HTTP address is known.
+  void start_node(const std::string& http_address, const std::string& version);
+  const services& svc() const noexcept { return svc_; }
+  actor_registry& registry() noexcept { return registry_; }
+  // Stops all actors (node, Redis, pool — reverse order) and waits for them.
+  void shutdown();
+
+private:
+  const config& cfg_;
+  std::unique_ptr<caf::actor_system_config> sys_cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  actor_registry registry_;
+  services svc_;
+  bool stopped_ = false;
+};
+
+} // namespace chorus::actors

@@ -1,0 +1,24 @@
+#pragma once
+// What the HTTP layer may talk to: actor handles plus read-only process services.
+// Built by the composition root (tools/chorusd.cpp) in dependency order.
+#include "actors/protocol/interfaces.hpp"
+
+namespace caf { class actor_system; }
+namespace chorus { struct config; }
+namespace chorus::metrics { class registry; }
+
+namespace chorus::actors {
+
+class actor_registry;
+
+struct services {
+  caf::actor_system* system = nullptr;
+  const config* cfg = nullptr;
+  actor_registry* registry = nullptr;
+  metrics::registry* metrics = nullptr;
+  pg_pool_actor pg;
+  redis_actor redis;
+  node_actor node;
+};
+
+} // namespace chorus::actors

@@ -1,0 +1,195 @@
+#include "common/config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace chorus {
+namespace {
+
+struct option {
+  const char* key;
+  const char* description;
+  std::function<void(config&, const std::string&)> set;
+  std::function<std::string(const config&)> get;
+};
+
+template <class Int>
+Int parse_int(const std::string& key, const std::string& text, long long lo, long long hi) {
+  long long v = 0;
+  auto first = text.data();
+  auto last = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(first, last, v);
+  if (ec != std::errc() || ptr != last || text.empty())
+    throw config_error(key, "config key '" + key + "': expected an integer, got '" + text + "'");
+  if (v < lo || v > hi)
+    throw config_error(key, "config key '" + key + "': " + text + " is out of range [" +
+                              std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return static_cast<Int>(v);
+}
+
+bool parse_bool(const std::string& key, const std::string& text) {
+  std::string t = text;
+  std::transform(t.begin(), t.end(), t.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (t == "1" || t == "true" || t == "yes" || t == "on") return true;
+  if (t == "0" || t == "false" || t == "no" || t == "off") return false;
+  throw config_error(key, "config key '" + key + "': expected a boolean, got '" + text + "'");
+}
+
+#define CHORUS_INT(KEY, FIELD, LO, HI, DESC)                                                       \
+  option{KEY, DESC,                                                                                \
+         [](config& c, const std::string& v) {                                                     \
+           c.FIELD = parse_int<decltype(c.FIELD)>(KEY, v, LO, HI);                                 \
+         },                                                                                        \
+         [](const config& c) { return std::to_string(c.FIELD); }}
+#define CHORUS_STR(KEY, FIELD, DESC)                                                               \
+  option{KEY, DESC, [](config& c, const std::string& v) { c.FIELD = v; },                          \
+         [](const config& c) { return c.FIELD; }}
+#define CHORUS_BOOL(KEY, FIELD, DESC)                                                              \
+  option{KEY, DESC, [](config& c, const std::string& v) { c.FIELD = parse_bool(KEY, v); },        \
+         [](const config& c) { return std::string(c.FIELD ? "true" : "false"); }}
+
+const std::vector<option>& options() {
+  static const std::vector<option> opts = {
+    CHORUS_STR("http.host", http.host, "address the HTTP listener binds"),
+    CHORUS_INT("http.port", http.port, 0, 65535, "HTTP port (0 = pick a free port)"),
+    CHORUS_STR("http.port_file", http.port_file, "write the bound HTTP port to this file"),
+    CHORUS_INT("http.threads", http.threads, 1, 256, "Asio I/O threads"),
+    CHORUS_INT("http.body_limit", http.body_limit, 1024, 1LL << 31, "maximum request body in bytes (413 beyond)"),
+    CHORUS_INT("http.header_limit", http.header_limit, 1024, 1 << 20, "maximum request head in bytes (431 beyond)"),
+    CHORUS_INT("http.read_timeout_ms", http.read_timeout_ms, 100, 3'600'000, "deadline to read one request"),
+    CHORUS_INT("http.idle_timeout_ms", http.idle_timeout_ms, 100, 3'600'000, "keep-alive idle timeout"),
+    CHORUS_INT("http.request_timeout_ms", http.request_timeout_ms, 10, 600'000, "deadline for a handler's actor round trip"),
+    CHORUS_INT("http.shutdown_grace_ms", http.shutdown_grace_ms, 0, 600'000, "time in-flight requests get on shutdown"),
+    CHORUS_INT("http.max_connections", http.max_connections, 1, 1'000'000, "open connections beyond this are refused"),
+    CHORUS_STR("pg.dsn", pg.dsn, "libpq connection string"),
+    CHORUS_INT("pg.pool_size", pg.pool_size, 1, 512, "Postgres connections (one detached worker each)"),
+    CHORUS_INT("pg.queue_limit", pg.queue_limit, 1, 1'000'000, "jobs waiting for a connection before 503"),
+    CHORUS_INT("pg.queue_timeout_ms", pg.queue_timeout_ms, 1, 600'000, "a job queued longer than this fails unrun"),
+    CHORUS_INT("pg.statement_timeout_ms", pg.statement_timeout_ms, 1, 3'600'000, "server-side statement_timeout"),
+    CHORUS_INT("pg.connect_timeout_s", pg.connect_timeout_s, 1, 600, "libpq connect_timeout"),
+    CHORUS_INT("pg.startup_timeout_ms", pg.startup_timeout_ms, 0, 3'600'000, "startup waits this long for Postgres"),
+    CHORUS_INT("pg.reconnect_max_ms", pg.reconnect_max_ms, 10, 600'000, "cap of the reconnect backoff"),
+    CHORUS_STR("redis.host", redis.host, "Redis host"),
+    CHORUS_INT("redis.port", redis.port, 1, 65535, "Redis port"),
+    CHORUS_INT("redis.queue_limit", redis.queue_limit, 1, 10'000'000, "Redis commands waiting before 503"),
+    CHORUS_INT("redis.timeout_ms", redis.timeout_ms, 1, 600'000, "Redis connect and command timeout"),
+    CHORUS_INT("redis.max_pipeline", redis.max_pipeline, 1, 100'000, "commands sent in one pipeline at most"),
+    CHORUS_INT("actors.threads", actor_threads, 0, 256, "CAF scheduler threads (0 = cores)"),
+    CHORUS_STR("admin.token", admin_token, "bearer token for admin routes from non-loopback peers"),
+    CHORUS_BOOL("metrics.public", metrics_public, "serve /metrics to every peer"),
+    CHORUS_STR("log.level", log_level, "debug, info, warn or error"),
+    CHORUS_STR("node.name", node_name, "this node's name in logs and the actor registry"),
+  };
+  return opts;
+}
+
+std::string env_name(const std::string& key) {
+  std::string out = "CHORUS_";
+  for (char c : key)
+    out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+void validate(const config& c) {
+  if (c.http.host.empty()) throw config_error("http.host", "config key 'http.host' must not be empty");
+  if (c.pg.dsn.empty()) throw config_error("pg.dsn", "config key 'pg.dsn' must not be empty");
+  if (c.redis.host.empty()) throw config_error("redis.host", "config key 'redis.host' must not be empty");
+  static const char* levels[] = {"debug", "info", "warn", "warning", "error"};
+  if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
+    throw config_error("log.level", "config key 'log.level': expected debug, info, warn or error, got '" + c.log_level + "'");
+  if (!c.admin_token.empty() && c.admin_token.size() < 16)
+    throw config_error("admin.token", "config key 'admin.token': use at least 16 characters");
+}
+
+} // namespace
+
+std::vector<config_key_info> config_keys() {
+  std::vector<config_key_info> out;
+  config defaults;
+  for (auto& o : options())
+    out.push_back({o.key, env_name(o.key), o.description, o.get(defaults)});
+  return out;
+}
+
+void set_config_value(config& cfg, const std::string& key, const std::string& value) {
+  for (auto& o : options())
+    if (key == o.key) {
+      o.set(cfg, value);
+      return;
+    }
+  throw config_error(key, "unknown config key '" + key + "'");
+}
+
+config load_config(const std::string& file, const std::map<std::string, std::string>& env) {
+  config cfg;
+  if (!file.empty()) {
+    std::ifstream in(file);
+    if (!in)
+      throw config_error("config", "cannot read config file '" + file + "'");
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      ++lineno;
+      auto t = trim(line);
+      if (t.empty() || t[0] == '#')
+        continue;
+      auto eq = t.find('=');
+      if (eq == std::string::npos)
+        throw config_error("config", file + ":" + std::to_string(lineno) + ": expected 'key = value'");
+      auto key = trim(t.substr(0, eq));
+      auto value = trim(t.substr(eq + 1));
+      if (value.size() >= 2 && value.front() == '"' && value.back() == '"')
+        value = value.substr(1, value.size() - 2);
+      set_config_value(cfg, key, value);
+    }
+  }
+  for (auto& o : options()) {
+    auto it = env.find(env_name(o.key));
+    if (it != env.end())
+      o.set(cfg, it->second);
+  }
+  if (cfg.node_name.empty()) {
+    char host[256] = {0};
+    if (gethostname(host, sizeof host - 1) == 0)
+      cfg.node_name = host;
+    else
+      cfg.node_name = "chorus";
+  }
+  validate(cfg);
+  return cfg;
+}
+
+std::map<std::string, std::string> environ_map() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv = *e;
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && kv.compare(0, 7, "CHORUS_") == 0)
+      out.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return out;
+}
+
+std::map<std::string, std::string> describe(const config& cfg) {
+  std::map<std::string, std::string> out;
+  for (auto& o : options())
+    out[o.key] = o.get(cfg);
+  if (!cfg.admin_token.empty())
+    out["admin.token"] = "(set)";
+  return out;
+}
+
+} // namespace chorus

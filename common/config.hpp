@@ -1,0 +1,90 @@
+#pragma once
+// Server configuration. Defaults live here in code; a `key = value` file
+// (config/chorus.example.conf) and CHORUS_* environment variables override them,
+// in that order. Every key `a.b_c` maps to the variable CHORUS_A_B_C.
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace chorus {
+
+struct http_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 3000;
+  std::string port_file;              // if set, the bound port is written here (tests bind port 0)
+  int threads = 2;                    // Asio I/O threads
+  std::size_t body_limit = 1 << 20;   // bytes
+  std::size_t header_limit = 16 * 1024;
+  int read_timeout_ms = 10'000;       // one request, head and body
+  int idle_timeout_ms = 60'000;       // keep-alive wait between requests
+  int request_timeout_ms = 10'000;    // a handler's actor round trip
+  int shutdown_grace_ms = 10'000;     // in-flight requests get this long on shutdown
+  int max_connections = 10'000;
+};
+
+struct pg_config {
+  std::string dsn = "host=127.0.0.1 port=54329 user=postgres dbname=chorus";
+  int pool_size = 4;                  // detached workers, one connection each
+  int queue_limit = 1024;             // jobs waiting for a worker; beyond → overloaded
+  int queue_timeout_ms = 2'000;       // a job that waited this long is failed, not run
+  int statement_timeout_ms = 5'000;   // server-side statement_timeout per connection
+  int connect_timeout_s = 3;
+  int startup_timeout_ms = 30'000;    // how long startup waits for Postgres to migrate
+  int reconnect_max_ms = 5'000;       // reconnect backoff cap
+};
+
+struct redis_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 63799;
+  int queue_limit = 8192;
+  int timeout_ms = 2'000;
+  int max_pipeline = 512;
+};
+
+struct config {
+  http_config http;
+  pg_config pg;
+  redis_config redis;
+  int actor_threads = 0;              // 0 = hardware concurrency
+  std::string admin_token;            // bearer token for /api/v1/chorus/admin/* from non-loopback peers
+  bool metrics_public = false;        // serve /metrics to any peer, not only loopback/admin
+  std::string log_level = "info";
+  std::string node_name;              // defaults to the host name
+};
+
+class config_error : public std::runtime_error {
+public:
+  config_error(std::string key, const std::string& what)
+    : std::runtime_error(what), key_(std::move(key)) {}
+  const std::string& key() const noexcept { return key_; }
+
+private:
+  std::string key_;
+};
+
+struct config_key_info {
+  std::string key;
+  std::string env;
+  std::string description;
+  std::string default_value;
+};
+
+// All known keys with their env names and defaults (for docs and `chorusctl config`).
+std::vector<config_key_info> config_keys();
+
+// Applies one key. Throws config_error naming the key on an unknown key or bad value.
+void set_config_value(config& cfg, const std::string& key, const std::string& value);
+
+// Loads defaults, then `file` (if non-empty), then the environment `env`
+// (name → value; pass environ_map() for the process environment).
+// Validates the result; throws config_error naming the offending key.
+config load_config(const std::string& file, const std::map<std::string, std::string>& env);
+
+std::map<std::string, std::string> environ_map();
+
+// Key/value view of a config (admin token redacted).
+std::map<std::string, std::string> describe(const config& cfg);
+
+} // namespace chorus

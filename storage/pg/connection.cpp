@@ -1,0 +1,72 @@
+#include "storage/pg/connection.hpp"
+
+#include "common/errc.hpp"
+
+#include <pqxx/pqxx>
+
+namespace chorus::storage::pg {
+
+std::unique_ptr<pqxx::connection> connect(const connect_options& opts) {
+  std::string dsn = opts.dsn;
+  dsn += " connect_timeout=" + std::to_string(opts.connect_timeout_s);
+  dsn += " application_name=" + opts.application_name;
+  // statement_timeout is enforced by the server, so a stuck query cannot pin a worker.
+  dsn += " options='-c statement_timeout=" + std::to_string(opts.statement_timeout_ms) + "'";
+  try {
+    return std::make_unique<pqxx::connection>(dsn);
+  } catch (const std::exception& e) {
+    throw failure(errc::unavailable, std::string("postgres connect failed: ") + e.what());
+  }
+}
+
+bool is_connection_loss(std::exception_ptr ep) noexcept {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const pqxx::broken_connection&) {
+    return true;
+  } catch (const pqxx::in_doubt_error&) {
+    return true;
+  } catch (const failure& f) {
+    return f.code() == errc::unavailable;
+  } catch (...) {
+    return false;
+  }
+}
+
+void rethrow_translated(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (const failure&) {
+    throw;
+  } catch (const pqxx::broken_connection& e) {
+    throw failure(errc::unavailable, std::string("postgres connection lost: ") + e.what());
+  } catch (const pqxx::in_doubt_error& e) {
+    throw failure(errc::unavailable, std::string("postgres commit in doubt: ") + e.what());
+  } catch (const pqxx::unique_violation& e) {
+    throw failure(errc::conflict, e.what());
+  } catch (const pqxx::sql_error& e) {
+    // SQLSTATE class 08 (connection exception) and 57P0x (admin shutdown) mean the
+    // server went away underneath us.
+    auto state = e.sqlstate();
+    if (state == "57014")
+      throw failure(errc::timeout, std::string("postgres statement timed out: ") + e.what());
+    if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
+      throw failure(errc::unavailable, std::string("postgres unavailable: ") + e.what());
+    throw failure(errc::internal, std::string("postgres error ") + state + ": " + e.what());
+  } catch (const std::exception& e) {
+    throw failure(errc::internal, e.what());
+  }
+}
+
+std::string quote_array_element(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+} // namespace chorus::storage::pg
