@@ -10,10 +10,13 @@ std::unique_ptr<pqxx::connection> connect(const connect_options& opts) {
   std::string dsn = opts.dsn;
   dsn += " connect_timeout=" + std::to_string(opts.connect_timeout_s);
   dsn += " application_name=" + opts.application_name;
-  // statement_timeout is enforced by the server, so a stuck query cannot pin a worker.
-  dsn += " options='-c statement_timeout=" + std::to_string(opts.statement_timeout_ms) + "'";
   try {
-    return std::make_unique<pqxx::connection>(dsn);
+    auto conn = std::make_unique<pqxx::connection>(dsn);
+    // statement_timeout is enforced by the server, so a stuck query cannot pin a
+    // worker; set_variable re-applies it if libpqxx reactivates the connection.
+    if (opts.statement_timeout_ms > 0)
+      conn->set_variable("statement_timeout", std::to_string(opts.statement_timeout_ms));
+    return conn;
   } catch (const std::exception& e) {
     throw failure(errc::unavailable, std::string("postgres connect failed: ") + e.what());
   }

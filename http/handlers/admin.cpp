@@ -1,0 +1,133 @@
+// /api/v1/chorus/admin/*: live actors, cluster nodes, migrations, log level, routes.
+#include "actors/registry/registry.hpp"
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "http/ask.hpp"
+#include "http/dto/body.hpp"
+#include "http/handlers/handlers.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+namespace chorus::http::handlers {
+
+using namespace std::chrono;
+
+bool admin_allowed(const request& req, const config& cfg) {
+  if (req.remote_loopback && !req.header("x-forwarded-for") && !req.header("forwarded"))
+    return true;
+  if (cfg.admin_token.empty())
+    return false;
+  auto auth = req.header("authorization");
+  if (!auth || auth->size() < 7 || auth->substr(0, 7) != "Bearer ")
+    return false;
+  auto token = auth->substr(7);
+  return token.size() == cfg.admin_token.size() &&
+         CRYPTO_memcmp(token.data(), cfg.admin_token.data(), token.size()) == 0;
+}
+
+namespace {
+
+// Wraps a handler so that non-admin callers get 401 (no credentials) or 403.
+handler_fn guarded(const actors::services& svc, handler_fn inner) {
+  return [svc, inner = std::move(inner)](request& req, const responder& res) {
+    if (admin_allowed(req, *svc.cfg))
+      return inner(req, res);
+    if (!req.header("authorization"))
+      return res.fail(errc::unauthorized, "The access token is invalid",
+                      "admin routes need a loopback peer or the admin token");
+    res.fail(errc::forbidden, "This action is not allowed");
+  };
+}
+
+} // namespace
+
+handler_fn admin_actors(const actors::services& svc) {
+  return guarded(svc, [svc](request& req, const responder& res) {
+    auto q = req.query();
+    auto kind = q.count("kind") ? q["kind"] : std::string();
+    auto snap = svc.registry->snapshot();
+    nlohmann::json list = nlohmann::json::array();
+    std::map<std::string, int> counts;
+    for (auto& a : snap) {
+      ++counts[a.kind];
+      if (!kind.empty() && a.kind != kind)
+        continue;
+      list.push_back({{"id", std::to_string(a.id)},
+                      {"kind", a.kind},
+                      {"name", a.name},
+                      {"uptime_s", a.uptime_s},
+                      {"messages", a.processed},
+                      {"mailbox", a.mailbox},
+                      {"mailbox_high_water", a.mailbox_high_water},
+                      {"counters", a.counters}});
+    }
+    res.json(200, {{"node", svc.registry->node()}, {"total", snap.size()}, {"by_kind", counts}, {"actors", list}});
+  });
+}
+
+handler_fn admin_nodes(const actors::services& svc) {
+  return guarded(svc, [svc](request&, const responder& res) {
+    ask(*svc.system, res, svc.node, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res](const std::vector<actors::node_entry>& nodes) {
+          nlohmann::json out = nlohmann::json::array();
+          for (auto& n : nodes)
+            out.push_back({{"name", n.name},
+                           {"http_address", n.http_address},
+                           {"version", n.version},
+                           {"started_at", n.started_at},
+                           {"last_seen_at", n.last_seen_at},
+                           {"seconds_since_seen", n.seconds_since_seen}});
+          res.json(200, out);
+        },
+        actors::nodes_atom::value);
+  });
+}
+
+handler_fn admin_migrations(const actors::services& svc) {
+  return guarded(svc, [svc](request&, const responder& res) {
+    ask(*svc.system, res, svc.node, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res](const std::vector<actors::migration_entry>& ms) {
+          nlohmann::json out = nlohmann::json::array();
+          for (auto& m : ms)
+            out.push_back({{"version", m.version}, {"name", m.name}, {"applied_at", m.applied_at}});
+          res.json(200, out);
+        },
+        actors::migr_atom::value);
+  });
+}
+
+handler_fn admin_get_log_level(const actors::services& svc) {
+  return guarded(svc, [](request&, const responder& res) {
+    res.json(200, {{"level", log::to_string(log::current_level())}});
+  });
+}
+
+handler_fn admin_put_log_level(const actors::services& svc) {
+  return guarded(svc, [](request& req, const responder& res) {
+    auto body = read_body(req, res);
+    if (!body)
+      return;
+    auto it = body->find("level");
+    if (it == body->end() || !it->is_string())
+      return res.fail(errc::unprocessable, "Validation failed", "'level' is required and must be a string");
+    log::level lvl;
+    if (!log::parse_level(it->get<std::string>(), lvl))
+      return res.fail(errc::unprocessable, "Validation failed", "'level' must be debug, info, warn or error");
+    log::set_level(lvl);
+    log::write(log::level::warn, "log level changed", {{"level", log::to_string(lvl)}});
+    res.json(200, {{"level", log::to_string(lvl)}});
+  });
+}
+
+handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router> routes) {
+  return guarded(svc, [routes](request&, const responder& res) {
+    nlohmann::json out = nlohmann::json::array();
+    if (auto r = routes.lock())
+      for (auto& e : r->list())
+        out.push_back({{"method", e.method}, {"path", e.pattern}});
+    res.json(200, out);
+  });
+}
+
+} // namespace chorus::http::handlers

@@ -1,0 +1,25 @@
+#pragma once
+// Handler factories: each returns the handler_fn for one route. The route table
+// that wires them to paths is http/routes.cpp.
+#include "actors/system/services.hpp"
+#include "http/router.hpp"
+
+namespace chorus::http::handlers {
+
+// system.cpp
+handler_fn health(const actors::services& svc);
+handler_fn ready(const actors::services& svc);
+handler_fn metrics(const actors::services& svc);
+
+// admin.cpp (loopback or admin token only)
+handler_fn admin_actors(const actors::services& svc);
+handler_fn admin_nodes(const actors::services& svc);
+handler_fn admin_migrations(const actors::services& svc);
+handler_fn admin_get_log_level(const actors::services& svc);
+handler_fn admin_put_log_level(const actors::services& svc);
+handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router> routes);
+
+// Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
+bool admin_allowed(const request& req, const config& cfg);
+
+} // namespace chorus::http::handlers

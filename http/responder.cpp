@@ -1,0 +1,49 @@
+#include "http/responder.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "common/log.hpp"
+#include "http/error_mapping.hpp"
+
+#include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+
+namespace chorus::http {
+
+responder::responder(std::shared_ptr<reply_sink> sink) : st_(std::make_shared<state>()) {
+  st_->sink = std::move(sink);
+}
+
+responder::state::~state() {
+  if (!done.load() && sink) {
+    log::error("handler dropped a request without responding");
+    sink->deliver(error_response(errc::internal, "Internal server error",
+                                 "the handler did not produce a response"));
+  }
+}
+
+void responder::send(response r) const {
+  bool expected = false;
+  if (st_->done.compare_exchange_strong(expected, true))
+    st_->sink->deliver(std::move(r));
+}
+
+void responder::json(int status, const nlohmann::json& body) const {
+  response r;
+  r.status = status;
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  send(std::move(r));
+}
+
+void responder::fail(errc code, const std::string& error, const std::string& description) const {
+  send(error_response(code, error, description));
+}
+
+void responder::fail(const caf::error& err) const {
+  if (actors::code_of(err) == errc::internal)
+    log::write(log::level::error, "request failed", {{"error", actors::description_of(err)}});
+  send(error_response(err));
+}
+
+bool responder::answered() const noexcept { return st_->done.load(); }
+
+} // namespace chorus::http

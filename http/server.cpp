@@ -1,0 +1,482 @@
+#include "http/server.hpp"
+
+#include "common/log.hpp"
+#include "http/error_mapping.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <condition_variable>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace chorus::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+using steady = std::chrono::steady_clock;
+
+class session;
+
+struct server::impl : std::enable_shared_from_this<server::impl> {
+  impl(const http_config& c, std::shared_ptr<const router> r, metrics::registry& m)
+    : cfg(c), routes(std::move(r)), metrics(m), acceptor(ioc), signals(ioc),
+      connections(m.get_gauge("chorus_http_connections", "Open HTTP connections")),
+      in_flight(m.get_gauge("chorus_http_in_flight", "HTTP requests being handled")),
+      rejected(m.get_counter("chorus_http_connections_rejected_total",
+                             "Connections refused because http.max_connections was reached")) {}
+
+  http_config cfg;
+  std::shared_ptr<const router> routes;
+  metrics::registry& metrics;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::vector<std::thread> threads;
+
+  mutable std::mutex mtx;
+  std::condition_variable cv;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions;
+  std::uint64_t next_session = 1;
+  std::atomic<bool> stopping{false};
+  bool signalled = false;
+
+  metrics::gauge& connections;
+  metrics::gauge& in_flight;
+  metrics::counter& rejected;
+
+  void accept();
+  void remove(std::uint64_t id) {
+    std::lock_guard<std::mutex> guard(mtx);
+    sessions.erase(id);
+    connections.set(static_cast<std::int64_t>(sessions.size()));
+    cv.notify_all();
+  }
+
+  void record(const std::string& method, const std::string& route, int status, double seconds) {
+    auto st = std::to_string(status);
+    metrics.get_counter("chorus_http_requests_total", "HTTP requests by method, route and status",
+                        {{"method", method}, {"route", route}, {"status", st}})
+      .inc();
+    metrics.get_histogram("chorus_http_request_duration_seconds",
+                          "HTTP request latency by route and status", {{"route", route}, {"status", st}})
+      .observe(seconds);
+  }
+};
+
+namespace {
+
+std::string make_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  auto v = rng();
+  std::string out(16, '0');
+  for (int i = 0; i < 16; ++i)
+    out[i] = hex[(v >> (i * 4)) & 0xf];
+  return out;
+}
+
+bool valid_request_id(beast::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (char c : id)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+bool is_http_parse_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
+}
+
+} // namespace
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<server::impl> srv, std::uint64_t id)
+    : stream_(std::move(socket)), srv_(std::move(srv)), id_(id) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      auto addr = ep.address();
+      if (addr.is_v6() && addr.to_v6().is_v4_mapped())
+        addr = net::ip::make_address_v4(net::ip::v4_mapped, addr.to_v6());
+      remote_ = addr.to_string();
+      loopback_ = addr.is_loopback();
+    }
+  }
+
+  ~session() { srv_->remove(id_); }
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+  // Answers 503 and closes (connection limit reached).
+  void reject() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->method_ = "-";
+      self->route_ = "rejected";
+      self->t0_ = steady::now();
+      self->closing_ = true;
+      self->busy_ = true;
+      self->srv_->in_flight.add(1);
+      self->write(error_response(errc::overloaded, "Too many connections"));
+    });
+  }
+
+  // Shutdown: close now if idle, else after the in-flight response.
+  void begin_close() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+      self->closing_ = true;
+      if (!self->busy_)
+        self->do_close();
+    });
+  }
+
+  // Called from any thread by the responder's sink.
+  void post_response(response r) {
+    net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+      self->write(std::move(r));
+    });
+  }
+
+private:
+  void do_read() {
+    if (closing_ || srv_->stopping.load()) {
+      do_close();
+      return;
+    }
+    parser_.emplace();
+    parser_->body_limit(srv_->cfg.body_limit);
+    parser_->header_limit(static_cast<std::uint32_t>(srv_->cfg.header_limit));
+    stream_.expires_after(std::chrono::milliseconds(first_ ? srv_->cfg.read_timeout_ms : srv_->cfg.idle_timeout_ms));
+    bhttp::async_read_header(stream_, buffer_, *parser_,
+                             beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    first_ = false;
+    stream_.expires_after(std::chrono::milliseconds(srv_->cfg.read_timeout_ms));
+    auto& req = parser_->get();
+    auto expect = req[bhttp::field::expect];
+    if (!parser_->is_done() && beast::iequals(expect, "100-continue")) {
+      auto cont = std::make_shared<bhttp::response<bhttp::empty_body>>(bhttp::status::continue_, req.version());
+      bhttp::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+        if (ec)
+          return self->do_close();
+        self->read_body();
+      });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done())
+      return on_read({}, 0);
+    bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::eof || closed_)
+      return do_close();
+    // Anything the client sent wrong gets an answer before we hang up.
+    begin_error_request();
+    if (ec == bhttp::error::body_limit)
+      return write(error_response(errc::payload_too_large, "Request body too large",
+                                  "the limit is " + std::to_string(srv_->cfg.body_limit) + " bytes"));
+    if (ec == bhttp::error::header_limit) {
+      auto r = error_response(errc::bad_request, "Request header fields too large");
+      r.status = 431;
+      return write(std::move(r));
+    }
+    if (is_http_parse_error(ec))
+      return write(error_response(errc::bad_request, "Malformed HTTP request", ec.message()));
+    do_close();
+  }
+
+  void begin_error_request() {
+    closing_ = true;
+    busy_ = true;
+    t0_ = steady::now();
+    route_ = "invalid";
+    request_id_ = make_request_id();
+    if (parser_ && parser_->is_header_done()) {
+      method_ = std::string(parser_->get().method_string());
+      target_ = std::string(parser_->get().target());
+    } else {
+      method_ = "-";
+    }
+    srv_->in_flight.add(1);
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec)
+      return on_read_error(ec);
+    stream_.expires_never();
+    handle(parser_->release());
+  }
+
+  void handle(bhttp::request<bhttp::string_body>&& breq) {
+    busy_ = true;
+    t0_ = steady::now();
+    srv_->in_flight.add(1);
+    keep_alive_ = breq.keep_alive();
+    version_ = breq.version();
+    auto incoming_id = breq["x-request-id"];
+    request_id_ = valid_request_id(incoming_id) ? std::string(incoming_id) : make_request_id();
+    method_ = std::string(breq.method_string());
+    target_ = std::string(breq.target());
+    user_agent_ = std::string(breq[bhttp::field::user_agent]);
+
+    responder res(std::make_shared<sink>(shared_from_this()));
+    request req;
+    req.method = method_;
+    req.target = target_;
+    req.remote_ip = remote_;
+    req.remote_loopback = loopback_;
+    req.request_id = request_id_;
+    auto q = target_.find('?');
+    std::string raw_path = target_.substr(0, q);
+    if (q != std::string::npos)
+      req.query_string = target_.substr(q + 1);
+    if (raw_path.empty() || raw_path[0] != '/' || !url_decode(raw_path, req.path, false)) {
+      route_ = "invalid";
+      return res.fail(errc::bad_request, "Malformed request target");
+    }
+    while (req.path.size() > 1 && req.path.back() == '/')
+      req.path.pop_back();
+    for (auto& f : breq) {
+      std::string name(f.name_string());
+      for (auto& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(breq.body());
+
+    auto m = srv_->routes->find(req);
+    if (!m.fn) {
+      route_ = "unmatched";
+      if (!m.allow.empty()) {
+        auto r = error_response(errc::bad_request, "Method not allowed");
+        r.status = 405;
+        r.headers.emplace_back("Allow", m.allow);
+        return res.send(std::move(r));
+      }
+      return res.fail(errc::not_found, "Not found", "no route for " + req.method + " " + req.path);
+    }
+    route_ = m.route;
+    try {
+      (*m.fn)(req, res);
+    } catch (const std::exception& e) {
+      log::write(log::level::error, "handler threw", {{"route", route_}, {"error", e.what()}});
+      res.fail(errc::internal);
+    }
+  }
+
+  void write(response r) {
+    if (closed_) {
+      finish(r.status, 0);
+      return;
+    }
+    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_);
+    res->set(bhttp::field::server, "chorus");
+    res->set(bhttp::field::content_type, r.content_type);
+    res->set("X-Request-Id", request_id_);
+    for (auto& [k, v] : r.headers)
+      res->insert(k, v);
+    res->body() = std::move(r.body);
+    res->keep_alive(keep_alive_ && !closing_ && !srv_->stopping.load());
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::milliseconds(srv_->cfg.read_timeout_ms));
+    bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code ec, std::size_t n) {
+      self->finish(res->result_int(), n);
+      if (ec || !res->keep_alive())
+        return self->do_close();
+      self->do_read();
+    });
+  }
+
+  void finish(int status, std::size_t bytes) {
+    auto secs = std::chrono::duration<double>(steady::now() - t0_).count();
+    busy_ = false;
+    srv_->in_flight.add(-1);
+    srv_->record(method_, route_, status, secs);
+    if (log::enabled(log::level::info))
+      log::write(log::level::info, "request",
+                 {{"req_id", request_id_}, {"method", method_}, {"target", target_}, {"route", route_},
+                  {"status", status}, {"dur_ms", secs * 1000.0}, {"bytes", bytes}, {"remote", remote_},
+                  {"ua", user_agent_}});
+  }
+
+  void do_close() {
+    if (closed_)
+      return;
+    closed_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  struct sink : reply_sink {
+    explicit sink(std::shared_ptr<session> s) : s_(std::move(s)) {}
+    void deliver(response r) override { s_->post_response(std::move(r)); }
+    std::shared_ptr<session> s_;
+  };
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<server::impl> srv_;
+  std::uint64_t id_;
+  std::string remote_;
+  bool loopback_ = false;
+  bool first_ = true;
+  bool busy_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+  steady::time_point t0_;
+  std::string method_, target_, route_ = "unmatched", request_id_, user_agent_;
+};
+
+void server::impl::accept() {
+  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == net::error::operation_aborted || !self->acceptor.is_open())
+        return;
+      log::write(log::level::warn, "accept failed", {{"error", ec.message()}});
+    } else {
+      std::shared_ptr<session> s;
+      bool over = false;
+      {
+        std::lock_guard<std::mutex> guard(self->mtx);
+        auto id = self->next_session++;
+        s = std::make_shared<session>(std::move(socket), self, id);
+        over = self->sessions.size() >= static_cast<std::size_t>(self->cfg.max_connections);
+        self->sessions.emplace(id, s);
+        self->connections.set(static_cast<std::int64_t>(self->sessions.size()));
+      }
+      if (over) {
+        self->rejected.inc();
+        s->reject();
+      } else {
+        s->start();
+      }
+    }
+    if (!self->stopping.load())
+      self->accept();
+  });
+}
+
+server::server(const http_config& cfg, std::shared_ptr<const router> routes, metrics::registry& metrics)
+  : impl_(std::make_shared<impl>(cfg, std::move(routes), metrics)) {}
+
+server::~server() {
+  if (!impl_->threads.empty())
+    shutdown(std::chrono::milliseconds(0));
+}
+
+void server::set_routes(std::shared_ptr<const router> routes) { impl_->routes = std::move(routes); }
+
+std::uint16_t server::bind() {
+  auto addr = net::ip::make_address(impl_->cfg.host);
+  tcp::endpoint ep(addr, impl_->cfg.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol());
+  a.set_option(net::socket_base::reuse_address(true));
+  beast::error_code ec;
+  a.bind(ep, ec);
+  if (ec)
+    throw std::runtime_error("cannot bind " + impl_->cfg.host + ":" + std::to_string(impl_->cfg.port) + ": " +
+                             ec.message());
+  a.listen(net::socket_base::max_listen_connections);
+  return a.local_endpoint().port();
+}
+
+void server::run() {
+  impl_->work.emplace(impl_->ioc.get_executor());
+  impl_->signals.add(SIGINT);
+  impl_->signals.add(SIGTERM);
+  impl_->signals.async_wait([i = impl_](beast::error_code ec, int sig) {
+    if (ec)
+      return;
+    log::write(log::level::info, "signal received, shutting down", {{"signal", sig}});
+    std::lock_guard<std::mutex> guard(i->mtx);
+    i->signalled = true;
+    i->cv.notify_all();
+  });
+  impl_->accept();
+  for (int t = 0; t < impl_->cfg.threads; ++t)
+    impl_->threads.emplace_back([i = impl_] { i->ioc.run(); });
+}
+
+void server::wait_for_signal() {
+  std::unique_lock<std::mutex> lock(impl_->mtx);
+  impl_->cv.wait(lock, [this] { return impl_->signalled; });
+}
+
+std::size_t server::connections() const {
+  std::lock_guard<std::mutex> guard(impl_->mtx);
+  return impl_->sessions.size();
+}
+
+void server::shutdown(std::chrono::milliseconds grace) {
+  auto& i = *impl_;
+  if (i.threads.empty())
+    return;
+  i.stopping.store(true);
+  net::post(i.ioc, [p = impl_] {
+    beast::error_code ec;
+    p->acceptor.close(ec);
+    p->signals.cancel(ec);
+  });
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard<std::mutex> guard(i.mtx);
+    for (auto& [id, w] : i.sessions)
+      if (auto s = w.lock())
+        live.push_back(std::move(s));
+  }
+  for (auto& s : live)
+    s->begin_close();
+  live.clear();
+  {
+    std::unique_lock<std::mutex> lock(i.mtx);
+    if (!i.cv.wait_for(lock, grace, [&] { return i.sessions.empty(); }))
+      log::write(log::level::warn, "shutdown grace period over, closing remaining connections",
+                 {{"connections", i.sessions.size()}});
+  }
+  i.work.reset();
+  i.ioc.stop();
+  for (auto& t : i.threads)
+    if (t.joinable())
+      t.join();
+  i.threads.clear();
+}
+
+} // namespace chorus::http
