@@ -116,6 +116,33 @@ void validate(const config& c) {
 
 } // namespace
 
+std::string redact_dsn(const std::string& dsn) {
+  std::string out = dsn;
+  // key/value form: password=secret or password='se cret'
+  auto pos = out.find("password=");
+  if (pos != std::string::npos) {
+    auto start = pos + 9;
+    auto end = start;
+    if (end < out.size() && out[end] == '\'') {
+      end = out.find('\'', end + 1);
+      end = end == std::string::npos ? out.size() : end + 1;
+    } else {
+      end = out.find(' ', start);
+      if (end == std::string::npos) end = out.size();
+    }
+    out.replace(start, end - start, "***");
+  }
+  // URI form: postgresql://user:secret@host
+  auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    auto at = out.find('@', scheme);
+    auto colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at)
+      out.replace(colon + 1, at - colon - 1, "***");
+  }
+  return out;
+}
+
 std::vector<config_key_info> config_keys() {
   std::vector<config_key_info> out;
   config defaults;
@@ -189,6 +216,7 @@ std::map<std::string, std::string> describe(const config& cfg) {
     out[o.key] = o.get(cfg);
   if (!cfg.admin_token.empty())
     out["admin.token"] = "(set)";
+  out["pg.dsn"] = redact_dsn(cfg.pg.dsn);
   return out;
 }
 

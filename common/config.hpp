@@ -84,7 +84,10 @@ config load_config(const std::string& file, const std::map<std::string, std::str
 
 std::map<std::string, std::string> environ_map();
 
-// Key/value view of a config (admin token redacted).
+// The DSN with any password replaced by ***.
+std::string redact_dsn(const std::string& dsn);
+
+// Key/value view of a config (admin token and DSN password redacted).
 std::map<std::string, std::string> describe(const config& cfg);
 
 } // namespace chorus

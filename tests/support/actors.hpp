@@ -1,0 +1,70 @@
+#pragma once
+// Helpers for tests that run real actors on a real (threaded) actor system.
+#include "actors/protocol/errors.hpp"
+#include "actors/protocol/interfaces.hpp"
+#include "actors/registry/registry.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <mutex>
+
+namespace chorus::test {
+
+struct actor_env {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  actors::actor_registry reg{"test"};
+  metrics::registry metrics;
+
+  // Blocking request from the test thread; returns the error (none on success).
+  template <class Dest, class OnOk, class... Ts>
+  caf::error call(const Dest& dest, OnOk on_ok, Ts&&... xs) {
+    caf::scoped_actor self{sys};
+    caf::error err;
+    self->request(dest, std::chrono::seconds(30), std::forward<Ts>(xs)...)
+      .receive(on_ok, [&](caf::error& e) { err = std::move(e); });
+    return err;
+  }
+
+  // Counters of the first live actor of `kind` (empty when none).
+  std::map<std::string, std::int64_t> counters(const std::string& kind) {
+    for (auto& s : reg.snapshot())
+      if (s.kind == kind)
+        return s.counters;
+    return {};
+  }
+};
+
+// Collects outcomes of asynchronous requests sent from short-lived actors.
+template <class Result>
+struct async_results {
+  std::mutex mtx;
+  std::vector<Result> ok;
+  std::vector<errc> failed;
+  std::size_t total() {
+    std::lock_guard<std::mutex> g(mtx);
+    return ok.size() + failed.size();
+  }
+};
+
+template <class Result, class Dest, class Msg>
+void send_async(caf::actor_system& sys, const Dest& dest, Msg msg, std::shared_ptr<async_results<Result>> out) {
+  sys.spawn([=](caf::event_based_actor* self) {
+    self->request(dest, std::chrono::seconds(60), msg)
+      .then(
+        [out](Result& r) {
+          std::lock_guard<std::mutex> g(out->mtx);
+          out->ok.push_back(std::move(r));
+        },
+        [out](caf::error& e) {
+          std::lock_guard<std::mutex> g(out->mtx);
+          out->failed.push_back(actors::code_of(e));
+        });
+  });
+}
+
+} // namespace chorus::test

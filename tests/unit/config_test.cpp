@@ -1,0 +1,84 @@
+#include "common/config.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <gtest/gtest.h>
+
+using namespace chorus;
+
+TEST(Config, DefaultsAreValid) {
+  auto cfg = load_config("", {});
+  EXPECT_EQ(cfg.http.port, 3000);
+  EXPECT_EQ(cfg.http.host, "127.0.0.1");
+  EXPECT_FALSE(cfg.node_name.empty());
+}
+
+TEST(Config, EnvironmentOverridesEveryKey) {
+  std::map<std::string, std::string> env;
+  for (auto& k : config_keys())
+    EXPECT_EQ(k.env.rfind("CHORUS_", 0), 0u) << k.key;
+  env["CHORUS_HTTP_PORT"] = "8080";
+  env["CHORUS_PG_POOL_SIZE"] = "7";
+  env["CHORUS_METRICS_PUBLIC"] = "yes";
+  env["CHORUS_PG_DSN"] = "host=db dbname=x";
+  auto cfg = load_config("", env);
+  EXPECT_EQ(cfg.http.port, 8080);
+  EXPECT_EQ(cfg.pg.pool_size, 7);
+  EXPECT_TRUE(cfg.metrics_public);
+  EXPECT_EQ(cfg.pg.dsn, "host=db dbname=x");
+}
+
+TEST(Config, FileThenEnvironment) {
+  auto path = std::string(::testing::TempDir()) + "/chorus_cfg_test.conf";
+  {
+    std::ofstream out(path);
+    out << "# comment\nhttp.port = 4000\nlog.level = \"debug\"\n\npg.pool_size=3\n";
+  }
+  auto cfg = load_config(path, {{"CHORUS_PG_POOL_SIZE", "9"}});
+  EXPECT_EQ(cfg.http.port, 4000);
+  EXPECT_EQ(cfg.log_level, "debug");
+  EXPECT_EQ(cfg.pg.pool_size, 9);
+  std::remove(path.c_str());
+}
+
+TEST(Config, InvalidValuesNameTheKey) {
+  auto expect_key = [](std::map<std::string, std::string> env, const std::string& key) {
+    try {
+      load_config("", env);
+      ADD_FAILURE() << "no error for " << key;
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.key(), key);
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+    }
+  };
+  expect_key({{"CHORUS_HTTP_PORT", "abc"}}, "http.port");
+  expect_key({{"CHORUS_HTTP_PORT", "70000"}}, "http.port");
+  expect_key({{"CHORUS_PG_POOL_SIZE", "0"}}, "pg.pool_size");
+  expect_key({{"CHORUS_METRICS_PUBLIC", "maybe"}}, "metrics.public");
+  expect_key({{"CHORUS_LOG_LEVEL", "verbose"}}, "log.level");
+  expect_key({{"CHORUS_ADMIN_TOKEN", "short"}}, "admin.token");
+  expect_key({{"CHORUS_PG_DSN", ""}}, "pg.dsn");
+}
+
+TEST(Config, UnknownKeyInFileIsAnError) {
+  auto path = std::string(::testing::TempDir()) + "/chorus_cfg_bad.conf";
+  {
+    std::ofstream out(path);
+    out << "http.prot = 1\n";
+  }
+  try {
+    load_config(path, {});
+    ADD_FAILURE() << "unknown key accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "http.prot");
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Config, DescribeRedactsSecrets) {
+  auto cfg = load_config("", {{"CHORUS_ADMIN_TOKEN", "0123456789abcdef0123"},
+                              {"CHORUS_PG_DSN", "host=db password=hunter2 dbname=x"}});
+  auto d = describe(cfg);
+  EXPECT_EQ(d["admin.token"], "(set)");
+  EXPECT_EQ(d["pg.dsn"].find("hunter2"), std::string::npos) << d["pg.dsn"];
+}
