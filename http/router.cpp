@@ -27,8 +27,15 @@ void router::add(std::string method, std::string pattern, handler_fn fn) {
   for (auto& s : r.segments)
     if (s.empty() || s[0] != ':')
       ++r.literals;
+  // Two patterns collide when they differ only in parameter names.
+  auto shape = [](const std::vector<std::string>& segs) {
+    std::string out;
+    for (auto& s : segs)
+      out += "/" + (s[0] == ':' ? std::string(":") : s);
+    return out;
+  };
   for (auto& existing : routes_)
-    if (existing.method == r.method && existing.segments == r.segments)
+    if (existing.method == r.method && shape(existing.segments) == shape(r.segments))
       throw std::logic_error("duplicate route " + r.method + " " + pattern);
   r.pattern = std::move(pattern);
   r.fn = std::move(fn);

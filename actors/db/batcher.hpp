@@ -51,6 +51,7 @@ public:
     queue_.push_back(std::move(p));
     return true;
   }
+  bool full() const noexcept { return queue_.size() >= limit_; }
   bool can_flush() const noexcept { return !queue_.empty() && in_flight_ < max_in_flight_; }
   // Takes the next batch (at most max_batch items) and counts it as in flight.
   std::vector<Pending> take() {
@@ -157,11 +158,13 @@ batcher_fn(typename batcher_actor<Item, Result>::template stateful_pointer<batch
     [self](Item& item) -> caf::result<Result> {
       auto& s = self->state;
       observe(self, *s.stats);
-      auto rp = self->template make_response_promise<Result>();
-      if (!s.queue.push({std::move(item), rp})) {
+      // Refuse before making a promise: a promise takes over the request's reply.
+      if (s.queue.full()) {
         s.stats->add(b_rejected);
         return make_error(errc::overloaded, "batch queue '" + s.spec.name + "' is full");
       }
+      auto rp = self->template make_response_promise<Result>();
+      s.queue.push({std::move(item), rp});
       flush_batches<Item, Result>(self);
       return rp;
     },
