@@ -5,6 +5,7 @@
 #include <charconv>
 #include <fstream>
 #include <functional>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 extern char** environ;
@@ -80,7 +81,8 @@ const std::vector<option>& options() {
     CHORUS_INT("redis.queue_limit", redis.queue_limit, 1, 10'000'000, "Redis commands waiting before 503"),
     CHORUS_INT("redis.timeout_ms", redis.timeout_ms, 1, 600'000, "Redis connect and command timeout"),
     CHORUS_INT("redis.max_pipeline", redis.max_pipeline, 1, 100'000, "commands sent in one pipeline at most"),
-    CHORUS_INT("actors.threads", actor_threads, 0, 256, "CAF scheduler threads (0 = cores)"),
+    CHORUS_INT("redis.reconnect_max_ms", redis.reconnect_max_ms, 10, 600'000, "cap of the Redis reconnect backoff"),
+    CHORUS_INT("actors.threads", actor_threads, 0, 256, "CAF scheduler threads (0 = max(2, cores))"),
     CHORUS_STR("admin.token", admin_token, "bearer token for admin routes from non-loopback peers"),
     CHORUS_BOOL("metrics.public", metrics_public, "serve /metrics to every peer"),
     CHORUS_STR("log.level", log_level, "debug, info, warn or error"),
@@ -104,7 +106,9 @@ std::string trim(const std::string& s) {
 }
 
 void validate(const config& c) {
-  if (c.http.host.empty()) throw config_error("http.host", "config key 'http.host' must not be empty");
+  in6_addr buf{};
+  if (inet_pton(AF_INET, c.http.host.c_str(), &buf) != 1 && inet_pton(AF_INET6, c.http.host.c_str(), &buf) != 1)
+    throw config_error("http.host", "config key 'http.host': expected an IPv4 or IPv6 address, got '" + c.http.host + "'");
   if (c.pg.dsn.empty()) throw config_error("pg.dsn", "config key 'pg.dsn' must not be empty");
   if (c.redis.host.empty()) throw config_error("redis.host", "config key 'redis.host' must not be empty");
   static const char* levels[] = {"debug", "info", "warn", "warning", "error"};

@@ -41,6 +41,7 @@ struct redis_config {
   int queue_limit = 8192;
   int timeout_ms = 2'000;
   int max_pipeline = 512;
+  int reconnect_max_ms = 5'000;
 };
 
 struct config {

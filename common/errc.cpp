@@ -10,6 +10,9 @@ std::string_view to_string(errc code) noexcept {
     case errc::unauthorized: return "unauthorized";
     case errc::forbidden: return "forbidden";
     case errc::not_found: return "not_found";
+    case errc::method_not_allowed: return "method_not_allowed";
+    case errc::unsupported_media_type: return "unsupported_media_type";
+    case errc::header_too_large: return "header_too_large";
     case errc::conflict: return "conflict";
     case errc::payload_too_large: return "payload_too_large";
     case errc::rate_limited: return "rate_limited";

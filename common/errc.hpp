@@ -16,6 +16,9 @@ enum class errc : std::uint8_t {
   unauthorized,       // missing/invalid credentials
   forbidden,          // authenticated but not allowed
   not_found,          // unknown resource (or not visible to the caller)
+  method_not_allowed, // the path exists, the method does not
+  unsupported_media_type, // body encoding we do not read
+  header_too_large,   // request head over the configured limit
   conflict,           // state conflict (duplicate, concurrent modification)
   payload_too_large,  // body over the configured limit
   rate_limited,       // a rate-limit bucket is empty
@@ -23,6 +26,7 @@ enum class errc : std::uint8_t {
   unavailable,        // a dependency (Postgres, Redis) is unreachable
   timeout,            // a deadline passed before an answer came
   internal,           // a bug or an unexpected failure
+  last_ = internal,
 };
 
 std::string_view to_string(errc code) noexcept;

@@ -14,6 +14,9 @@ int status_of(errc code) noexcept {
     case errc::unauthorized: return 401;
     case errc::forbidden: return 403;
     case errc::not_found: return 404;
+    case errc::method_not_allowed: return 405;
+    case errc::unsupported_media_type: return 415;
+    case errc::header_too_large: return 431;
     case errc::conflict: return 409;
     case errc::payload_too_large: return 413;
     case errc::rate_limited: return 429;
@@ -42,6 +45,9 @@ const char* default_message(errc code) {
     case errc::unauthorized: return "The access token is invalid";
     case errc::forbidden: return "This action is not allowed";
     case errc::not_found: return "Record not found";
+    case errc::method_not_allowed: return "Method not allowed";
+    case errc::unsupported_media_type: return "Unsupported content type";
+    case errc::header_too_large: return "Request header fields too large";
     case errc::conflict: return "Conflict";
     case errc::payload_too_large: return "Request body too large";
     case errc::rate_limited: return "Too many requests";

@@ -104,6 +104,17 @@ bool valid_request_id(beast::string_view id) {
   return true;
 }
 
+// Metric label for a method: known methods as they are, anything else "other",
+// so clients cannot create unbounded label values.
+const std::string& metric_method(const std::string& m) {
+  static const std::string known[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+  static const std::string other = "other";
+  for (auto& k : known)
+    if (k == m)
+      return k;
+  return other;
+}
+
 bool is_http_parse_error(const beast::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category();
 }
@@ -136,6 +147,7 @@ public:
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
       self->method_ = "-";
       self->route_ = "rejected";
+      self->request_id_ = make_request_id();
       self->t0_ = steady::now();
       self->closing_ = true;
       self->busy_ = true;
@@ -200,22 +212,17 @@ private:
   }
 
   void on_read_error(beast::error_code ec) {
-    if (ec == bhttp::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
-        ec == net::error::connection_reset || ec == net::error::eof || closed_)
+    // Anything the client sent wrong gets an answer before we hang up; transport
+    // errors (peer gone, timeout, shutdown) just close.
+    if (closed_ || !is_http_parse_error(ec) || ec == bhttp::error::end_of_stream)
       return do_close();
-    // Anything the client sent wrong gets an answer before we hang up.
     begin_error_request();
     if (ec == bhttp::error::body_limit)
       return write(error_response(errc::payload_too_large, "Request body too large",
                                   "the limit is " + std::to_string(srv_->cfg.body_limit) + " bytes"));
-    if (ec == bhttp::error::header_limit) {
-      auto r = error_response(errc::bad_request, "Request header fields too large");
-      r.status = 431;
-      return write(std::move(r));
-    }
-    if (is_http_parse_error(ec))
-      return write(error_response(errc::bad_request, "Malformed HTTP request", ec.message()));
-    do_close();
+    if (ec == bhttp::error::header_limit)
+      return write(error_response(errc::header_too_large, "Request header fields too large"));
+    write(error_response(errc::bad_request, "Malformed HTTP request", ec.message()));
   }
 
   void begin_error_request() {
@@ -281,8 +288,7 @@ private:
     if (!m.fn) {
       route_ = "unmatched";
       if (!m.allow.empty()) {
-        auto r = error_response(errc::bad_request, "Method not allowed");
-        r.status = 405;
+        auto r = error_response(errc::method_not_allowed, "Method not allowed");
         r.headers.emplace_back("Allow", m.allow);
         return res.send(std::move(r));
       }
@@ -324,10 +330,10 @@ private:
     auto secs = std::chrono::duration<double>(steady::now() - t0_).count();
     busy_ = false;
     srv_->in_flight.add(-1);
-    srv_->record(method_, route_, status, secs);
+    srv_->record(metric_method(method_), route_, status, secs);
     if (log::enabled(log::level::info))
       log::write(log::level::info, "request",
-                 {{"req_id", request_id_}, {"method", method_}, {"target", target_}, {"route", route_},
+                 {{"req_id", request_id_}, {"method", method_}, {"path", target_.substr(0, target_.find('?'))}, {"route", route_},
                   {"status", status}, {"dur_ms", secs * 1000.0}, {"bytes", bytes}, {"remote", remote_},
                   {"ua", user_agent_}});
   }
@@ -426,9 +432,18 @@ void server::run() {
     if (ec)
       return;
     log::write(log::level::info, "signal received, shutting down", {{"signal", sig}});
-    std::lock_guard<std::mutex> guard(i->mtx);
-    i->signalled = true;
-    i->cv.notify_all();
+    {
+      std::lock_guard<std::mutex> guard(i->mtx);
+      i->signalled = true;
+      i->cv.notify_all();
+    }
+    // A second signal during the grace period means "now".
+    i->signals.async_wait([](beast::error_code ec2, int sig2) {
+      if (ec2)
+        return;
+      log::write(log::level::warn, "second signal, exiting without waiting", {{"signal", sig2}});
+      std::_Exit(128 + sig2);
+    });
   });
   impl_->accept();
   for (int t = 0; t < impl_->cfg.threads; ++t)
@@ -453,7 +468,6 @@ void server::shutdown(std::chrono::milliseconds grace) {
   net::post(i.ioc, [p = impl_] {
     beast::error_code ec;
     p->acceptor.close(ec);
-    p->signals.cancel(ec);
   });
   std::vector<std::shared_ptr<session>> live;
   {

@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
   try {
     cfg = load_config(file, environ_map());
   } catch (const config_error& e) {
-    return fail(std::string("invalid configuration: ") + e.what());
+    std::cerr << "chorusctl: invalid configuration: " << e.what() << "\n";
+    return 2;
   }
   log::set_level(log::level::warn);
   if (url.empty()) {

@@ -41,7 +41,12 @@ void migrate_at_startup(const config& cfg) {
                  {{"version", r.current_version}, {"applied_now", r.applied.size()}});
       return;
     } catch (const failure& f) {
-      if (f.code() != errc::unavailable || std::chrono::steady_clock::now() >= deadline)
+      // Waiting helps while the server starts; it does not fix a wrong database or password.
+      std::string what = f.what();
+      bool hopeless = what.find("does not exist") != std::string::npos ||
+                      what.find("authentication failed") != std::string::npos ||
+                      what.find("no password supplied") != std::string::npos;
+      if (f.code() != errc::unavailable || hopeless || std::chrono::steady_clock::now() >= deadline)
         throw;
       if (!logged)
         log::write(log::level::warn, "waiting for postgres", {{"error", f.what()}});

@@ -195,7 +195,7 @@ void dispatch(pool_ptr self) {
   while (!s.queue.empty()) {
     auto& front = s.queue.front();
     if (now - front.enqueued > s.opts.queue_timeout) {
-      front.rp.deliver(make_error(errc::overloaded, "postgres job '" + front.call.name +
+      front.rp.deliver(make_error(errc::timeout, "postgres job '" + front.call.name +
                                                       "' waited too long for a connection"));
       ++s.status.expired;
       s.queue.pop_front();
@@ -234,7 +234,8 @@ pg_pool_actor::behavior_type pg_pool(pool_ptr self, pg_pool_options opts, actor_
                                             {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
     s.ok_total = &metrics->get_counter("chorus_pg_jobs_total", "Postgres jobs by outcome", {{"outcome", "ok"}});
     s.error_total = &metrics->get_counter("chorus_pg_jobs_total", "Postgres jobs by outcome", {{"outcome", "error"}});
-    export_stats(*metrics, "chorus_pg_pool", "Postgres pool", s.stats);
+    export_stats(*metrics, "chorus_pg_pool", "Postgres pool", s.opts.name, s.stats,
+                 {"errors", "rejected", "expired"});
   }
   for (int i = 0; i < s.opts.size; ++i) {
     auto w = self->spawn<caf::detached + caf::linked>(pg_worker, pg_pool_actor{self},

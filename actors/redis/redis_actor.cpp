@@ -170,7 +170,8 @@ redis_actor::behavior_type redis_manager(manager_ptr self, redis_options opts, a
   if (metrics) {
     s.pipeline_size = &metrics->get_histogram("chorus_redis_pipeline_commands", "Commands per Redis pipeline",
                                               {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024});
-    export_stats(*metrics, "chorus_redis", "Redis actor", s.stats);
+    export_stats(*metrics, "chorus_redis", "Redis actor", opts.host + ":" + std::to_string(opts.port), s.stats,
+                 {"errors", "rejected"});
   }
   s.worker = self->spawn<caf::detached + caf::linked>(redis_worker, redis_actor{self}, opts, reg);
   s.publish();

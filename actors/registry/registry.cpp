@@ -1,5 +1,6 @@
 #include "actors/registry/registry.hpp"
 
+#include <algorithm>
 #include <caf/local_actor.hpp>
 
 namespace chorus::actors {
@@ -78,10 +79,10 @@ void actor_registry::export_metrics(metrics::registry& reg) {
     for (auto& [k, a] : by_kind)
       metrics::write_sample(out, "chorus_actor_mailbox_high_water", {{"kind", k}},
                             static_cast<double>(a.mailbox_max));
-    metrics::write_header(out, "chorus_actor_messages_total", "counter",
-                          "Messages handled by live actors of the kind");
+    metrics::write_header(out, "chorus_actor_messages", "gauge",
+                          "Messages handled so far by the live actors of the kind");
     for (auto& [k, a] : by_kind)
-      metrics::write_sample(out, "chorus_actor_messages_total", {{"kind", k}},
+      metrics::write_sample(out, "chorus_actor_messages", {{"kind", k}},
                             static_cast<double>(a.processed));
   });
 }
@@ -91,12 +92,15 @@ void actor_registry::export_metrics(metrics::registry& reg) {
 namespace chorus::actors {
 
 void export_stats(metrics::registry& reg, const std::string& prefix, const std::string& help,
-                  std::shared_ptr<actor_stats> stats) {
-  reg.add_collector([prefix, help, stats](std::string& out) {
+                  const std::string& instance, std::shared_ptr<actor_stats> stats,
+                  std::vector<std::string> monotonic) {
+  reg.add_collector([prefix, help, instance, stats, monotonic](std::string& out) {
     for (std::size_t i = 0; i < stats->names().size(); ++i) {
-      auto name = prefix + "_" + stats->names()[i];
-      metrics::write_header(out, name, "gauge", help + ": " + stats->names()[i]);
-      metrics::write_sample(out, name, {}, static_cast<double>(stats->get(i)));
+      auto& n = stats->names()[i];
+      bool counter = std::find(monotonic.begin(), monotonic.end(), n) != monotonic.end();
+      auto name = prefix + "_" + n + (counter ? "_total" : "");
+      metrics::write_header(out, name, counter ? "counter" : "gauge", help + ": " + n);
+      metrics::write_sample(out, name, {{"instance", instance}}, static_cast<double>(stats->get(i)));
     }
   });
 }

@@ -95,8 +95,11 @@ void observe(Self* self, actor_stats& stats) {
 
 namespace chorus::actors {
 
-// Exposes each named counter of `stats` as a gauge `<prefix>_<name>` on /metrics.
+// Exposes the named counters of `stats` on /metrics with an `instance` label:
+// names listed in `monotonic` as counters `<prefix>_<name>_total`, the rest as
+// gauges `<prefix>_<name>`.
 void export_stats(metrics::registry& reg, const std::string& prefix, const std::string& help,
-                  std::shared_ptr<actor_stats> stats);
+                  const std::string& instance, std::shared_ptr<actor_stats> stats,
+                  std::vector<std::string> monotonic);
 
 } // namespace chorus::actors

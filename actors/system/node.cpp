@@ -89,7 +89,7 @@ node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_acto
       observe(self, *s.stats);
       auto rp = self->make_response_promise<std::vector<node_entry>>();
       auto rows = std::make_shared<std::vector<storage::pg::node_row>>();
-      self->request(s.pool, s.opts.probe_timeout,
+      self->request(s.pool, s.opts.query_timeout,
                     db_call{"list_nodes", [rows](pqxx::connection_base& c) { *rows = storage::pg::list_nodes(c); }})
         .then(
           [rp, rows](ok_atom) mutable {
@@ -106,7 +106,7 @@ node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_acto
       observe(self, *s.stats);
       auto rp = self->make_response_promise<std::vector<migration_entry>>();
       auto rows = std::make_shared<std::vector<storage::pg::applied_migration>>();
-      self->request(s.pool, s.opts.probe_timeout,
+      self->request(s.pool, s.opts.query_timeout,
                     db_call{"list_migrations", [rows](pqxx::connection_base& c) { *rows = storage::pg::list_applied(c); }})
         .then(
           [rp, rows](ok_atom) mutable {
@@ -123,7 +123,7 @@ node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_acto
       observe(self, *s.stats);
       auto o = s.opts;
       bool starting = !s.started;
-      self->request(s.pool, s.opts.probe_timeout,
+      self->request(s.pool, s.opts.query_timeout,
                     db_call{"heartbeat", [o, starting](pqxx::connection_base& c) {
                               storage::pg::upsert_node(c, o.name, o.http_address, o.version, starting);
                             }})

@@ -15,7 +15,8 @@ struct node_options {
   std::string http_address;
   std::string version;
   std::chrono::milliseconds heartbeat{10'000};
-  std::chrono::milliseconds probe_timeout{2'000};
+  std::chrono::milliseconds probe_timeout{2'000};  // readiness checks
+  std::chrono::milliseconds query_timeout{8'000};  // listings and heartbeat (below the HTTP deadline)
 };
 
 node_actor spawn_node(caf::actor_system& sys, node_options opts, pg_pool_actor pool, redis_actor redis,

@@ -15,7 +15,7 @@
 namespace chorus::actors {
 
 runtime::runtime(const config& cfg, metrics::registry& metrics)
-  : cfg_(cfg), sys_cfg_(std::make_unique<caf::actor_system_config>()), registry_(cfg.node_name) {
+  : cfg_(cfg), registry_(cfg.node_name), sys_cfg_(std::make_unique<caf::actor_system_config>()) {
   auto threads = cfg.actor_threads > 0 ? cfg.actor_threads
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
@@ -39,6 +39,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   ro.timeout = std::chrono::milliseconds(cfg.redis.timeout_ms);
   ro.queue_limit = cfg.redis.queue_limit;
   ro.max_pipeline = cfg.redis.max_pipeline;
+  ro.reconnect_max = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
 
   svc_.system = sys_.get();
   svc_.cfg = &cfg_;
@@ -53,6 +54,8 @@ void runtime::start_node(const std::string& http_address, const std::string& ver
   no.name = cfg_.node_name;
   no.http_address = http_address;
   no.version = version;
+  // Answer before the HTTP bridge gives up, so callers see the real error.
+  no.query_timeout = std::chrono::milliseconds(std::max(100, cfg_.http.request_timeout_ms - 500));
   svc_.node = spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_);
 }
 

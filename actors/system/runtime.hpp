@@ -29,9 +29,9 @@ public:
 
 private:
   const config& cfg_;
+  actor_registry registry_;  // outlives the actor system (actors deregister on exit)
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
-  actor_registry registry_;
   services svc_;
   bool stopped_ = false;
 };

@@ -1,6 +1,6 @@
 #pragma once
 // What the HTTP layer may talk to: actor handles plus read-only process services.
-// Built by the composition root (tools/chorusd.cpp) in dependency order.
+// Built by actors::runtime (actors/system/runtime.cpp) in dependency order.
 #include "actors/protocol/interfaces.hpp"
 
 namespace caf { class actor_system; }

@@ -1,6 +1,5 @@
 #include "http/dto/body.hpp"
 
-#include "http/error_mapping.hpp"
 
 namespace chorus::http {
 
@@ -45,10 +44,8 @@ std::optional<nlohmann::json> read_body(const request& req, const responder& res
     }
     return j;
   }
-  auto r = error_response(errc::bad_request, "Unsupported content type",
-                          "send application/json or application/x-www-form-urlencoded, not " + type);
-  r.status = 415;
-  res.send(std::move(r));
+  res.fail(errc::unsupported_media_type, "Unsupported content type",
+           "send application/json or application/x-www-form-urlencoded, not " + type);
   return std::nullopt;
 }
 

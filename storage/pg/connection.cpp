@@ -8,8 +8,14 @@ namespace chorus::storage::pg {
 
 std::unique_ptr<pqxx::connection> connect(const connect_options& opts) {
   std::string dsn = opts.dsn;
-  dsn += " connect_timeout=" + std::to_string(opts.connect_timeout_s);
-  dsn += " application_name=" + opts.application_name;
+  bool uri = dsn.rfind("postgresql://", 0) == 0 || dsn.rfind("postgres://", 0) == 0;
+  if (uri) {
+    dsn += dsn.find('?') == std::string::npos ? '?' : '&';
+    dsn += "connect_timeout=" + std::to_string(opts.connect_timeout_s) + "&application_name=" + opts.application_name;
+  } else {
+    dsn += " connect_timeout=" + std::to_string(opts.connect_timeout_s);
+    dsn += " application_name=" + opts.application_name;
+  }
   try {
     auto conn = std::make_unique<pqxx::connection>(dsn);
     // statement_timeout is enforced by the server, so a stuck query cannot pin a

@@ -22,9 +22,12 @@ caf::behavior counting(caf::stateful_actor<counting_state>* self, actor_registry
   };
 }
 
-struct fixture : test_coordinator_fixture<> {
+// The registry must outlive the actor system, so it lives in an earlier base.
+struct registry_holder {
   actor_registry reg{"test-node"};
 };
+
+struct fixture : registry_holder, test_coordinator_fixture<> {};
 
 } // namespace
 

@@ -9,11 +9,20 @@ using namespace chorus::test;
 namespace {
 const std::string token = "test-admin-token-0123456789";
 
+// Value of the first sample whose name and labels start with `series`
+// (so `chorus_pg_pool_size` matches `chorus_pg_pool_size{instance="main"}`).
 double metric(const std::string& text, const std::string& series) {
-  auto pos = text.find("\n" + series + " ");
-  if (pos == std::string::npos)
-    return -1;
-  return std::stod(text.substr(pos + series.size() + 2));
+  std::size_t pos = 0;
+  while ((pos = text.find("\n" + series, pos)) != std::string::npos) {
+    auto line_end = text.find('\n', pos + 1);
+    auto line = text.substr(pos + 1, line_end - pos - 1);
+    auto space = line.rfind(' ');
+    auto key = line.substr(0, space);
+    if (key == series || (key.rfind(series, 0) == 0 && (key[series.size()] == '{' || series.back() == '}')))
+      return std::stod(line.substr(space + 1));
+    pos = line_end;
+  }
+  return -1;
 }
 } // namespace
 
@@ -74,6 +83,8 @@ TEST(Admin, MetricsExposeRequestsActorsAndPools) {
   EXPECT_EQ(metric(t, "chorus_redis_connected"), 1);
   EXPECT_GE(metric(t, "chorus_redis_in_flight"), 0);
   EXPECT_GE(metric(t, "chorus_pg_jobs_total{outcome=\"ok\"}"), 1);
+  EXPECT_EQ(metric(t, "chorus_pg_pool_errors_total{instance=\"main\"}"), 0);
+  EXPECT_NE(t.find("# TYPE chorus_pg_pool_rejected_total counter"), std::string::npos);
 }
 
 TEST(Admin, MigrationsAreListedAndASecondNodeAppliesNothing) {

@@ -14,11 +14,13 @@
 
 namespace chorus::test {
 
+// Members are destroyed in reverse order: the actor system goes first (its
+// destructor joins the scheduler, after which no actor touches the registry).
 struct actor_env {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
   actors::actor_registry reg{"test"};
   metrics::registry metrics;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
 
   // Blocking request from the test thread; returns the error (none on success).
   template <class Dest, class OnOk, class... Ts>

@@ -58,6 +58,7 @@ TEST(Config, InvalidValuesNameTheKey) {
   expect_key({{"CHORUS_LOG_LEVEL", "verbose"}}, "log.level");
   expect_key({{"CHORUS_ADMIN_TOKEN", "short"}}, "admin.token");
   expect_key({{"CHORUS_PG_DSN", ""}}, "pg.dsn");
+  expect_key({{"CHORUS_HTTP_HOST", "localhost"}}, "http.host");
 }
 
 TEST(Config, UnknownKeyInFileIsAnError) {

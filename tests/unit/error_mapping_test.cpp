@@ -8,7 +8,7 @@
 using namespace chorus;
 
 TEST(ErrorMapping, EveryCodeHasAStatusAndJsonBody) {
-  for (int c = 1; c <= static_cast<int>(errc::internal); ++c) {
+  for (int c = 1; c <= static_cast<int>(errc::last_); ++c) {
     auto code = static_cast<errc>(c);
     auto r = http::error_response(code, "");
     EXPECT_GE(r.status, 400) << to_string(code);
@@ -24,6 +24,9 @@ TEST(ErrorMapping, StatusesFollowTheHouseRules) {
   EXPECT_EQ(http::status_of(errc::unauthorized), 401);
   EXPECT_EQ(http::status_of(errc::forbidden), 403);
   EXPECT_EQ(http::status_of(errc::not_found), 404);
+  EXPECT_EQ(http::status_of(errc::method_not_allowed), 405);
+  EXPECT_EQ(http::status_of(errc::unsupported_media_type), 415);
+  EXPECT_EQ(http::status_of(errc::header_too_large), 431);
   EXPECT_EQ(http::status_of(errc::payload_too_large), 413);
   EXPECT_EQ(http::status_of(errc::rate_limited), 429);
   EXPECT_EQ(http::status_of(errc::overloaded), 503);
