@@ -73,13 +73,30 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
   }
 
   void record(const std::string& method, const std::string& route, int status, double seconds) {
+    // Series are created once under the registry's lock; after that each I/O
+    // thread finds them in its own cache without taking any lock.
+    struct series {
+      metrics::counter* count;
+      metrics::histogram* latency;
+    };
+    thread_local std::unordered_map<std::string, series> cache;
+    thread_local const metrics::registry* cache_owner = nullptr;
+    if (cache_owner != &metrics) {
+      cache.clear();
+      cache_owner = &metrics;
+    }
     auto st = std::to_string(status);
-    metrics.get_counter("chorus_http_requests_total", "HTTP requests by method, route and status",
-                        {{"method", method}, {"route", route}, {"status", st}})
-      .inc();
-    metrics.get_histogram("chorus_http_request_duration_seconds",
-                          "HTTP request latency by route and status", {{"route", route}, {"status", st}})
-      .observe(seconds);
+    auto key = method + ' ' + route + ' ' + st;
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      series s{&metrics.get_counter("chorus_http_requests_total", "HTTP requests by method, route and status",
+                                    {{"method", method}, {"route", route}, {"status", st}}),
+               &metrics.get_histogram("chorus_http_request_duration_seconds",
+                                      "HTTP request latency by route and status", {{"route", route}, {"status", st}})};
+      it = cache.emplace(std::move(key), s).first;
+    }
+    it->second.count->inc();
+    it->second.latency->observe(seconds);
   }
 };
 
