@@ -48,7 +48,12 @@ struct config {
   http_config http;
   pg_config pg;
   redis_config redis;
-  int actor_threads = 0;              // 0 = hardware concurrency
+  int actor_threads = 0;              // 0 = max(2, hardware concurrency)
+  int cpu_pool_size = 2;              // workers for password hashing and other CPU-heavy work
+  int cpu_queue_limit = 256;
+  int node_id = -1;                   // 0..63 in generated ids; -1 = derived from node_name
+  int oauth_cache_ttl_ms = 30'000;    // bearer-token cache; bounds how long a revocation takes on other nodes
+  std::string public_url;             // e.g. https://chorus.example; defaults to http://<http.host>:<port>
   std::string admin_token;            // bearer token for /api/v1/chorus/admin/* from non-loopback peers
   bool metrics_public = false;        // serve /metrics to any peer, not only loopback/admin
   std::string log_level = "info";

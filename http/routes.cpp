@@ -11,6 +11,17 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/health", h::health(svc));
   r->add("GET", "/ready", h::ready(svc));
   r->add("GET", "/metrics", h::metrics(svc));
+  // OAuth and applications (Mastodon)
+  r->add("POST", "/api/v1/apps", h::create_app(svc));
+  r->add("GET", "/api/v1/apps/verify_credentials", h::verify_app(svc));
+  r->add("POST", "/oauth/token", h::token(svc));
+  r->add("POST", "/oauth/revoke", h::revoke(svc));
+  // Accounts (Mastodon)
+  r->add("POST", "/api/v1/accounts", h::register_account(svc));
+  r->add("GET", "/api/v1/accounts/verify_credentials", h::verify_credentials(svc));
+  r->add("PATCH", "/api/v1/accounts/update_credentials", h::update_credentials(svc));
+  r->add("GET", "/api/v1/accounts/lookup", h::lookup_account(svc));
+  r->add("GET", "/api/v1/accounts/:id", h::get_account(svc));
   // Chorus extras: admin (loopback or admin token)
   r->add("GET", "/api/v1/chorus/admin/actors", h::admin_actors(svc));
   r->add("GET", "/api/v1/chorus/admin/nodes", h::admin_nodes(svc));

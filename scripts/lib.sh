@@ -10,7 +10,7 @@ CHORUS_PACKAGES=(
   build-essential cmake pkg-config ccache git ca-certificates curl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpqxx-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev
-  libwebp-dev libssl-dev libjpeg62-turbo-dev libpng-dev libgtest-dev
+  libwebp-dev libssl-dev libjpeg62-turbo-dev libpng-dev libgtest-dev libargon2-dev
   postgresql-15 redis-server
 )
 

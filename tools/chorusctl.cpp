@@ -3,10 +3,14 @@
 #include "common/config.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
+#include "common/crypto.hpp"
+#include "common/ids.hpp"
+#include "storage/pg/accounts.hpp"
 #include "storage/pg/connection.hpp"
 #include "storage/pg/migrate.hpp"
 
 #include <curl/curl.h>
+#include <pqxx/pqxx>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -25,7 +29,11 @@ int usage() {
     "  actors [KIND]      live actors of a running chorusd (admin API)\n"
     "  nodes              cluster nodes and their last heartbeat (admin API)\n"
     "  health | ready     the node's health / readiness (exit 1 when not ready)\n"
-    "  config             every config key, its environment variable and effective value\n";
+    "  config             every config key, its environment variable and effective value\n"
+    "  accounts create USER --email E [--admin] [--confirmed]\n"
+    "                     create a local account; prints its generated password\n"
+    "  settings registrations open|closed\n"
+    "                     allow or refuse POST /api/v1/accounts\n";
   return 2;
 }
 
@@ -171,6 +179,40 @@ int main(int argc, char** argv) {
       auto j = get_json(url, "/" + cmd, cfg, status);
       std::cout << j.dump(2) << "\n";
       return status == 200 ? 0 : 1;
+    }
+    if (cmd == "accounts" && args.size() >= 3 && args[1] == "create") {
+      std::string username = args[2], email;
+      bool admin = false, confirmed = false;
+      for (std::size_t i = 3; i < args.size(); ++i) {
+        if (args[i] == "--email" && i + 1 < args.size()) email = args[++i];
+        else if (args[i] == "--admin") admin = true;
+        else if (args[i] == "--confirmed") confirmed = true;
+        else return usage();
+      }
+      if (email.empty() || email.find('@') == std::string::npos)
+        return fail("accounts create needs --email ADDRESS");
+      auto password = crypto::random_token(24);
+      storage::pg::new_account a;
+      id_generator ids(cli_node_id);
+      a.id = static_cast<std::int64_t>(ids.next());
+      a.username = username;
+      a.email = email;
+      a.password_hash = crypto::hash_password(password);
+      a.admin = admin;
+      a.confirmed = confirmed;
+      auto conn = storage::pg::connect({cfg.pg.dsn, cfg.pg.connect_timeout_s, 0, "chorusctl"});
+      pqxx::work tx(*conn);
+      auto row = storage::pg::insert_account(tx, a);
+      tx.commit();
+      std::cout << "OK\nAccount id: " << row.id << "\nNew password: " << password << "\n";
+      return 0;
+    }
+    if (cmd == "settings" && args.size() == 3 && args[1] == "registrations" &&
+        (args[2] == "open" || args[2] == "closed")) {
+      auto conn = storage::pg::connect({cfg.pg.dsn, cfg.pg.connect_timeout_s, 0, "chorusctl"});
+      storage::pg::put_setting(*conn, "registrations", "\"" + args[2] + "\"");
+      std::cout << "registrations " << args[2] << "\n";
+      return 0;
     }
     if (cmd == "config") {
       auto values = describe(cfg);

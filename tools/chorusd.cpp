@@ -118,7 +118,11 @@ int main(int argc, char** argv) {
   }
   auto address = cfg.http.host + ":" + std::to_string(port);
   rt.start_node(address, CHORUS_VERSION);
-  srv.set_routes(http::make_routes(rt.svc()));
+  auto svc = rt.svc();
+  svc.base_url = !cfg.public_url.empty() ? cfg.public_url : "http://" + address;
+  while (!svc.base_url.empty() && svc.base_url.back() == '/')
+    svc.base_url.pop_back();
+  srv.set_routes(http::make_routes(svc));
   srv.run();
   if (!cfg.http.port_file.empty())
     write_port_file(cfg.http.port_file, port);

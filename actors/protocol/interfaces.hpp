@@ -43,4 +43,27 @@ using node_actor = caf::typed_actor<
   caf::replies_to<migr_atom>::with<std::vector<migration_entry>>,  // schema_migrations
   caf::reacts_to<tick_atom>>;                                      // heartbeat timer
 
+// Bounded pool for CPU-heavy or blocking work without a connection.
+using blocking_pool_actor = caf::typed_actor<
+  caf::replies_to<blocking_call>::with<ok_atom>,                   // run on a worker thread
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>>;  // worker i finished job id
+
+using blocking_worker_actor = caf::typed_actor<
+  caf::reacts_to<std::uint64_t, blocking_call>>;                   // run job id
+
+// OAuth: applications, token grants, revocation, and bearer-token authentication
+// (cached per node for oauth.cache_ttl).
+using oauth_actor = caf::typed_actor<
+  caf::replies_to<app_spec>::with<app_created>,                    // register an application
+  caf::replies_to<token_grant>::with<token_issued>,                // password / client_credentials grant
+  caf::replies_to<token_revoke>::with<ok_atom>,                    // revoke a token of the app
+  caf::replies_to<bearer>::with<auth_context>>;                    // who is this token? (unauthorized if none)
+
+// Local accounts: registration (account, user and first token in one
+// transaction), profile reads and edits.
+using accounts_actor = caf::typed_actor<
+  caf::replies_to<registration>::with<token_issued>,               // create account + user, return its token
+  caf::replies_to<account_query>::with<storage::pg::account_row>,  // by id or username (not_found)
+  caf::replies_to<credentials_update>::with<storage::pg::account_row>>;  // edit own profile
+
 } // namespace chorus::actors

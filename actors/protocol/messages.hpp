@@ -1,5 +1,6 @@
 #pragma once
 // Message types exchanged between Chorus actors.
+#include "storage/pg/accounts.hpp"
 #include "storage/redis/context.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -111,9 +112,101 @@ typename Inspector::result_type inspect(Inspector& f, migration_entry& x) {
   return f(caf::meta::type_name("migration_entry"), x.version, x.name, x.applied_at);
 }
 
+// Blocking work for the blocking pool (no connection): runs on a worker thread.
+struct blocking_call {
+  std::string name;
+  std::function<void()> run;
+};
+
+// ---- OAuth ---------------------------------------------------------------
+
+struct app_spec {             // POST /api/v1/apps
+  std::string name;
+  std::string website;
+  std::vector<std::string> redirect_uris;
+  std::vector<std::string> scopes;
+};
+
+struct app_created {
+  std::int64_t id = 0;
+  std::string name;
+  std::string website;
+  std::vector<std::string> redirect_uris;
+  std::vector<std::string> scopes;
+  std::string client_id;
+  std::string client_secret;  // shown once, stored only as a digest
+};
+
+struct token_grant {          // POST /oauth/token
+  std::string grant_type;     // password | client_credentials
+  std::string client_id;
+  std::string client_secret;
+  std::vector<std::string> scopes;  // empty: the app's scopes
+  std::string username;       // password grant: e-mail or username
+  std::string password;
+};
+
+struct token_issued {
+  std::string access_token;   // shown once
+  std::vector<std::string> scopes;
+  std::int64_t created_at = 0;  // Unix seconds
+  std::int64_t account_id = 0;  // 0 for app-only tokens
+};
+
+struct token_revoke {         // POST /oauth/revoke
+  std::string client_id;
+  std::string client_secret;
+  std::string token;
+};
+
+struct bearer {               // Authorization: Bearer <token>
+  std::string token;
+};
+
+struct auth_context {         // who a valid token speaks for
+  std::int64_t token_id = 0;
+  std::int64_t app_id = 0;
+  std::int64_t account_id = 0;  // 0: app-only token
+  std::vector<std::string> scopes;
+  bool admin = false;
+};
+
+// ---- Accounts ------------------------------------------------------------
+
+struct registration {         // POST /api/v1/accounts
+  auth_context app;           // the app token that registers
+  std::string username;
+  std::string email;
+  std::string password;
+  std::string locale;
+};
+
+struct account_query {        // by id, or by username when id == 0
+  std::int64_t id = 0;
+  std::string username;
+};
+
+struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
+  std::int64_t account_id = 0;
+  storage::pg::account_update fields;
+};
+
 } // namespace chorus::actors
 
 // Local-only types: they carry closures or recursive reply trees and never cross nodes.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::db_call)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::blocking_call)
+// Not yet inspectable (node-local for now); give them inspect() before they cross nodes.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_spec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_grant)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_issued)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_revoke)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::bearer)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::auth_context)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::registration)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::credentials_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::account_row)

@@ -1,6 +1,8 @@
 #include "actors/system/runtime.hpp"
 
+#include "actors/accounts/oauth.hpp"
 #include "actors/db/pg_pool.hpp"
+#include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
 #include "actors/system/node.hpp"
 #include "common/config.hpp"
@@ -15,7 +17,8 @@
 namespace chorus::actors {
 
 runtime::runtime(const config& cfg, metrics::registry& metrics)
-  : cfg_(cfg), registry_(cfg.node_name), sys_cfg_(std::make_unique<caf::actor_system_config>()) {
+  : cfg_(cfg), registry_(cfg.node_name),
+    ids_(static_cast<std::uint8_t>(cfg.node_id >= 0 ? cfg.node_id : node_id_from_name(cfg.node_name))), sys_cfg_(std::make_unique<caf::actor_system_config>()) {
   auto threads = cfg.actor_threads > 0 ? cfg.actor_threads
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
@@ -47,6 +50,11 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.metrics = &metrics;
   svc_.pg = spawn_pg_pool(*sys_, po, registry_, &metrics);
   svc_.redis = spawn_redis(*sys_, ro, registry_, &metrics);
+  svc_.cpu = spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_);
+  oauth_options oo;
+  oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
+  svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
+  svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -65,6 +73,9 @@ void runtime::shutdown() {
   stopped_ = true;
   if (svc_.node)
     caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.redis, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.pg, caf::exit_reason::user_shutdown);
   svc_ = services{};

@@ -5,6 +5,8 @@
 #include "actors/registry/registry.hpp"
 #include "actors/system/services.hpp"
 
+#include "common/ids.hpp"
+
 #include <memory>
 #include <string>
 
@@ -30,6 +32,7 @@ public:
 private:
   const config& cfg_;
   actor_registry registry_;  // outlives the actor system (actors deregister on exit)
+  id_generator ids_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   services svc_;

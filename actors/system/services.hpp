@@ -3,6 +3,8 @@
 // Built by actors::runtime (actors/system/runtime.cpp) in dependency order.
 #include "actors/protocol/interfaces.hpp"
 
+#include <string>
+
 namespace caf { class actor_system; }
 namespace chorus { struct config; }
 namespace chorus::metrics { class registry; }
@@ -19,6 +21,10 @@ struct services {
   pg_pool_actor pg;
   redis_actor redis;
   node_actor node;
+  blocking_pool_actor cpu;
+  oauth_actor oauth;
+  accounts_actor accounts;
+  std::string base_url;  // public URL of this instance, no trailing slash
 };
 
 } // namespace chorus::actors

@@ -50,3 +50,66 @@ std::optional<nlohmann::json> read_body(const request& req, const responder& res
 }
 
 } // namespace chorus::http
+
+namespace chorus::http {
+
+bool get_string(const nlohmann::json& body, const char* key, std::optional<std::string>& out, const responder& res) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null())
+    return true;
+  if (it->is_string()) {
+    out = it->get<std::string>();
+    return true;
+  }
+  res.fail(errc::unprocessable, "Validation failed", std::string("'") + key + "' must be a string");
+  return false;
+}
+
+bool get_bool(const nlohmann::json& body, const char* key, std::optional<bool>& out, const responder& res) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null())
+    return true;
+  if (it->is_boolean()) {
+    out = it->get<bool>();
+    return true;
+  }
+  if (it->is_string()) {
+    auto v = it->get<std::string>();
+    if (v == "true" || v == "1" || v == "on") { out = true; return true; }
+    if (v == "false" || v == "0" || v == "off" || v.empty()) { out = false; return true; }
+  }
+  res.fail(errc::unprocessable, "Validation failed", std::string("'") + key + "' must be a boolean");
+  return false;
+}
+
+bool get_string_list(const nlohmann::json& body, const char* key, std::vector<std::string>& out,
+                     const responder& res) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null())
+    return true;
+  if (it->is_array()) {
+    for (auto& v : *it) {
+      if (!v.is_string()) {
+        res.fail(errc::unprocessable, "Validation failed", std::string("'") + key + "' must hold strings");
+        return false;
+      }
+      out.push_back(v.get<std::string>());
+    }
+    return true;
+  }
+  if (it->is_string()) {
+    auto s = it->get<std::string>();
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+      auto end = s.find_first_of(" \n\r\t", pos);
+      if (end == std::string::npos) end = s.size();
+      if (end > pos) out.push_back(s.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    return true;
+  }
+  res.fail(errc::unprocessable, "Validation failed", std::string("'") + key + "' must be a string or a list");
+  return false;
+}
+
+} // namespace chorus::http

@@ -4,6 +4,8 @@
 #include "actors/system/services.hpp"
 #include "http/router.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 namespace chorus::http::handlers {
 
 // system.cpp
@@ -18,6 +20,21 @@ handler_fn admin_migrations(const actors::services& svc);
 handler_fn admin_get_log_level(const actors::services& svc);
 handler_fn admin_put_log_level(const actors::services& svc);
 handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router> routes);
+
+// oauth.cpp
+handler_fn create_app(const actors::services& svc);
+handler_fn verify_app(const actors::services& svc);
+handler_fn token(const actors::services& svc);
+handler_fn revoke(const actors::services& svc);
+// Mastodon's Token entity.
+nlohmann::json token_json(const actors::token_issued& t);
+
+// accounts.cpp
+handler_fn register_account(const actors::services& svc);
+handler_fn verify_credentials(const actors::services& svc);
+handler_fn update_credentials(const actors::services& svc);
+handler_fn lookup_account(const actors::services& svc);
+handler_fn get_account(const actors::services& svc);
 
 // Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
 bool admin_allowed(const request& req, const config& cfg);

@@ -1,0 +1,40 @@
+#include "http/auth.hpp"
+
+#include "common/config.hpp"
+#include "common/scopes.hpp"
+#include "http/ask.hpp"
+
+namespace chorus::http {
+
+std::string bearer_token(const request& req) {
+  auto h = req.header("authorization");
+  if (!h || h->size() <= 7)
+    return {};
+  auto scheme = std::string(h->substr(0, 7));
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ")
+    return {};
+  auto token = std::string(h->substr(7));
+  while (!token.empty() && token.front() == ' ')
+    token.erase(token.begin());
+  return token;
+}
+
+void authenticate(const actors::services& svc, const request& req, const responder& res, std::string scope,
+                  who required, std::function<void(const actors::auth_context&)> next) {
+  auto token = bearer_token(req);
+  if (token.empty() || token.size() > 512)
+    return res.fail(errc::unauthorized, "The access token is invalid");
+  ask(*svc.system, res, svc.oauth, std::chrono::milliseconds(svc.cfg->http.request_timeout_ms),
+      [res, scope, required, next](const actors::auth_context& ctx) {
+        if (!scope.empty() && !scopes::allows(ctx.scopes, scope))
+          return res.fail(errc::forbidden, "This action is outside the authorized scopes");
+        if (required == who::user && ctx.account_id == 0)
+          return res.fail(errc::unprocessable, "This method requires an authenticated user");
+        next(ctx);
+      },
+      actors::bearer{token});
+}
+
+} // namespace chorus::http

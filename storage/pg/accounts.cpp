@@ -1,0 +1,163 @@
+#include "storage/pg/accounts.hpp"
+
+#include "common/errc.hpp"
+#include "storage/pg/connection.hpp"
+
+#include <pqxx/pqxx>
+
+namespace chorus::storage::pg {
+namespace {
+
+const char* account_columns =
+  "a.id, a.username, a.display_name, a.note, a.locked, a.bot, a.discoverable, a.followers_count,"
+  " a.following_count, a.statuses_count,"
+  " to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+  " coalesce(to_char(a.last_status_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), '')";
+
+account_row read_account(const pqxx::row& r) {
+  account_row a;
+  a.id = r[0].as<std::int64_t>();
+  a.username = r[1].as<std::string>();
+  a.display_name = r[2].as<std::string>();
+  a.note = r[3].as<std::string>();
+  a.locked = r[4].as<bool>();
+  a.bot = r[5].as<bool>();
+  a.discoverable = r[6].as<bool>();
+  a.followers_count = r[7].as<std::int32_t>();
+  a.following_count = r[8].as<std::int32_t>();
+  a.statuses_count = r[9].as<std::int32_t>();
+  a.created_at = r[10].as<std::string>();
+  a.last_status_at = r[11].as<std::string>();
+  return a;
+}
+
+template <class Fn>
+auto translated(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+} // namespace
+
+account_row insert_account(pqxx::transaction_base& tx, const new_account& a) {
+  try {
+    tx.exec_params("INSERT INTO accounts (id, username) VALUES ($1, $2)", a.id, a.username);
+    tx.exec_params("INSERT INTO users (account_id, email, password_hash, admin, confirmed, locale)"
+                   " VALUES ($1, $2, $3, $4, $5, $6)",
+                   a.id, a.email, a.password_hash, a.admin, a.confirmed, a.locale);
+    auto r = tx.exec_params1(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = $1", a.id);
+    return read_account(r);
+  } catch (const pqxx::unique_violation& e) {
+    std::string what = e.what();
+    if (what.find("accounts_username_key") != std::string::npos)
+      throw failure(errc::unprocessable, "username is already taken");
+    if (what.find("users_email_key") != std::string::npos)
+      throw failure(errc::unprocessable, "email is already taken");
+    throw failure(errc::conflict, what);
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+std::optional<account_row> account_by_id(pqxx::connection_base& c, std::int64_t id) {
+  return translated([&]() -> std::optional<account_row> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = $1", id);
+    if (r.empty())
+      return std::nullopt;
+    return read_account(r[0]);
+  });
+}
+
+std::optional<account_row> account_by_username(pqxx::connection_base& c, const std::string& username) {
+  return translated([&]() -> std::optional<account_row> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(std::string("SELECT ") + account_columns +
+                              " FROM accounts a WHERE lower(a.username) = lower($1)",
+                            username);
+    if (r.empty())
+      return std::nullopt;
+    return read_account(r[0]);
+  });
+}
+
+std::optional<login_row> login_by_email_or_username(pqxx::connection_base& c, const std::string& login) {
+  return translated([&]() -> std::optional<login_row> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(std::string("SELECT ") + account_columns +
+                              ", u.email, u.password_hash, u.admin, u.confirmed, u.disabled"
+                              " FROM users u JOIN accounts a ON a.id = u.account_id"
+                              " WHERE lower(u.email) = lower($1) OR lower(a.username) = lower($1)"
+                              " ORDER BY (lower(u.email) = lower($1)) DESC LIMIT 1",
+                            login);
+    if (r.empty())
+      return std::nullopt;
+    login_row l;
+    l.account = read_account(r[0]);
+    l.email = r[0][12].as<std::string>();
+    l.password_hash = r[0][13].as<std::string>();
+    l.admin = r[0][14].as<bool>();
+    l.confirmed = r[0][15].as<bool>();
+    l.disabled = r[0][16].as<bool>();
+    return l;
+  });
+}
+
+account_row update_account(pqxx::connection_base& c, std::int64_t id, const account_update& u) {
+  return translated([&]() -> account_row {
+    pqxx::work tx(c);
+    auto r = tx.exec_params(
+      std::string("UPDATE accounts a SET"
+                  " display_name = CASE WHEN $2 THEN $3 ELSE a.display_name END,"
+                  " note = CASE WHEN $4 THEN $5 ELSE a.note END,"
+                  " locked = CASE WHEN $6 THEN $7 ELSE a.locked END,"
+                  " bot = CASE WHEN $8 THEN $9 ELSE a.bot END,"
+                  " discoverable = CASE WHEN $10 THEN $11 ELSE a.discoverable END,"
+                  " updated_at = now()"
+                  " WHERE a.id = $1 RETURNING ") +
+        account_columns,
+      id, u.display_name.has_value(), u.display_name.value_or(""), u.note.has_value(), u.note.value_or(""),
+      u.locked.has_value(), u.locked.value_or(false), u.bot.has_value(), u.bot.value_or(false),
+      u.discoverable.has_value(), u.discoverable.value_or(true));
+    if (r.empty())
+      throw failure(errc::not_found, "account not found");
+    auto row = read_account(r[0]);
+    tx.commit();
+    return row;
+  });
+}
+
+void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE users SET last_sign_in_at = now() WHERE account_id = $1", account_id);
+    tx.commit();
+    return 0;
+  });
+}
+
+std::optional<std::string> get_setting(pqxx::connection_base& c, const std::string& key) {
+  return translated([&]() -> std::optional<std::string> {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT value::text FROM settings WHERE key = $1", key);
+    if (r.empty())
+      return std::nullopt;
+    return r[0][0].as<std::string>();
+  });
+}
+
+void put_setting(pqxx::connection_base& c, const std::string& key, const std::string& json_value) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO settings (key, value) VALUES ($1, $2::jsonb)"
+                   " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+                   key, json_value);
+    tx.commit();
+    return 0;
+  });
+}
+
+} // namespace chorus::storage::pg

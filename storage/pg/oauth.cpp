@@ -1,0 +1,111 @@
+#include "storage/pg/oauth.hpp"
+
+#include "storage/pg/connection.hpp"
+
+#include <pqxx/pqxx>
+
+namespace chorus::storage::pg {
+
+namespace {
+std::string text_array(const std::vector<std::string>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + quote_array_element(xs[i]);
+  return out + "}";
+}
+
+std::vector<std::string> parse_text_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  auto parser = f.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
+    if (kind == pqxx::array_parser::string_value)
+      out.push_back(value);
+  return out;
+}
+} // namespace
+
+void insert_app(pqxx::connection_base& c, const app_row& app) {
+  try {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO oauth_apps (id, name, website, redirect_uris, scopes, client_id, client_secret_hash)"
+                   " VALUES ($1, $2, NULLIF($3, ''), $4::text[], $5, $6, $7)",
+                   app.id, app.name, app.website, text_array(app.redirect_uris), app.scopes, app.client_id,
+                   app.client_secret_hash);
+    tx.commit();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::string& client_id) {
+  try {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT id, name, coalesce(website, ''), redirect_uris, scopes, client_id,"
+                            " client_secret_hash FROM oauth_apps WHERE client_id = $1",
+                            client_id);
+    if (r.empty())
+      return std::nullopt;
+    app_row a;
+    a.id = r[0][0].as<std::int64_t>();
+    a.name = r[0][1].as<std::string>();
+    a.website = r[0][2].as<std::string>();
+    a.redirect_uris = parse_text_array(r[0][3]);
+    a.scopes = r[0][4].as<std::string>();
+    a.client_id = r[0][5].as<std::string>();
+    a.client_secret_hash = r[0][6].as<std::string>();
+    return a;
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+void insert_token(pqxx::transaction_base& tx, std::int64_t id, const std::string& token_hash, std::int64_t app_id,
+                  std::int64_t account_id, const std::string& scopes) {
+  try {
+    tx.exec_params("INSERT INTO oauth_tokens (id, token_hash, app_id, account_id, scopes)"
+                   " VALUES ($1, $2, $3, NULLIF($4::bigint, 0), $5)",
+                   id, token_hash, app_id, account_id, scopes);
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+std::optional<token_row> token_by_hash(pqxx::connection_base& c, const std::string& token_hash) {
+  try {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("SELECT t.id, t.app_id, coalesce(t.account_id, 0), t.scopes,"
+                            " extract(epoch FROM t.created_at)::bigint,"
+                            " coalesce(u.admin, false), coalesce(u.disabled, false)"
+                            " FROM oauth_tokens t LEFT JOIN users u ON u.account_id = t.account_id"
+                            " WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
+                            token_hash);
+    if (r.empty())
+      return std::nullopt;
+    token_row t;
+    t.id = r[0][0].as<std::int64_t>();
+    t.app_id = r[0][1].as<std::int64_t>();
+    t.account_id = r[0][2].as<std::int64_t>();
+    t.scopes = r[0][3].as<std::string>();
+    t.created_at = r[0][4].as<std::int64_t>();
+    t.admin = r[0][5].as<bool>();
+    t.disabled = r[0][6].as<bool>();
+    return t;
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+bool revoke_token(pqxx::connection_base& c, const std::string& token_hash, std::int64_t app_id) {
+  try {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("UPDATE oauth_tokens SET revoked_at = now()"
+                            " WHERE token_hash = $1 AND app_id = $2 AND revoked_at IS NULL",
+                            token_hash, app_id);
+    tx.commit();
+    return r.affected_rows() > 0;
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+} // namespace chorus::storage::pg

@@ -1,0 +1,43 @@
+#pragma once
+// OAuth applications and tokens. Secrets are stored only as SHA-256 digests.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pqxx { class connection_base; class transaction_base; }
+
+namespace chorus::storage::pg {
+
+struct app_row {
+  std::int64_t id = 0;
+  std::string name;
+  std::string website;  // empty when none
+  std::vector<std::string> redirect_uris;
+  std::string scopes;   // space-separated
+  std::string client_id;
+  std::string client_secret_hash;
+};
+
+void insert_app(pqxx::connection_base& c, const app_row& app);
+std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::string& client_id);
+
+struct token_row {
+  std::int64_t id = 0;
+  std::int64_t app_id = 0;
+  std::int64_t account_id = 0;  // 0 for app-only tokens
+  std::string scopes;
+  std::int64_t created_at = 0;  // Unix seconds
+  bool admin = false;
+  bool disabled = false;
+};
+
+// account_id 0 = app-only token (client_credentials). Runs in the caller's transaction.
+void insert_token(pqxx::transaction_base& tx, std::int64_t id, const std::string& token_hash, std::int64_t app_id,
+                  std::int64_t account_id, const std::string& scopes);
+// A live (not revoked) token, with its user's admin/disabled flags.
+std::optional<token_row> token_by_hash(pqxx::connection_base& c, const std::string& token_hash);
+// Revokes the token if it belongs to `app_id`; returns whether one was revoked.
+bool revoke_token(pqxx::connection_base& c, const std::string& token_hash, std::int64_t app_id);
+
+} // namespace chorus::storage::pg
