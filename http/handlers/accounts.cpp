@@ -1,5 +1,8 @@
 // POST /api/v1/accounts, GET verify_credentials, PATCH update_credentials,
 // GET /api/v1/accounts/lookup, GET /api/v1/accounts/:id.
+#include <charconv>
+#include <nlohmann/json.hpp>
+
 #include "actors/protocol/errors.hpp"
 #include "common/config.hpp"
 #include "http/ask.hpp"
@@ -9,19 +12,18 @@
 #include "http/error_mapping.hpp"
 #include "http/handlers/handlers.hpp"
 
-#include <charconv>
-#include <nlohmann/json.hpp>
-
 namespace chorus::http::handlers {
 
 using namespace std::chrono;
 
 namespace {
 
-milliseconds timeout_of(const actors::services& svc) { return milliseconds(svc.cfg->http.request_timeout_ms); }
+milliseconds timeout_of(const actors::services &svc) {
+  return milliseconds(svc.cfg->http.request_timeout_ms);
+}
 
 // Mastodon's 422: {"error": "Validation failed: …", "details": {field: [{error, description}]}}
-void field_error(const responder& res, const char* field, const char* code, const std::string& text) {
+void field_error(const responder &res, const char *field, const char *code, const std::string &text) {
   auto r = error_response(errc::unprocessable, std::string("Validation failed: ") + text);
   auto body = nlohmann::json::parse(r.body);
   body["details"] = {{field, nlohmann::json::array({{{"error", code}, {"description", text}}})}};
@@ -29,7 +31,7 @@ void field_error(const responder& res, const char* field, const char* code, cons
   res.send(std::move(r));
 }
 
-bool valid_username(const std::string& u) {
+bool valid_username(const std::string &u) {
   if (u.empty() || u.size() > 30)
     return false;
   for (unsigned char c : u)
@@ -38,28 +40,41 @@ bool valid_username(const std::string& u) {
   return true;
 }
 
-bool valid_email(const std::string& e) {
+bool valid_email(const std::string &e) {
   auto at = e.find('@');
   return e.size() <= 254 && at != std::string::npos && at > 0 && e.find('.', at) != std::string::npos &&
          e.find(' ') == std::string::npos && e.back() != '.';
 }
 
-std::size_t utf8_length(const std::string& s) {
+std::size_t utf8_length(const std::string &s) {
   std::size_t n = 0;
   for (unsigned char c : s)
     n += (c & 0xC0) != 0x80;
   return n;
 }
 
-bool parse_id(const std::string& text, std::int64_t& out) {
+bool parse_id(const std::string &text, std::int64_t &out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && p == text.data() + text.size() && out > 0;
 }
 
+void register_with(const actors::services &svc, const request &req, const responder &res,
+                   const actors::auth_context &ctx);
+
 } // namespace
 
-handler_fn register_account(const actors::services& svc) {
-  return [svc](request& req, const responder& res) {
+handler_fn register_account(const actors::services &svc) {
+  return [svc](request &incoming, const responder &res) {
+    // Credentials first (401/403 before any validation), as Mastodon does.
+    authenticate(svc, incoming, res, "write:accounts", who::any_token,
+                 [svc, res, req = incoming](const actors::auth_context &ctx) { register_with(svc, req, res, ctx); });
+  };
+}
+
+namespace {
+void register_with(const actors::services &svc, const request &req, const responder &res,
+                   const actors::auth_context &ctx) {
+  {
     auto body = read_body(req, res);
     if (!body)
       return;
@@ -70,8 +85,7 @@ handler_fn register_account(const actors::services& svc) {
         !get_bool(*body, "agreement", agreement, res))
       return;
     if (!username || !valid_username(*username))
-      return field_error(res, "username", "ERR_INVALID",
-                         "Username must be 1 to 30 letters, digits or underscores");
+      return field_error(res, "username", "ERR_INVALID", "Username must be 1 to 30 letters, digits or underscores");
     if (!email || !valid_email(*email))
       return field_error(res, "email", "ERR_INVALID", "Email is not a valid address");
     if (!password || password->size() < 8 || password->size() > 72)
@@ -83,59 +97,67 @@ handler_fn register_account(const actors::services& svc) {
     reg->email = *email;
     reg->password = *password;
     reg->locale = locale.value_or("en");
-    authenticate(svc, req, res, "write:accounts", who::any_token, [svc, res, reg](const actors::auth_context& ctx) {
-      reg->app = ctx;
+    reg->app = ctx;
+    {
       ask_with(
-        *svc.system, svc.accounts, timeout_of(svc),
-        [res](const actors::token_issued& t) { res.json(200, token_json(t)); },
-        [res](caf::error& err) {
-          auto code = actors::code_of(err);
-          auto desc = actors::description_of(err);
-          if (code == errc::unprocessable && desc.rfind("username", 0) == 0)
-            return field_error(res, "username", "ERR_TAKEN", "Username is already taken");
-          if (code == errc::unprocessable && desc.rfind("email", 0) == 0)
-            return field_error(res, "email", "ERR_TAKEN", "Email is already taken");
-          res.fail(err);
-        },
-        *reg);
-    });
-  };
+          *svc.system, svc.accounts, timeout_of(svc),
+          [res](const actors::token_issued &t) { res.json(200, token_json(t)); },
+          [res](caf::error &err) {
+            auto code = actors::code_of(err);
+            auto desc = actors::description_of(err);
+            if (code == errc::unprocessable && desc.rfind("username", 0) == 0)
+              return field_error(res, "username", "ERR_TAKEN", "Username is already taken");
+            if (code == errc::unprocessable && desc.rfind("email", 0) == 0)
+              return field_error(res, "email", "ERR_TAKEN", "Email is already taken");
+            res.fail(err);
+          },
+          *reg);
+    }
+  }
 }
+} // namespace
 
-handler_fn verify_credentials(const actors::services& svc) {
-  return [svc](request& req, const responder& res) {
-    authenticate(svc, req, res, "read:accounts", who::user, [svc, res](const actors::auth_context& ctx) {
-      ask(*svc.system, res, svc.accounts, timeout_of(svc),
-          [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, credential_account_json(a, base)); },
+handler_fn verify_credentials(const actors::services &svc) {
+  return [svc](request &req, const responder &res) {
+    authenticate(svc, req, res, "read:accounts", who::user, [svc, res](const actors::auth_context &ctx) {
+      ask(
+          *svc.system, res, svc.accounts, timeout_of(svc),
+          [res, base = svc.base_url](const storage::pg::account_row &a) {
+            res.json(200, credential_account_json(a, base));
+          },
           actors::account_query{ctx.account_id, {}});
     });
   };
 }
 
-handler_fn update_credentials(const actors::services& svc) {
-  return [svc](request& req, const responder& res) {
-    auto body = read_body(req, res);
-    if (!body)
-      return;
-    storage::pg::account_update u;
-    if (!get_string(*body, "display_name", u.display_name, res) || !get_string(*body, "note", u.note, res) ||
-        !get_bool(*body, "locked", u.locked, res) || !get_bool(*body, "bot", u.bot, res) ||
-        !get_bool(*body, "discoverable", u.discoverable, res))
-      return;
-    if (u.display_name && utf8_length(*u.display_name) > 30)
-      return field_error(res, "display_name", "ERR_TOO_LONG", "Display name is at most 30 characters");
-    if (u.note && utf8_length(*u.note) > 500)
-      return field_error(res, "note", "ERR_TOO_LONG", "Note is at most 500 characters");
-    authenticate(svc, req, res, "write:accounts", who::user, [svc, res, u](const actors::auth_context& ctx) {
-      ask(*svc.system, res, svc.accounts, timeout_of(svc),
-          [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, credential_account_json(a, base)); },
-          actors::credentials_update{ctx.account_id, u});
-    });
+handler_fn update_credentials(const actors::services &svc) {
+  return [svc](request &incoming, const responder &res) {
+    authenticate(svc, incoming, res, "write:accounts", who::user,
+                 [svc, res, req = incoming](const actors::auth_context &ctx) {
+                   auto body = read_body(req, res);
+                   if (!body)
+                     return;
+                   storage::pg::account_update u;
+                   if (!get_string(*body, "display_name", u.display_name, res) ||
+                       !get_string(*body, "note", u.note, res) || !get_bool(*body, "locked", u.locked, res) ||
+                       !get_bool(*body, "bot", u.bot, res) || !get_bool(*body, "discoverable", u.discoverable, res))
+                     return;
+                   if (u.display_name && utf8_length(*u.display_name) > 30)
+                     return field_error(res, "display_name", "ERR_TOO_LONG", "Display name is at most 30 characters");
+                   if (u.note && utf8_length(*u.note) > 500)
+                     return field_error(res, "note", "ERR_TOO_LONG", "Note is at most 500 characters");
+                   ask(
+                       *svc.system, res, svc.accounts, timeout_of(svc),
+                       [res, base = svc.base_url](const storage::pg::account_row &a) {
+                         res.json(200, credential_account_json(a, base));
+                       },
+                       actors::credentials_update{ctx.account_id, u});
+                 });
   };
 }
 
-handler_fn lookup_account(const actors::services& svc) {
-  return [svc](request& req, const responder& res) {
+handler_fn lookup_account(const actors::services &svc) {
+  return [svc](request &req, const responder &res) {
     auto q = req.query();
     auto acct = q["acct"];
     if (!acct.empty() && acct[0] == '@')
@@ -146,19 +168,21 @@ handler_fn lookup_account(const actors::services& svc) {
       acct = acct.substr(0, at);
     if (!valid_username(acct))
       return res.fail(errc::not_found, "Record not found");
-    ask(*svc.system, res, svc.accounts, timeout_of(svc),
-        [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, account_json(a, base)); },
+    ask(
+        *svc.system, res, svc.accounts, timeout_of(svc),
+        [res, base = svc.base_url](const storage::pg::account_row &a) { res.json(200, account_json(a, base)); },
         actors::account_query{0, acct});
   };
 }
 
-handler_fn get_account(const actors::services& svc) {
-  return [svc](request& req, const responder& res) {
+handler_fn get_account(const actors::services &svc) {
+  return [svc](request &req, const responder &res) {
     std::int64_t id = 0;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
-    ask(*svc.system, res, svc.accounts, timeout_of(svc),
-        [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, account_json(a, base)); },
+    ask(
+        *svc.system, res, svc.accounts, timeout_of(svc),
+        [res, base = svc.base_url](const storage::pg::account_row &a) { res.json(200, account_json(a, base)); },
         actors::account_query{id, {}});
   };
 }
