@@ -16,6 +16,8 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/api/v1/apps/verify_credentials", h::verify_app(svc));
   r->add("POST", "/oauth/token", h::token(svc));
   r->add("POST", "/oauth/revoke", h::revoke(svc));
+  r->add("GET", "/oauth/authorize", h::authorize_page(svc));
+  r->add("POST", "/oauth/authorize", h::authorize_submit(svc));
   // Accounts (Mastodon)
   r->add("POST", "/api/v1/accounts", h::register_account(svc));
   r->add("GET", "/api/v1/accounts/verify_credentials", h::verify_credentials(svc));

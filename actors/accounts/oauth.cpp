@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <pqxx/pqxx>
+#include <algorithm>
 #include <unordered_map>
 
 namespace chorus::actors {
@@ -77,6 +78,56 @@ void mint(oauth_ptr self, std::int64_t app_id, std::int64_t account_id, std::vec
       [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
+// Exchanges an authorization code for a token: the code is consumed and the token
+// inserted in one transaction, so a code yields at most one token.
+void redeem_code(oauth_ptr self, std::int64_t app_id, const std::string& code, const std::string& redirect_uri,
+                 caf::typed_response_promise<token_issued> rp) {
+  auto& s = self->state;
+  auto token = crypto::random_token(32);
+  auto digest = crypto::sha256_hex(token);
+  auto code_digest = crypto::sha256_hex(code);
+  auto id = static_cast<std::int64_t>(s.ids->next());
+  auto granted = std::make_shared<std::optional<storage::pg::code_grant>>();
+  db_call call{"oauth.redeem_code", [=](pqxx::connection_base& c) {
+                 pqxx::work tx(c);
+                 *granted = storage::pg::consume_code(tx, code_digest, app_id, redirect_uri);
+                 if (!*granted)
+                   return;
+                 storage::pg::insert_token(tx, id, digest, app_id, (*granted)->account_id, (*granted)->scopes);
+                 tx.commit();
+               }};
+  self->request(s.pool, s.opts.timeout, std::move(call))
+    .then(
+      [=](ok_atom) mutable {
+        if (!*granted) {
+          self->state.stats->add(c_denied);
+          rp.deliver(make_error(errc::bad_request, "invalid_grant: the code is unknown, used, expired, or was "
+                                                   "issued for another client or redirect URI"));
+          return;
+        }
+        self->state.stats->add(c_grants);
+        rp.deliver(token_issued{token, scopes::parse((*granted)->scopes).value_or(std::vector<std::string>{}),
+                                unix_now(), (*granted)->account_id});
+      },
+      [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+// Validates an authorization request against the app: known client, registered
+// redirect URI, scopes within the app's. Returns the error or none.
+caf::error check_authorization(const std::optional<storage::pg::app_row>& app, const authorize_check& what,
+                               std::vector<std::string>& granted) {
+  if (!app)
+    return make_error(errc::bad_request, "invalid_client: unknown client_id");
+  auto& uris = app->redirect_uris;
+  if (std::find(uris.begin(), uris.end(), what.redirect_uri) == uris.end())
+    return make_error(errc::bad_request, "invalid_request: redirect_uri is not registered for this application");
+  auto app_scopes = scopes::parse(app->scopes).value_or(std::vector<std::string>{"read"});
+  granted = what.scopes.empty() ? app_scopes : what.scopes;
+  if (!scopes::subset(granted, app_scopes))
+    return make_error(errc::bad_request, "invalid_scope: the requested scope exceeds the application's scopes");
+  return {};
+}
+
 oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_actor pool, blocking_pool_actor cpu,
                                     id_generator* ids, actor_registry* reg) {
   auto& st = self->state;
@@ -136,6 +187,8 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
             auto app_id = (*app)->id;
             if (grant->grant_type == "client_credentials")
               return mint(self, app_id, 0, wanted, rp);
+            if (grant->grant_type == "authorization_code")
+              return redeem_code(self, app_id, grant->code, grant->redirect_uri, rp);
             // password grant: verify off the scheduler, against a dummy hash when the login is unknown
             auto ok = std::make_shared<bool>(false);
             auto hash = *login ? (*login)->password_hash : s.dummy_hash;
@@ -149,6 +202,80 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
                   if ((*login)->disabled)
                     return deny("invalid_grant", "this account is disabled", errc::bad_request);
                   mint(self, app_id, (*login)->account.id, wanted, rp);
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [=](authorize_check& what) -> caf::result<authorization> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto rp = self->make_response_promise<authorization>();
+      auto app = std::make_shared<std::optional<storage::pg::app_row>>();
+      self->request(s.pool, s.opts.timeout,
+                    db_call{"oauth.authorize_check",
+                            [=](pqxx::connection_base& c) { *app = storage::pg::app_by_client_id(c, what.client_id); }})
+        .then(
+          [=](ok_atom) mutable {
+            std::vector<std::string> granted;
+            if (auto err = check_authorization(*app, what, granted)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            rp.deliver(authorization{(*app)->name, granted, {}});
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [=](authorize_request& req) -> caf::result<authorization> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto rp = self->make_response_promise<authorization>();
+      auto app = std::make_shared<std::optional<storage::pg::app_row>>();
+      auto login = std::make_shared<std::optional<storage::pg::login_row>>();
+      auto r = std::make_shared<authorize_request>(std::move(req));
+      db_call lookup{"oauth.authorize_lookup", [=](pqxx::connection_base& c) {
+                       *app = storage::pg::app_by_client_id(c, r->what.client_id);
+                       *login = storage::pg::login_by_email_or_username(c, r->username);
+                     }};
+      self->request(s.pool, s.opts.timeout, std::move(lookup))
+        .then(
+          [=](ok_atom) mutable {
+            auto& s = self->state;
+            auto granted = std::make_shared<std::vector<std::string>>();
+            if (auto err = check_authorization(*app, r->what, *granted)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            auto ok = std::make_shared<bool>(false);
+            auto hash = *login ? (*login)->password_hash : s.dummy_hash;
+            auto password = r->password;
+            self->request(s.cpu, s.opts.timeout,
+                          blocking_call{"argon2id.verify", [=] { *ok = crypto::verify_password(hash, password); }})
+              .then(
+                [=](ok_atom) mutable {
+                  auto& s = self->state;
+                  if (!*login || !*ok || (*login)->disabled) {
+                    s.stats->add(c_denied);
+                    rp.deliver(make_error(errc::unauthorized, "access_denied: the username or password is wrong"));
+                    return;
+                  }
+                  auto code = crypto::random_token(32);
+                  auto code_digest = crypto::sha256_hex(code);
+                  auto app_id = (*app)->id;
+                  auto account_id = (*login)->account.id;
+                  auto scope_text = scopes::join(*granted);
+                  auto redirect = r->what.redirect_uri;
+                  auto name = (*app)->name;
+                  self->request(s.pool, s.opts.timeout,
+                                db_call{"oauth.insert_code",
+                                        [=](pqxx::connection_base& c) {
+                                          storage::pg::insert_code(c, code_digest, app_id, account_id, scope_text,
+                                                                   redirect, 600);
+                                        }})
+                    .then([=](ok_atom) mutable { rp.deliver(authorization{name, *granted, code}); },
+                          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
                 },
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
           },

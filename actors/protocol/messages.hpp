@@ -138,12 +138,32 @@ struct app_created {
 };
 
 struct token_grant {          // POST /oauth/token
-  std::string grant_type;     // password | client_credentials
+  std::string grant_type;     // password | client_credentials | authorization_code
   std::string client_id;
   std::string client_secret;
   std::vector<std::string> scopes;  // empty: the app's scopes
   std::string username;       // password grant: e-mail or username
   std::string password;
+  std::string code;           // authorization_code grant
+  std::string redirect_uri;   // authorization_code grant: must match the code's
+};
+
+struct authorize_check {      // GET /oauth/authorize: is this a valid request?
+  std::string client_id;
+  std::string redirect_uri;
+  std::vector<std::string> scopes;  // empty: the app's scopes
+};
+
+struct authorize_request {    // POST /oauth/authorize: the user signs in and approves
+  authorize_check what;
+  std::string username;
+  std::string password;
+};
+
+struct authorization {        // reply to both
+  std::string app_name;
+  std::vector<std::string> scopes;  // what will be granted
+  std::string code;                 // POST only: single use, short-lived
 };
 
 struct token_issued {
@@ -204,6 +224,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_grant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_issued)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_revoke)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorize_check)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorize_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorization)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::bearer)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::auth_context)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::registration)

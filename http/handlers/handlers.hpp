@@ -26,6 +26,8 @@ handler_fn create_app(const actors::services& svc);
 handler_fn verify_app(const actors::services& svc);
 handler_fn token(const actors::services& svc);
 handler_fn revoke(const actors::services& svc);
+handler_fn authorize_page(const actors::services& svc);    // GET /oauth/authorize (HTML form)
+handler_fn authorize_submit(const actors::services& svc);  // POST /oauth/authorize
 // Mastodon's Token entity.
 nlohmann::json token_json(const actors::token_issued& t);
 

@@ -22,7 +22,7 @@ void oauth_fail(const responder& res, const caf::error& err) {
   auto desc = actors::description_of(err);
   auto colon = desc.find(": ");
   static const char* known[] = {"invalid_client", "invalid_grant", "invalid_scope", "unauthorized_client",
-                                "unsupported_grant_type", "invalid_request"};
+                                "unsupported_grant_type", "invalid_request", "access_denied"};
   if (colon != std::string::npos) {
     auto oauth_code = desc.substr(0, colon);
     for (auto k : known)
@@ -114,9 +114,9 @@ handler_fn token(const actors::services& svc) {
     g.client_secret = required(*body, "client_secret");
     if (g.grant_type.empty())
       return oauth_error(res, errc::bad_request, "invalid_request", "'grant_type' is required");
-    if (g.grant_type != "password" && g.grant_type != "client_credentials")
+    if (g.grant_type != "password" && g.grant_type != "client_credentials" && g.grant_type != "authorization_code")
       return oauth_error(res, errc::bad_request, "unsupported_grant_type",
-                         "supported grant types: password, client_credentials");
+                         "supported grant types: authorization_code, password, client_credentials");
     if (g.client_id.empty() || g.client_secret.empty())
       return oauth_error(res, errc::unauthorized, "invalid_client", "'client_id' and 'client_secret' are required");
     auto scope_text = required(*body, "scope");
@@ -126,6 +126,12 @@ handler_fn token(const actors::services& svc) {
         return oauth_error(res, errc::bad_request, "invalid_scope", "unknown scope");
       g.scopes = *parsed;
     }
+    if (g.grant_type == "authorization_code") {
+      g.code = required(*body, "code");
+      g.redirect_uri = required(*body, "redirect_uri");
+      if (g.code.empty() || g.redirect_uri.empty())
+        return oauth_error(res, errc::bad_request, "invalid_request", "'code' and 'redirect_uri' are required");
+    }
     if (g.grant_type == "password") {
       g.username = required(*body, "username");
       g.password = required(*body, "password");
@@ -134,8 +140,171 @@ handler_fn token(const actors::services& svc) {
     }
     ask_with(
       *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
-      [res](const actors::token_issued& t) { res.json(200, token_json(t)); },
+      [res](const actors::token_issued& t) {
+        response r;
+        r.body = token_json(t).dump();
+        r.headers.emplace_back("Cache-Control", "no-store");
+        res.send(std::move(r));
+      },
       [res](caf::error& err) { oauth_fail(res, err); }, g);
+  };
+}
+
+namespace {
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+response html(int status, const std::string& title, const std::string& body) {
+  response r;
+  r.status = status;
+  r.content_type = "text/html; charset=utf-8";
+  r.headers.emplace_back("Cache-Control", "no-store");
+  r.headers.emplace_back("X-Frame-Options", "DENY");
+  r.body = "<!doctype html><html><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+           "content=\"width=device-width\"><title>" +
+           html_escape(title) + "</title></head><body>" + body + "</body></html>";
+  return r;
+}
+
+struct authorize_params {
+  actors::authorize_check what;
+  std::string scope_text;
+  std::string state;
+  std::string response_type;
+};
+
+bool read_authorize_params(const std::map<std::string, std::string>& q, authorize_params& p, const responder& res) {
+  auto get = [&](const char* k) {
+    auto it = q.find(k);
+    return it == q.end() ? std::string() : it->second;
+  };
+  p.response_type = get("response_type");
+  p.what.client_id = get("client_id");
+  p.what.redirect_uri = get("redirect_uri");
+  p.scope_text = get("scope");
+  p.state = get("state");
+  if (p.response_type != "code") {
+    oauth_error(res, errc::bad_request, "unsupported_response_type", "response_type must be 'code'");
+    return false;
+  }
+  if (p.what.client_id.empty() || p.what.redirect_uri.empty()) {
+    oauth_error(res, errc::bad_request, "invalid_request", "'client_id' and 'redirect_uri' are required");
+    return false;
+  }
+  if (!p.scope_text.empty()) {
+    auto parsed = scopes::parse(p.scope_text);
+    if (!parsed) {
+      oauth_error(res, errc::bad_request, "invalid_scope", "unknown scope");
+      return false;
+    }
+    p.what.scopes = *parsed;
+  }
+  return true;
+}
+
+std::string authorize_form(const authorize_params& p, const actors::authorization& a, const std::string& error) {
+  auto hidden = [](const char* name, const std::string& v) {
+    return std::string("<input type=\"hidden\" name=\"") + name + "\" value=\"" + html_escape(v) + "\">";
+  };
+  std::string body = "<h1>Authorize " + html_escape(a.app_name) + "</h1>";
+  body += "<p>" + html_escape(a.app_name) + " asks for: <code>" + html_escape(scopes::join(a.scopes)) + "</code></p>";
+  if (!error.empty())
+    body += "<p role=\"alert\">" + html_escape(error) + "</p>";
+  body += "<form method=\"post\" action=\"/oauth/authorize\">" + hidden("response_type", "code") +
+          hidden("client_id", p.what.client_id) + hidden("redirect_uri", p.what.redirect_uri) +
+          hidden("scope", scopes::join(a.scopes)) + hidden("state", p.state) +
+          "<p><label>E-mail or username <input name=\"username\" autocomplete=\"username\" required></label></p>"
+          "<p><label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" "
+          "required></label></p><p><button type=\"submit\">Authorize</button></p></form>";
+  return body;
+}
+
+} // namespace
+
+handler_fn authorize_page(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    authorize_params p;
+    if (!read_authorize_params(req.query(), p, res))
+      return;
+    ask_with(
+      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+      [res, p](const actors::authorization& a) { res.send(html(200, "Authorize " + a.app_name, authorize_form(p, a, ""))); },
+      [res](caf::error& err) { oauth_fail(res, err); }, p.what);
+  };
+}
+
+handler_fn authorize_submit(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    auto body = read_body(req, res);
+    if (!body)
+      return;
+    std::map<std::string, std::string> fields;
+    for (auto it = body->begin(); it != body->end(); ++it)
+      if (it->is_string())
+        fields[it.key()] = it->get<std::string>();
+    authorize_params p;
+    if (!read_authorize_params(fields, p, res))
+      return;
+    actors::authorize_request ar{p.what, fields["username"], fields["password"]};
+    ask_with(
+      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+      [res, p](const actors::authorization& a) {
+        if (p.what.redirect_uri == "urn:ietf:wg:oauth:2.0:oob")
+          return res.send(html(200, "Authorization code",
+                               "<h1>Authorization code</h1><p>Copy this code into " + html_escape(a.app_name) +
+                                 ":</p><p><code id=\"code\">" + html_escape(a.code) + "</code></p>"));
+        auto location = p.what.redirect_uri;
+        location += location.find('?') == std::string::npos ? '?' : '&';
+        location += "code=" + url_encode(a.code);
+        if (!p.state.empty())
+          location += "&state=" + url_encode(p.state);
+        response r;
+        r.status = 302;
+        r.content_type = "text/plain; charset=utf-8";
+        r.headers.emplace_back("Location", location);
+        r.headers.emplace_back("Cache-Control", "no-store");
+        res.send(std::move(r));
+      },
+      [res, p, svc](caf::error& err) {
+        if (actors::code_of(err) != errc::unauthorized)
+          return oauth_fail(res, err);
+        // Wrong credentials: show the form again with the message.
+        ask_with(
+          *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+          [res, p](const actors::authorization& a) {
+            res.send(html(401, "Authorize " + a.app_name, authorize_form(p, a, "The username or password is wrong.")));
+          },
+          [res](caf::error& e) { oauth_fail(res, e); }, p.what);
+      },
+      ar);
   };
 }
 

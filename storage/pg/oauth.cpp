@@ -108,4 +108,33 @@ bool revoke_token(pqxx::connection_base& c, const std::string& token_hash, std::
   }
 }
 
+void insert_code(pqxx::connection_base& c, const std::string& code_hash, std::int64_t app_id, std::int64_t account_id,
+                 const std::string& scopes, const std::string& redirect_uri, int ttl_seconds) {
+  try {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO oauth_codes (code_hash, app_id, account_id, scopes, redirect_uri, expires_at)"
+                   " VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))",
+                   code_hash, app_id, account_id, scopes, redirect_uri, ttl_seconds);
+    tx.commit();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+std::optional<code_grant> consume_code(pqxx::transaction_base& tx, const std::string& code_hash, std::int64_t app_id,
+                                       const std::string& redirect_uri) {
+  try {
+    auto r = tx.exec_params("UPDATE oauth_codes SET used_at = now()"
+                            " WHERE code_hash = $1 AND app_id = $2 AND redirect_uri = $3"
+                            " AND used_at IS NULL AND expires_at > now()"
+                            " RETURNING account_id, scopes",
+                            code_hash, app_id, redirect_uri);
+    if (r.empty())
+      return std::nullopt;
+    return code_grant{r[0][0].as<std::int64_t>(), r[0][1].as<std::string>()};
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
 } // namespace chorus::storage::pg

@@ -40,4 +40,18 @@ std::optional<token_row> token_by_hash(pqxx::connection_base& c, const std::stri
 // Revokes the token if it belongs to `app_id`; returns whether one was revoked.
 bool revoke_token(pqxx::connection_base& c, const std::string& token_hash, std::int64_t app_id);
 
+// Authorization codes (authorization_code grant), stored as digests, single use.
+void insert_code(pqxx::connection_base& c, const std::string& code_hash, std::int64_t app_id, std::int64_t account_id,
+                 const std::string& scopes, const std::string& redirect_uri, int ttl_seconds);
+
+struct code_grant {
+  std::int64_t account_id = 0;
+  std::string scopes;
+};
+// Marks the code used and returns what it grants, if it exists, is unused and
+// unexpired, and was issued to `app_id` for `redirect_uri`. Runs in the caller's
+// transaction, so the token can be minted in the same commit.
+std::optional<code_grant> consume_code(pqxx::transaction_base& tx, const std::string& code_hash, std::int64_t app_id,
+                                       const std::string& redirect_uri);
+
 } // namespace chorus::storage::pg

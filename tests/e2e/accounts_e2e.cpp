@@ -250,3 +250,61 @@ TEST(AccountsCluster, RevocationReachesOtherNodesWithinTheCacheTtl) {
   EXPECT_TRUE(wait_until([&] { return get(b.url("/api/v1/apps/verify_credentials"), auth(tok)).status == 401; },
                          std::chrono::seconds(5)));
 }
+
+TEST_F(Accounts, AuthorizationCodeFlow) {
+  ASSERT_EQ(register_user("gina", "gina@example.com").status, 200);
+  auto app = http("POST", d->url("/api/v1/apps"),
+                  R"({"client_name":"Web <App>","redirect_uris":["https://app.example/cb","urn:ietf:wg:oauth:2.0:oob"],"scopes":"read write"})",
+                  json_ct)
+               .json();
+  std::string cid = app["client_id"], secret = app["client_secret"];
+  auto query = "response_type=code&client_id=" + cid + "&redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=read&state=s%201";
+  auto page = get(d->url("/oauth/authorize?" + query));
+  ASSERT_EQ(page.status, 200) << page.body;
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("Web &lt;App&gt;"), std::string::npos);  // escaped, never raw
+  EXPECT_EQ(page.body.find("Web <App>"), std::string::npos);
+  EXPECT_NE(page.body.find("name=\"password\""), std::string::npos);
+  auto bad_uri = get(d->url("/oauth/authorize?response_type=code&client_id=" + cid + "&redirect_uri=https%3A%2F%2Fevil.example"));
+  EXPECT_EQ(bad_uri.status, 400);
+  EXPECT_EQ(bad_uri.json()["error"], "invalid_request");
+
+  auto form_body = query + "&username=gina&password=";
+  auto wrong = http("POST", d->url("/oauth/authorize"), form_body + "wrong-password", form);
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_NE(wrong.body.find("wrong"), std::string::npos);
+  auto ok = http("POST", d->url("/oauth/authorize"), form_body + "a-long-password", form);
+  ASSERT_EQ(ok.status, 302) << ok.body;
+  auto location = ok.header("location");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(location, m, std::regex("https://app\\.example/cb\\?code=([A-Za-z0-9_-]+)&state=s%201")))
+    << location;
+  std::string code = m[1];
+
+  auto exchange = [&](const std::string& c, const std::string& uri) {
+    return http("POST", d->url("/oauth/token"),
+                nlohmann::json({{"grant_type", "authorization_code"}, {"code", c}, {"redirect_uri", uri},
+                                {"client_id", cid}, {"client_secret", secret}})
+                  .dump(),
+                json_ct);
+  };
+  EXPECT_EQ(exchange(code, "https://other.example/cb").json()["error"], "invalid_grant");
+  auto tok = exchange(code, "https://app.example/cb");
+  ASSERT_EQ(tok.status, 200) << tok.body;
+  EXPECT_EQ(tok.json()["scope"], "read");
+  EXPECT_EQ(tok.header("cache-control"), "no-store");
+  auto me = get(d->url("/api/v1/accounts/verify_credentials"), auth(tok.json()["access_token"]));
+  EXPECT_EQ(me.json()["username"], "gina");
+  auto again = exchange(code, "https://app.example/cb");  // single use
+  EXPECT_EQ(again.status, 400);
+  EXPECT_EQ(again.json()["error"], "invalid_grant");
+
+  // Out-of-band: the code is shown to the user instead of redirecting.
+  auto oob = http("POST", d->url("/oauth/authorize"),
+                  "response_type=code&client_id=" + cid +
+                    "&redirect_uri=urn:ietf:wg:oauth:2.0:oob&username=gina&password=a-long-password",
+                  form);
+  ASSERT_EQ(oob.status, 200);
+  ASSERT_TRUE(std::regex_search(oob.body, m, std::regex("<code id=\"code\">([A-Za-z0-9_-]+)</code>")));
+  EXPECT_EQ(exchange(m[1], "urn:ietf:wg:oauth:2.0:oob").status, 200);
+}
