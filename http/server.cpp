@@ -253,6 +253,7 @@ private:
       target_ = std::string(parser_->get().target());
     } else {
       method_ = "-";
+      target_.clear();
     }
     srv_->in_flight.add(1);
   }

@@ -136,7 +136,10 @@ int main(int argc, char** argv) {
   }
   log::set_level(log::level::warn);
   if (url.empty()) {
-    auto host = cfg.http.host == "0.0.0.0" ? std::string("127.0.0.1") : cfg.http.host;
+    auto host = cfg.http.host == "0.0.0.0" ? std::string("127.0.0.1")
+                : cfg.http.host == "::"    ? std::string("[::1]")
+                : cfg.http.host.find(':') != std::string::npos ? "[" + cfg.http.host + "]"
+                                                               : cfg.http.host;
     url = "http://" + host + ":" + std::to_string(cfg.http.port);
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);

@@ -130,6 +130,24 @@ account_row update_account(pqxx::connection_base& c, std::int64_t id, const acco
   });
 }
 
+std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids) {
+  std::vector<account_row> out;
+  if (ids.empty())
+    return out;
+  std::string arr = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    arr += (i ? "," : "") + std::to_string(ids[i]);
+  arr += "}";
+  try {
+    for (const auto& r :
+         tx.exec_params(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = ANY($1::bigint[])", arr))
+      out.push_back(read_account(r));
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+  return out;
+}
+
 void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id) {
   translated([&] {
     pqxx::work tx(c);

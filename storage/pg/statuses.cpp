@@ -1,0 +1,588 @@
+#include "storage/pg/statuses.hpp"
+
+#include "common/errc.hpp"
+#include "common/text.hpp"
+#include "storage/pg/connection.hpp"
+
+#include <algorithm>
+#include <map>
+#include <pqxx/pqxx>
+#include <set>
+
+namespace chorus::storage::pg {
+
+std::string bigint_array(const std::vector<std::int64_t>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + std::to_string(xs[i]);
+  return out + "}";
+}
+
+std::string text_array(const std::vector<std::string>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + quote_array_element(xs[i]);
+  return out + "}";
+}
+
+namespace {
+
+template <class Fn>
+auto translated(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f) {
+  std::vector<std::int64_t> out;
+  if (f.is_null())
+    return out;
+  auto parser = f.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
+    if (kind == pqxx::array_parser::string_value)
+      out.push_back(std::stoll(value));
+  return out;
+}
+
+std::vector<std::string> parse_text_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null())
+    return out;
+  auto parser = f.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
+    if (kind == pqxx::array_parser::string_value)
+      out.push_back(value);
+  return out;
+}
+
+std::string bools(const std::vector<bool>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + std::string(xs[i] ? "t" : "f");
+  return out + "}";
+}
+
+// Keyset pagination over a bigint column, newest first (min_id: oldest first, reversed after).
+std::string page_clause(const std::string& col, const page& p, bool& ascending) {
+  std::string w;
+  if (p.max_id > 0)
+    w += " AND " + col + " < " + std::to_string(p.max_id);
+  if (p.min_id > 0) {
+    w += " AND " + col + " > " + std::to_string(p.min_id);
+    ascending = true;
+  } else if (p.since_id > 0) {
+    w += " AND " + col + " > " + std::to_string(p.since_id);
+  }
+  return w;
+}
+
+int clamp_limit(int limit) { return std::clamp(limit <= 0 ? 20 : limit, 1, 40); }
+
+std::vector<std::int64_t> id_query(pqxx::connection_base& c, const std::string& sql_head, const std::string& col,
+                                   const page& p, const std::string& param = {}) {
+  return translated([&] {
+    bool asc = false;
+    auto where = page_clause(col, p, asc);
+    auto sql = sql_head + where + " ORDER BY " + col + (asc ? " ASC" : " DESC") + " LIMIT " +
+               std::to_string(clamp_limit(p.limit));
+    pqxx::work tx(c);
+    auto rows = param.empty() ? tx.exec(sql) : tx.exec_params(sql, param);
+    std::vector<std::int64_t> out;
+    for (const auto& r : rows)
+      out.push_back(r[0].as<std::int64_t>());
+    if (asc)
+      std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+
+const char* status_columns =
+  "s.id, s.account_id, s.text, s.content, s.spoiler_text, s.sensitive, s.visibility, coalesce(s.language, ''),"
+  " coalesce(s.in_reply_to_id, 0), coalesce(s.in_reply_to_account_id, 0), coalesce(s.reblog_of_id, 0),"
+  " s.replies_count, s.reblogs_count, s.favourites_count,"
+  " to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), s.deleted_at IS NOT NULL,"
+  " (SELECT array_agg(m.account_id ORDER BY m.account_id) FROM mentions m WHERE m.status_id = s.id),"
+  " (SELECT array_agg(t.tag ORDER BY t.tag) FROM statuses_tags t WHERE t.status_id = s.id),"
+  " EXISTS (SELECT 1 FROM favourites f WHERE f.status_id = s.id AND f.account_id = $2),"
+  " EXISTS (SELECT 1 FROM statuses r WHERE r.reblog_of_id = s.id AND r.account_id = $2 AND r.deleted_at IS NULL),"
+  " EXISTS (SELECT 1 FROM bookmarks b WHERE b.status_id = s.id AND b.account_id = $2)";
+
+status_row read_status(const pqxx::row& r) {
+  status_row s;
+  s.id = r[0].as<std::int64_t>();
+  s.account_id = r[1].as<std::int64_t>();
+  s.text = r[2].as<std::string>();
+  s.content = r[3].as<std::string>();
+  s.spoiler_text = r[4].as<std::string>();
+  s.sensitive = r[5].as<bool>();
+  s.visibility = r[6].as<std::int16_t>();
+  s.language = r[7].as<std::string>();
+  s.in_reply_to_id = r[8].as<std::int64_t>();
+  s.in_reply_to_account_id = r[9].as<std::int64_t>();
+  s.reblog_of_id = r[10].as<std::int64_t>();
+  s.replies_count = r[11].as<std::int32_t>();
+  s.reblogs_count = r[12].as<std::int32_t>();
+  s.favourites_count = r[13].as<std::int32_t>();
+  s.created_at = r[14].as<std::string>();
+  s.deleted = r[15].as<bool>();
+  s.mention_ids = parse_bigint_array(r[16]);
+  s.tags = parse_text_array(r[17]);
+  s.favourited = r[18].as<bool>();
+  s.reblogged = r[19].as<bool>();
+  s.bookmarked = r[20].as<bool>();
+  return s;
+}
+
+std::vector<status_row> fetch(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
+  std::vector<status_row> out;
+  if (ids.empty())
+    return out;
+  auto rows = tx.exec_params(std::string("SELECT ") + status_columns +
+                               " FROM statuses s WHERE s.id = ANY($1::bigint[])",
+                             bigint_array(ids), viewer);
+  std::map<std::int64_t, status_row> by_id;
+  for (const auto& r : rows) {
+    auto s = read_status(r);
+    by_id.emplace(s.id, std::move(s));
+  }
+  for (auto id : ids) {
+    auto it = by_id.find(id);
+    if (it != by_id.end())
+      out.push_back(it->second);
+  }
+  return out;
+}
+
+} // namespace
+
+std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std::vector<new_status>& batch) {
+  try {
+    std::vector<create_result> results(batch.size());
+    // 1. Repeated Idempotency-Keys: earlier statuses, and repeats within this batch.
+    std::vector<std::int64_t> key_accounts;
+    std::vector<std::string> keys;
+    for (auto& s : batch)
+      if (!s.idempotency_key.empty()) {
+        key_accounts.push_back(s.account_id);
+        keys.push_back(s.idempotency_key);
+      }
+    std::map<std::pair<std::int64_t, std::string>, std::int64_t> existing;
+    if (!keys.empty())
+      for (const auto& r : tx.exec_params("SELECT s.account_id, s.idempotency_key, s.id FROM statuses s"
+                                          " JOIN unnest($1::bigint[], $2::text[]) AS k(a, key)"
+                                          " ON s.account_id = k.a AND s.idempotency_key = k.key",
+                                          bigint_array(key_accounts), text_array(keys)))
+        existing[{r[0].as<std::int64_t>(), r[1].as<std::string>()}] = r[2].as<std::int64_t>();
+    // 2. Parents that exist, are not deleted, and the replier may see.
+    std::vector<std::int64_t> parent_ids, repliers, positions;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (batch[i].in_reply_to_id) {
+        parent_ids.push_back(batch[i].in_reply_to_id);
+        repliers.push_back(batch[i].account_id);
+        positions.push_back(static_cast<std::int64_t>(i));
+      }
+    std::map<std::int64_t, std::int64_t> parent_author;  // batch position → parent's author
+    if (!parent_ids.empty())
+      for (const auto& r : tx.exec_params(
+             "SELECT u.pos, s.account_id FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(parent, who, pos)"
+             " JOIN statuses s ON s.id = u.parent"
+             " WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND (s.visibility <= 1 OR s.account_id = u.who"
+             " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = u.who))",
+             bigint_array(parent_ids), bigint_array(repliers), bigint_array(positions)))
+        parent_author[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+    // 3. Mentioned local accounts.
+    std::vector<std::vector<std::string>> mentions(batch.size());
+    std::vector<std::vector<std::string>> tags(batch.size());
+    std::set<std::string> all_names;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto p = text::parse(batch[i].text);
+      mentions[i] = p.mentions;
+      tags[i] = p.tags;
+      for (auto& m : p.mentions)
+        all_names.insert(text::lower(m));
+    }
+    std::map<std::string, std::int64_t> account_of;  // lower(username) → id
+    if (!all_names.empty())
+      for (const auto& r : tx.exec_params("SELECT lower(username), id FROM accounts WHERE lower(username) = ANY($1::text[])",
+                                          text_array({all_names.begin(), all_names.end()})))
+        account_of[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+
+    // 4. The rows to insert.
+    std::vector<std::int64_t> ids, accounts, apps, reply_ids, reply_accounts;
+    std::vector<std::string> texts, contents, spoilers, languages, ikeys;
+    std::vector<bool> sensitive;
+    std::vector<std::int64_t> vis;
+    std::vector<std::int64_t> m_status, m_account;
+    std::vector<std::string> t_name;
+    std::vector<std::int64_t> t_status;
+    std::map<std::pair<std::int64_t, std::string>, std::int64_t> in_batch;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      auto& s = batch[i];
+      if (!s.idempotency_key.empty()) {
+        auto key = std::make_pair(s.account_id, s.idempotency_key);
+        if (auto it = existing.find(key); it != existing.end()) {
+          results[i] = {it->second, true, false};
+          continue;
+        }
+        if (auto it = in_batch.find(key); it != in_batch.end()) {
+          results[i] = {it->second, true, false};
+          continue;
+        }
+        in_batch[key] = s.id;
+      }
+      std::int64_t reply_account = 0;
+      if (s.in_reply_to_id) {
+        auto it = parent_author.find(static_cast<std::int64_t>(i));
+        if (it == parent_author.end()) {
+          results[i] = {0, false, true};
+          continue;
+        }
+        reply_account = it->second;
+      }
+      auto content = text::render(s.text, s.base_url,
+                                  [&](const std::string& u) { return account_of.count(text::lower(u)) > 0; });
+      ids.push_back(s.id);
+      accounts.push_back(s.account_id);
+      apps.push_back(s.application_id);
+      reply_ids.push_back(s.in_reply_to_id);
+      reply_accounts.push_back(reply_account);
+      texts.push_back(s.text);
+      contents.push_back(content);
+      spoilers.push_back(s.spoiler_text);
+      languages.push_back(s.language);
+      ikeys.push_back(s.idempotency_key);
+      sensitive.push_back(s.sensitive);
+      vis.push_back(s.visibility);
+      for (auto& m : mentions[i])
+        if (auto it = account_of.find(text::lower(m)); it != account_of.end()) {
+          m_status.push_back(s.id);
+          m_account.push_back(it->second);
+        }
+      for (auto& t : tags[i]) {
+        t_name.push_back(t);
+        t_status.push_back(s.id);
+      }
+      results[i] = {s.id, false, false};
+    }
+    if (ids.empty())
+      return results;
+    // 5. One INSERT for the batch. A concurrent request with the same key on another
+    //    connection may win the race: those rows are skipped here and looked up below.
+    auto inserted_rows = tx.exec_params(
+      "INSERT INTO statuses (id, account_id, application_id, in_reply_to_id, in_reply_to_account_id, text, content,"
+      " spoiler_text, language, idempotency_key, sensitive, visibility)"
+      " SELECT id, account_id, NULLIF(app, 0), NULLIF(reply, 0), NULLIF(reply_account, 0), text, content, spoiler,"
+      " NULLIF(lang, ''), NULLIF(ikey, ''), sensitive, vis::smallint"
+      " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[], $7::text[],"
+      " $8::text[], $9::text[], $10::text[], $11::boolean[], $12::bigint[])"
+      " AS u(id, account_id, app, reply, reply_account, text, content, spoiler, lang, ikey, sensitive, vis)"
+      " ON CONFLICT (account_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+      " RETURNING id",
+      bigint_array(ids), bigint_array(accounts), bigint_array(apps), bigint_array(reply_ids),
+      bigint_array(reply_accounts), text_array(texts), text_array(contents), text_array(spoilers),
+      text_array(languages), text_array(ikeys), bools(sensitive), bigint_array(vis));
+    std::set<std::int64_t> inserted;
+    for (const auto& r : inserted_rows)
+      inserted.insert(r[0].as<std::int64_t>());
+    if (inserted.size() != ids.size()) {
+      // Lost an idempotency race: point those requests at the winner.
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (results[i].replayed || results[i].parent_missing || inserted.count(results[i].id))
+          continue;
+        auto r = tx.exec_params1("SELECT id FROM statuses WHERE account_id = $1 AND idempotency_key = $2",
+                                 batch[i].account_id, batch[i].idempotency_key);
+        results[i] = {r[0].as<std::int64_t>(), true, false};
+      }
+    }
+    // 6. Mentions, tags and counters of what was inserted.
+    auto keep = [&](std::vector<std::int64_t>& st, auto& other) {
+      std::vector<std::int64_t> s2;
+      std::remove_reference_t<decltype(other)> o2;
+      for (std::size_t i = 0; i < st.size(); ++i)
+        if (inserted.count(st[i])) {
+          s2.push_back(st[i]);
+          o2.push_back(other[i]);
+        }
+      st.swap(s2);
+      other.swap(o2);
+    };
+    keep(m_status, m_account);
+    keep(t_status, t_name);
+    if (!m_status.empty())
+      tx.exec_params("INSERT INTO mentions (status_id, account_id) SELECT * FROM unnest($1::bigint[], $2::bigint[])"
+                     " ON CONFLICT DO NOTHING",
+                     bigint_array(m_status), bigint_array(m_account));
+    if (!t_status.empty()) {
+      tx.exec_params("INSERT INTO tags (name) SELECT DISTINCT unnest($1::text[]) ON CONFLICT DO NOTHING",
+                     text_array(t_name));
+      tx.exec_params("INSERT INTO statuses_tags (tag, status_id) SELECT * FROM unnest($1::text[], $2::bigint[])"
+                     " ON CONFLICT DO NOTHING",
+                     text_array(t_name), bigint_array(t_status));
+    }
+    tx.exec_params("UPDATE statuses p SET replies_count = p.replies_count + x.n"
+                   " FROM (SELECT in_reply_to_id AS pid, count(*) AS n FROM statuses"
+                   "       WHERE id = ANY($1::bigint[]) AND in_reply_to_id IS NOT NULL GROUP BY in_reply_to_id) x"
+                   " WHERE p.id = x.pid",
+                   bigint_array({inserted.begin(), inserted.end()}));
+    tx.exec_params("UPDATE accounts a SET statuses_count = a.statuses_count + x.n, last_status_at = now()"
+                   " FROM (SELECT account_id AS aid, count(*) AS n FROM statuses"
+                   "       WHERE id = ANY($1::bigint[]) GROUP BY account_id) x"
+                   " WHERE a.id = x.aid",
+                   bigint_array({inserted.begin(), inserted.end()}));
+    return results;
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+bool visible_to(const status_row& s, std::int64_t viewer) {
+  if (s.deleted)
+    return false;
+  if (s.visibility <= static_cast<std::int16_t>(visibility::unlisted))
+    return true;
+  if (viewer == 0)
+    return false;
+  if (viewer == s.account_id)
+    return true;
+  // Private and direct: the mentioned may see them (followers of private posts
+  // come with follows).
+  return std::find(s.mention_ids.begin(), s.mention_ids.end(), viewer) != s.mention_ids.end();
+}
+
+status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return load_statuses(tx, ids, viewer);
+  });
+}
+
+status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
+  return translated([&] {
+    status_bundle b;
+    b.statuses = fetch(tx, ids, viewer);
+    std::vector<std::int64_t> originals;
+    for (auto& s : b.statuses)
+      if (s.reblog_of_id)
+        originals.push_back(s.reblog_of_id);
+    for (auto& o : fetch(tx, originals, viewer))
+      b.reblogged.emplace(o.id, o);
+    std::set<std::int64_t> account_ids;
+    auto collect = [&](const status_row& s) {
+      account_ids.insert(s.account_id);
+      account_ids.insert(s.mention_ids.begin(), s.mention_ids.end());
+    };
+    for (auto& s : b.statuses)
+      collect(s);
+    for (auto& [id, s] : b.reblogged)
+      collect(s);
+    for (auto& a : accounts_by_ids(tx, {account_ids.begin(), account_ids.end()}))
+      b.accounts.emplace(a.id, a);
+    return b;
+  });
+}
+
+std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, const page& p) {
+  return id_query(c,
+                  "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.visibility = 0"
+                  " AND s.reblog_of_id IS NULL",
+                  "s.id", p);
+}
+
+std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, const page& p) {
+  return id_query(c,
+                  "SELECT s.id FROM statuses_tags t JOIN statuses s ON s.id = t.status_id"
+                  " WHERE t.tag = lower($1) AND s.deleted_at IS NULL AND s.visibility = 0",
+                  "s.id", p, tag);
+}
+
+std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
+                                           const page& p, bool exclude_replies, bool exclude_reblogs) {
+  std::string sql = "SELECT s.id FROM statuses s WHERE s.account_id = " + std::to_string(account) +
+                    " AND s.deleted_at IS NULL AND s.visibility <> 3";
+  if (viewer != account)
+    sql += " AND (s.visibility IN (0, 1) OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id"
+           " AND m.account_id = " + std::to_string(viewer) + "))";
+  if (exclude_replies)
+    sql += " AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)";
+  if (exclude_reblogs)
+    sql += " AND s.reblog_of_id IS NULL";
+  return id_query(c, sql, "s.id", p);
+}
+
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::connection_base& c, std::int64_t id) {
+  return translated([&] {
+    pqxx::work tx(c);
+    std::vector<std::int64_t> up, down;
+    for (const auto& r : tx.exec_params(
+           "WITH RECURSIVE up(id, parent, depth) AS ("
+           "  SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = $1"
+           "  UNION ALL SELECT s.id, s.in_reply_to_id, up.depth + 1 FROM statuses s JOIN up ON s.id = up.parent"
+           "  WHERE up.depth < 100)"
+           " SELECT id FROM up WHERE id <> $1 ORDER BY depth DESC",
+           id))
+      up.push_back(r[0].as<std::int64_t>());
+    for (const auto& r : tx.exec_params(
+           "WITH RECURSIVE down(id, path) AS ("
+           "  SELECT id, ARRAY[id] FROM statuses WHERE in_reply_to_id = $1 AND deleted_at IS NULL"
+           "  UNION ALL SELECT s.id, down.path || s.id FROM statuses s JOIN down ON s.in_reply_to_id = down.id"
+           "  WHERE s.deleted_at IS NULL AND array_length(down.path, 1) < 100)"
+           " SELECT id FROM down ORDER BY path LIMIT 4000",
+           id))
+      down.push_back(r[0].as<std::int64_t>());
+    return std::make_pair(up, down);
+  });
+}
+
+namespace {
+std::vector<std::pair<std::int64_t, std::int64_t>> cursor_pairs(pqxx::connection_base& c, const std::string& table,
+                                                                 std::int64_t account, const page& p) {
+  return translated([&] {
+    bool asc = false;
+    auto where = page_clause("x.id", p, asc);
+    pqxx::work tx(c);
+    auto rows = tx.exec_params("SELECT x.id, x.status_id FROM " + table +
+                                 " x JOIN statuses s ON s.id = x.status_id AND s.deleted_at IS NULL"
+                                 " WHERE x.account_id = $1" +
+                                 where + " ORDER BY x.id " + (asc ? "ASC" : "DESC") + " LIMIT " +
+                                 std::to_string(clamp_limit(p.limit)),
+                               account);
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& r : rows)
+      out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
+    if (asc)
+      std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+} // namespace
+
+std::vector<std::pair<std::int64_t, std::int64_t>> favourites_of(pqxx::connection_base& c, std::int64_t account,
+                                                                 const page& p) {
+  return cursor_pairs(c, "favourites", account, p);
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> bookmarks_of(pqxx::connection_base& c, std::int64_t account,
+                                                                const page& p) {
+  return cursor_pairs(c, "bookmarks", account, p);
+}
+
+std::vector<std::int64_t> favourited_by(pqxx::connection_base& c, std::int64_t status, const page& p) {
+  return id_query(c, "SELECT f.account_id FROM favourites f WHERE f.status_id = " + std::to_string(status), "f.account_id", p);
+}
+
+std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t status, const page& p) {
+  return id_query(c,
+                  "SELECT r.account_id FROM statuses r WHERE r.reblog_of_id = " + std::to_string(status) +
+                    " AND r.deleted_at IS NULL",
+                  "r.account_id", p);
+}
+
+void favourite(pqxx::connection_base& c, std::int64_t fav_id, std::int64_t account, std::int64_t status) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("WITH ins AS (INSERT INTO favourites (id, account_id, status_id) VALUES ($1, $2, $3)"
+                   " ON CONFLICT DO NOTHING RETURNING status_id)"
+                   " UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id IN (SELECT status_id FROM ins)",
+                   fav_id, account, status);
+    tx.commit();
+    return 0;
+  });
+}
+
+void unfavourite(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("WITH del AS (DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING status_id)"
+                   " UPDATE statuses SET favourites_count = greatest(favourites_count - 1, 0)"
+                   " WHERE id IN (SELECT status_id FROM del)",
+                   account, status);
+    tx.commit();
+    return 0;
+  });
+}
+
+void bookmark(pqxx::connection_base& c, std::int64_t id, std::int64_t account, std::int64_t status) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO bookmarks (id, account_id, status_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", id,
+                   account, status);
+    tx.commit();
+    return 0;
+  });
+}
+
+void unbookmark(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2", account, status);
+    tx.commit();
+    return 0;
+  });
+}
+
+std::int64_t reblog(pqxx::connection_base& c, std::int64_t new_id, std::int64_t account, std::int64_t status,
+                    std::int16_t vis) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto ins = tx.exec_params("INSERT INTO statuses (id, account_id, reblog_of_id, visibility) VALUES ($1, $2, $3, $4)"
+                              " ON CONFLICT (account_id, reblog_of_id) WHERE reblog_of_id IS NOT NULL"
+                              " AND deleted_at IS NULL DO NOTHING RETURNING id",
+                              new_id, account, status, vis);
+    std::int64_t id = 0;
+    if (!ins.empty()) {
+      id = ins[0][0].as<std::int64_t>();
+      tx.exec_params("UPDATE statuses SET reblogs_count = reblogs_count + 1 WHERE id = $1", status);
+      tx.exec_params("UPDATE accounts SET statuses_count = statuses_count + 1, last_status_at = now() WHERE id = $1",
+                     account);
+    } else {
+      id = tx.exec_params1("SELECT id FROM statuses WHERE account_id = $1 AND reblog_of_id = $2 AND deleted_at IS NULL",
+                           account, status)[0]
+             .as<std::int64_t>();
+    }
+    tx.commit();
+    return id;
+  });
+}
+
+void unreblog(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+  translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("UPDATE statuses SET deleted_at = now() WHERE account_id = $1 AND reblog_of_id = $2"
+                            " AND deleted_at IS NULL RETURNING id",
+                            account, status);
+    if (!r.empty()) {
+      tx.exec_params("UPDATE statuses SET reblogs_count = greatest(reblogs_count - 1, 0) WHERE id = $1", status);
+      tx.exec_params("UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1", account);
+    }
+    tx.commit();
+    return 0;
+  });
+}
+
+bool delete_status(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("UPDATE statuses SET deleted_at = now() WHERE id = $1 AND account_id = $2"
+                            " AND deleted_at IS NULL AND reblog_of_id IS NULL RETURNING in_reply_to_id",
+                            status, account);
+    if (r.empty())
+      return false;
+    if (!r[0][0].is_null())
+      tx.exec_params("UPDATE statuses SET replies_count = greatest(replies_count - 1, 0) WHERE id = $1",
+                     r[0][0].as<std::int64_t>());
+    tx.exec_params("UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1", account);
+    // Reblogs of a deleted status go with it.
+    tx.exec_params("WITH gone AS (UPDATE statuses SET deleted_at = now() WHERE reblog_of_id = $1"
+                   " AND deleted_at IS NULL RETURNING account_id)"
+                   " UPDATE accounts a SET statuses_count = greatest(a.statuses_count - 1, 0)"
+                   " FROM gone WHERE a.id = gone.account_id",
+                   status);
+    tx.commit();
+    return true;
+  });
+}
+
+} // namespace chorus::storage::pg

@@ -1,0 +1,122 @@
+#pragma once
+// Statuses, mentions, hashtags, favourites, bookmarks and reblogs. Writes take the
+// caller's transaction where they are batched; counters change in the same
+// transaction as the rows they count. No CAF here.
+#include "storage/pg/accounts.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pqxx { class connection_base; class transaction_base; }
+
+namespace chorus::storage::pg {
+
+enum class visibility : std::int16_t { public_ = 0, unlisted = 1, private_ = 2, direct = 3 };
+
+struct new_status {
+  std::int64_t id = 0;
+  std::int64_t account_id = 0;
+  std::int64_t application_id = 0;
+  std::string text;
+  std::string spoiler_text;
+  std::string language;        // "" = none
+  bool sensitive = false;
+  std::int16_t visibility = 0;
+  std::int64_t in_reply_to_id = 0;
+  std::string idempotency_key; // "" = none
+  std::string base_url;        // for links in the rendered content
+};
+
+struct create_result {
+  std::int64_t id = 0;      // the new status, or the earlier one for a repeated Idempotency-Key
+  bool replayed = false;    // true: an earlier request with the same key created it
+  bool parent_missing = false;  // in_reply_to_id is unknown, deleted or not visible to the author: nothing written
+};
+
+// Creates a batch of statuses with a handful of statements (not one per status):
+// mentions are resolved, content rendered, rows inserted with unnest(), mentions,
+// tags and counters (parent replies, author statuses) written, all in `tx`.
+std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std::vector<new_status>& batch);
+
+struct status_row {
+  std::int64_t id = 0;
+  std::int64_t account_id = 0;
+  std::string text;
+  std::string content;
+  std::string spoiler_text;
+  bool sensitive = false;
+  std::int16_t visibility = 0;
+  std::string language;
+  std::int64_t in_reply_to_id = 0;
+  std::int64_t in_reply_to_account_id = 0;
+  std::int64_t reblog_of_id = 0;
+  std::int32_t replies_count = 0;
+  std::int32_t reblogs_count = 0;
+  std::int32_t favourites_count = 0;
+  std::string created_at;
+  bool deleted = false;
+  std::vector<std::int64_t> mention_ids;
+  std::vector<std::string> tags;
+  // For the viewer (false without one).
+  bool favourited = false;
+  bool reblogged = false;
+  bool bookmarked = false;
+};
+
+// A hydrated set: the statuses asked for (in order, missing ones skipped), the
+// statuses they reblog, and every account any of them refers to.
+struct status_bundle {
+  std::vector<status_row> statuses;
+  std::unordered_map<std::int64_t, status_row> reblogged;
+  std::unordered_map<std::int64_t, account_row> accounts;
+};
+
+status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer);
+status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer);
+
+// True if `viewer` (0 = anonymous) may see the status.
+bool visible_to(const status_row& s, std::int64_t viewer);
+
+struct page {
+  std::int64_t max_id = 0;    // exclusive upper bound (0 = none)
+  std::int64_t since_id = 0;  // exclusive lower bound, newest first
+  std::int64_t min_id = 0;    // exclusive lower bound, oldest first (then returned newest first)
+  int limit = 20;
+};
+
+std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, const page& p);
+std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, const page& p);
+// Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
+std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
+                                           const page& p, bool exclude_replies, bool exclude_reblogs);
+// Ancestors (oldest first) and descendants (depth-first by id) of a status.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::connection_base& c, std::int64_t id);
+
+// Favourites/bookmarks of `account`, paginated by the favourite's own id.
+// Returns (cursor id, status id) pairs, newest first.
+std::vector<std::pair<std::int64_t, std::int64_t>> favourites_of(pqxx::connection_base& c, std::int64_t account,
+                                                                 const page& p);
+std::vector<std::pair<std::int64_t, std::int64_t>> bookmarks_of(pqxx::connection_base& c, std::int64_t account,
+                                                                const page& p);
+std::vector<std::int64_t> favourited_by(pqxx::connection_base& c, std::int64_t status, const page& p);
+std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t status, const page& p);
+
+// Interactions; each changes its counter in the same transaction and is idempotent.
+void favourite(pqxx::connection_base& c, std::int64_t fav_id, std::int64_t account, std::int64_t status);
+void unfavourite(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+void bookmark(pqxx::connection_base& c, std::int64_t id, std::int64_t account, std::int64_t status);
+void unbookmark(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+// Returns the id of the (new or existing) reblog status.
+std::int64_t reblog(pqxx::connection_base& c, std::int64_t new_id, std::int64_t account, std::int64_t status,
+                    std::int16_t visibility);
+void unreblog(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+// Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
+bool delete_status(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+
+std::string bigint_array(const std::vector<std::int64_t>& xs);
+std::string text_array(const std::vector<std::string>& xs);
+
+} // namespace chorus::storage::pg
