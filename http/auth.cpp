@@ -37,4 +37,11 @@ void authenticate(const actors::services& svc, const request& req, const respond
       actors::bearer{token});
 }
 
+void authenticate_optional(const actors::services& svc, const request& req, const responder& res, std::string scope,
+                           std::function<void(const actors::auth_context&)> next) {
+  if (!req.header("authorization"))
+    return next(actors::auth_context{});
+  authenticate(svc, req, res, std::move(scope), who::any_token, std::move(next));
+}
+
 } // namespace chorus::http

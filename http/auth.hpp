@@ -17,6 +17,11 @@ enum class who { any_token, user };
 void authenticate(const actors::services& svc, const request& req, const responder& res, std::string scope,
                   who required, std::function<void(const actors::auth_context&)> next);
 
+// As authenticate, but a request without Authorization continues anonymously
+// (viewer 0); a token that is present must be valid and carry `scope`.
+void authenticate_optional(const actors::services& svc, const request& req, const responder& res, std::string scope,
+                           std::function<void(const actors::auth_context&)> next);
+
 // The token from `Authorization: Bearer …`, or "" when absent.
 std::string bearer_token(const request& req);
 

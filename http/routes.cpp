@@ -24,6 +24,26 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("PATCH", "/api/v1/accounts/update_credentials", h::update_credentials(svc));
   r->add("GET", "/api/v1/accounts/lookup", h::lookup_account(svc));
   r->add("GET", "/api/v1/accounts/:id", h::get_account(svc));
+  r->add("GET", "/api/v1/accounts/:id/statuses", h::account_statuses(svc));
+  // Statuses (Mastodon)
+  using verb = actors::status_verb;
+  r->add("POST", "/api/v1/statuses", h::create_status(svc));
+  r->add("GET", "/api/v1/statuses/:id", h::get_status(svc));
+  r->add("DELETE", "/api/v1/statuses/:id", h::status_action(svc, verb::remove, "write:statuses"));
+  r->add("GET", "/api/v1/statuses/:id/context", h::status_context(svc));
+  r->add("POST", "/api/v1/statuses/:id/favourite", h::status_action(svc, verb::favourite, "write:favourites"));
+  r->add("POST", "/api/v1/statuses/:id/unfavourite", h::status_action(svc, verb::unfavourite, "write:favourites"));
+  r->add("POST", "/api/v1/statuses/:id/reblog", h::status_action(svc, verb::reblog, "write:statuses"));
+  r->add("POST", "/api/v1/statuses/:id/unreblog", h::status_action(svc, verb::unreblog, "write:statuses"));
+  r->add("POST", "/api/v1/statuses/:id/bookmark", h::status_action(svc, verb::bookmark, "write:bookmarks"));
+  r->add("POST", "/api/v1/statuses/:id/unbookmark", h::status_action(svc, verb::unbookmark, "write:bookmarks"));
+  r->add("GET", "/api/v1/statuses/:id/favourited_by", h::status_people(svc, actors::status_people::favourited_by));
+  r->add("GET", "/api/v1/statuses/:id/reblogged_by", h::status_people(svc, actors::status_people::reblogged_by));
+  r->add("GET", "/api/v1/favourites", h::own_list(svc, actors::timeline_kind::favourites, "read:favourites"));
+  r->add("GET", "/api/v1/bookmarks", h::own_list(svc, actors::timeline_kind::bookmarks, "read:bookmarks"));
+  // Timelines (Mastodon)
+  r->add("GET", "/api/v1/timelines/public", h::public_timeline(svc));
+  r->add("GET", "/api/v1/timelines/tag/:hashtag", h::tag_timeline(svc));
   // Chorus extras: admin (loopback or admin token)
   r->add("GET", "/api/v1/chorus/admin/actors", h::admin_actors(svc));
   r->add("GET", "/api/v1/chorus/admin/nodes", h::admin_nodes(svc));

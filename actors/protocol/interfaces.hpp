@@ -68,4 +68,14 @@ using accounts_actor = caf::typed_actor<
   caf::replies_to<account_query>::with<storage::pg::account_row>,  // by id or username (not_found)
   caf::replies_to<credentials_update>::with<storage::pg::account_row>>;  // edit own profile
 
+// Statuses: creation goes through a batcher (group commit); reads hydrate with one
+// multi-get; every request is one pool job.
+using statuses_actor = caf::typed_actor<
+  caf::replies_to<status_create>::with<status_view>,               // post (Idempotency-Key aware)
+  caf::replies_to<status_get>::with<status_view>,                  // one status, if visible (not_found)
+  caf::replies_to<status_action>::with<status_view>,               // favourite, reblog, bookmark, delete, …
+  caf::replies_to<timeline_query>::with<status_view>,              // public, tag, account, favourites, bookmarks
+  caf::replies_to<context_query>::with<status_view>,               // ancestors and descendants
+  caf::replies_to<people_query>::with<account_list>>;              // favourited_by, reblogged_by
+
 } // namespace chorus::actors

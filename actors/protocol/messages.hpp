@@ -1,6 +1,7 @@
 #pragma once
 // Message types exchanged between Chorus actors.
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/statuses.hpp"
 #include "storage/redis/context.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -211,6 +212,73 @@ struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
   storage::pg::account_update fields;
 };
 
+// ---- Statuses ------------------------------------------------------------
+
+// Statuses with everything needed to render them, plus pagination cursors.
+struct status_view {
+  storage::pg::status_bundle bundle;
+  std::size_t split = 0;          // context replies: statuses[0, split) are ancestors, the rest descendants
+  std::int64_t newest_cursor = 0; // pagination cursor of the first (newest) item, 0 when empty
+  std::int64_t oldest_cursor = 0; // … of the last (oldest) item
+};
+
+struct status_create {        // POST /api/v1/statuses (id, account, application filled by the actor)
+  auth_context who;
+  storage::pg::new_status fields;
+};
+
+struct status_get {           // GET /api/v1/statuses/:id
+  std::int64_t viewer = 0;
+  std::int64_t id = 0;
+};
+
+enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove };
+
+struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
+  std::int64_t viewer = 0;
+  std::int64_t id = 0;
+  status_verb verb = status_verb::favourite;
+  std::int16_t visibility = 0;  // reblog only
+};
+
+enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks };
+
+struct timeline_query {
+  timeline_kind kind = timeline_kind::public_;
+  std::int64_t viewer = 0;
+  std::int64_t account = 0;   // account: whose statuses
+  std::string tag;            // tag: which hashtag
+  storage::pg::page page;
+  bool exclude_replies = false;
+  bool exclude_reblogs = false;
+};
+
+struct context_query {        // GET /api/v1/statuses/:id/context
+  std::int64_t viewer = 0;
+  std::int64_t id = 0;
+};
+
+enum class status_people : std::uint8_t { favourited_by, reblogged_by };
+
+struct people_query {
+  status_people kind = status_people::favourited_by;
+  std::int64_t viewer = 0;
+  std::int64_t id = 0;
+  storage::pg::page page;
+};
+
+struct account_list {
+  std::vector<storage::pg::account_row> accounts;
+  std::int64_t newest_cursor = 0;
+  std::int64_t oldest_cursor = 0;
+};
+
+// What the status-creation batcher answers per request.
+struct status_created {
+  storage::pg::create_result result;
+  status_view view;
+};
+
 } // namespace chorus::actors
 
 // Local-only types: they carry closures or recursive reply trees and never cross nodes.
@@ -233,3 +301,13 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::credentials_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::account_row)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::new_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_create)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_action)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::timeline_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::context_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)

@@ -4,6 +4,7 @@
 #include "actors/db/pg_pool.hpp"
 #include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
+#include "actors/statuses/statuses.hpp"
 #include "actors/system/node.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -55,6 +56,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
+  svc_.statuses = spawn_statuses(*sys_, {}, svc_.pg, ids_, registry_);
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -73,6 +75,7 @@ void runtime::shutdown() {
   stopped_ = true;
   if (svc_.node)
     caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.statuses, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);

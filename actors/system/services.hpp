@@ -24,6 +24,7 @@ struct services {
   blocking_pool_actor cpu;
   oauth_actor oauth;
   accounts_actor accounts;
+  statuses_actor statuses;
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

@@ -38,6 +38,18 @@ handler_fn update_credentials(const actors::services& svc);
 handler_fn lookup_account(const actors::services& svc);
 handler_fn get_account(const actors::services& svc);
 
+// statuses.cpp
+handler_fn create_status(const actors::services& svc);
+handler_fn get_status(const actors::services& svc);
+handler_fn status_context(const actors::services& svc);
+handler_fn status_action(const actors::services& svc, actors::status_verb verb, std::string scope);
+handler_fn status_people(const actors::services& svc, actors::status_people kind);
+handler_fn public_timeline(const actors::services& svc);
+handler_fn tag_timeline(const actors::services& svc);
+handler_fn account_statuses(const actors::services& svc);
+// GET /api/v1/favourites, /api/v1/bookmarks
+handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope);
+
 // Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
 bool admin_allowed(const request& req, const config& cfg);
 

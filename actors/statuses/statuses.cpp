@@ -1,0 +1,273 @@
+#include "actors/statuses/statuses.hpp"
+
+#include "actors/db/batcher.hpp"
+#include "actors/protocol/errors.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <pqxx/pqxx>
+
+namespace chorus::actors {
+namespace {
+
+namespace pg = storage::pg;
+using create_batcher = batcher_actor<pg::new_status, status_created>;
+
+enum counter : std::size_t { c_created, c_replayed, c_reads, c_actions };
+
+// One transaction for the whole batch: insert, then load what was created.
+std::vector<status_created> create_batch(pqxx::connection_base& c, const std::vector<pg::new_status>& items) {
+  pqxx::work tx(c);
+  auto results = pg::insert_statuses(tx, items);
+  std::vector<std::int64_t> ids;
+  for (auto& r : results)
+    if (r.id)
+      ids.push_back(r.id);
+  auto loaded = pg::load_statuses(tx, ids, 0);
+  tx.commit();
+  std::vector<status_created> out;
+  out.reserve(items.size());
+  for (auto& r : results) {
+    status_created sc;
+    sc.result = r;
+    for (auto& s : loaded.statuses)
+      if (s.id == r.id) {
+        sc.view.bundle.statuses.push_back(s);
+        for (auto id : s.mention_ids)
+          if (auto it = loaded.accounts.find(id); it != loaded.accounts.end())
+            sc.view.bundle.accounts.emplace(id, it->second);
+        if (auto it = loaded.accounts.find(s.account_id); it != loaded.accounts.end())
+          sc.view.bundle.accounts.emplace(s.account_id, it->second);
+      }
+    out.push_back(std::move(sc));
+  }
+  return out;
+}
+
+// Drops statuses the viewer may not see (and reblogs of such statuses).
+void filter_visible(pg::status_bundle& b, std::int64_t viewer) {
+  std::vector<pg::status_row> kept;
+  for (auto& s : b.statuses) {
+    if (!pg::visible_to(s, viewer))
+      continue;
+    if (s.reblog_of_id) {
+      auto it = b.reblogged.find(s.reblog_of_id);
+      if (it == b.reblogged.end() || !pg::visible_to(it->second, viewer))
+        continue;
+    }
+    kept.push_back(std::move(s));
+  }
+  b.statuses.swap(kept);
+}
+
+struct statuses_state {
+  static inline const char* name = "chorus.statuses";
+  statuses_options opts;
+  pg_pool_actor pool;
+  create_batcher writer;
+  id_generator* ids = nullptr;
+  std::shared_ptr<actor_stats> stats;
+};
+
+using self_ptr = statuses_actor::stateful_pointer<statuses_state>;
+
+// Runs `fn` on a pooled connection and answers `rp` with the view it fills.
+template <class Fn>
+caf::result<status_view> view_job(self_ptr self, const char* name, Fn fn) {
+  auto& s = self->state;
+  auto rp = self->make_response_promise<status_view>();
+  auto out = std::make_shared<status_view>();
+  auto err = std::make_shared<caf::error>();
+  self->request(s.pool, s.opts.timeout,
+                db_call{name, [fn, out, err](pqxx::connection_base& c) mutable { *err = fn(c, *out); }})
+    .then(
+      [rp, out, err](ok_atom) mutable {
+        if (*err)
+          rp.deliver(*err);
+        else
+          rp.deliver(std::move(*out));
+      },
+      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
+}
+
+caf::error not_found() { return make_error(errc::not_found, "Record not found"); }
+
+// Loads one status for `viewer`; not_found unless visible.
+caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t viewer, status_view& out) {
+  out.bundle = pg::load_statuses(c, {id}, viewer);
+  filter_visible(out.bundle, viewer);
+  return out.bundle.statuses.empty() ? not_found() : caf::error{};
+}
+
+statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, pg_pool_actor pool, id_generator* ids,
+                                          actor_registry* reg) {
+  auto& st = self->state;
+  st.opts = opts;
+  st.pool = pool;
+  st.ids = ids;
+  st.stats = reg->enlist(self, "statuses", "main", {"created", "replayed", "reads", "actions"});
+  batch_spec<pg::new_status, status_created> spec;
+  spec.name = "statuses.create";
+  spec.max_batch = opts.max_batch;
+  spec.max_in_flight = opts.max_in_flight;
+  spec.queue_limit = opts.queue_limit;
+  spec.timeout = opts.timeout;
+  spec.run = create_batch;
+  st.writer = spawn_batcher(self->system(), pool, spec, *reg);
+  self->link_to(st.writer);
+  return {
+    [=](status_create& req) -> caf::result<status_view> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto rp = self->make_response_promise<status_view>();
+      auto f = std::move(req.fields);
+      f.id = static_cast<std::int64_t>(s.ids->next());
+      f.account_id = req.who.account_id;
+      f.application_id = req.who.app_id;
+      self->request(s.writer, s.opts.timeout, std::move(f))
+        .then(
+          [self, rp](status_created& c) mutable {
+            if (c.result.parent_missing)
+              return rp.deliver(make_error(errc::not_found, "the status replied to does not exist")), void();
+            self->state.stats->add(c.result.replayed ? c_replayed : c_created);
+            rp.deliver(std::move(c.view));
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+    [=](status_get& q) -> caf::result<status_view> {
+      observe(self, *self->state.stats);
+      self->state.stats->add(c_reads);
+      return view_job(self, "statuses.get",
+                      [q](pqxx::connection_base& c, status_view& out) { return load_visible(c, q.id, q.viewer, out); });
+    },
+    [=](status_action& a) -> caf::result<status_view> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      s.stats->add(c_actions);
+      auto new_id = static_cast<std::int64_t>(s.ids->next());
+      return view_job(self, "statuses.action", [a, new_id](pqxx::connection_base& c, status_view& out) -> caf::error {
+        if (auto err = load_visible(c, a.id, a.viewer, out))
+          return err;
+        auto& target = out.bundle.statuses.front();
+        if (target.reblog_of_id && a.verb != status_verb::remove)
+          return not_found();  // act on the original, not on a reblog
+        switch (a.verb) {
+          case status_verb::favourite: pg::favourite(c, new_id, a.viewer, a.id); break;
+          case status_verb::unfavourite: pg::unfavourite(c, a.viewer, a.id); break;
+          case status_verb::bookmark: pg::bookmark(c, new_id, a.viewer, a.id); break;
+          case status_verb::unbookmark: pg::unbookmark(c, a.viewer, a.id); break;
+          case status_verb::unreblog: pg::unreblog(c, a.viewer, a.id); break;
+          case status_verb::reblog: {
+            bool own = target.account_id == a.viewer;
+            if (target.visibility >= 3 || (target.visibility == 2 && !own))
+              return make_error(errc::forbidden, "This status cannot be reblogged");
+            auto id = pg::reblog(c, new_id, a.viewer, a.id, a.visibility);
+            out.bundle = pg::load_statuses(c, {id}, a.viewer);
+            return {};
+          }
+          case status_verb::remove:
+            if (target.account_id != a.viewer || !pg::delete_status(c, a.viewer, a.id))
+              return not_found();
+            return {};  // the status as it was, with its source text (Mastodon's redraft)
+        }
+        return load_visible(c, a.id, a.viewer, out);
+      });
+    },
+    [=](timeline_query& q) -> caf::result<status_view> {
+      observe(self, *self->state.stats);
+      self->state.stats->add(c_reads);
+      return view_job(self, "statuses.timeline", [q](pqxx::connection_base& c, status_view& out) -> caf::error {
+        std::vector<std::int64_t> ids;
+        std::vector<std::pair<std::int64_t, std::int64_t>> cursored;
+        switch (q.kind) {
+          case timeline_kind::public_: ids = pg::public_timeline(c, q.page); break;
+          case timeline_kind::tag: ids = pg::tag_timeline(c, q.tag, q.page); break;
+          case timeline_kind::account:
+            ids = pg::account_statuses(c, q.account, q.viewer, q.page, q.exclude_replies, q.exclude_reblogs);
+            break;
+          case timeline_kind::favourites: cursored = pg::favourites_of(c, q.viewer, q.page); break;
+          case timeline_kind::bookmarks: cursored = pg::bookmarks_of(c, q.viewer, q.page); break;
+        }
+        if (!cursored.empty()) {
+          for (auto& [cursor, id] : cursored)
+            ids.push_back(id);
+          out.newest_cursor = cursored.front().first;
+          out.oldest_cursor = cursored.back().first;
+        } else if (!ids.empty()) {
+          out.newest_cursor = ids.front();
+          out.oldest_cursor = ids.back();
+        }
+        out.bundle = pg::load_statuses(c, ids, q.viewer);
+        filter_visible(out.bundle, q.viewer);
+        return {};
+      });
+    },
+    [=](context_query& q) -> caf::result<status_view> {
+      observe(self, *self->state.stats);
+      self->state.stats->add(c_reads);
+      return view_job(self, "statuses.context", [q](pqxx::connection_base& c, status_view& out) -> caf::error {
+        if (auto err = load_visible(c, q.id, q.viewer, out))
+          return err;
+        auto [up, down] = pg::context(c, q.id);
+        auto ancestors = pg::load_statuses(c, up, q.viewer);
+        filter_visible(ancestors, q.viewer);
+        auto descendants = pg::load_statuses(c, down, q.viewer);
+        filter_visible(descendants, q.viewer);
+        out.bundle = std::move(ancestors);
+        out.split = out.bundle.statuses.size();
+        for (auto& s : descendants.statuses)
+          out.bundle.statuses.push_back(std::move(s));
+        for (auto& [id, a] : descendants.accounts)
+          out.bundle.accounts.emplace(id, a);
+        return {};
+      });
+    },
+    [=](people_query& q) -> caf::result<account_list> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto rp = self->make_response_promise<account_list>();
+      auto out = std::make_shared<account_list>();
+      auto err = std::make_shared<caf::error>();
+      self->request(s.pool, s.opts.timeout,
+                    db_call{"statuses.people",
+                            [q, out, err](pqxx::connection_base& c) {
+                              status_view v;
+                              if ((*err = load_visible(c, q.id, q.viewer, v)))
+                                return;
+                              auto ids = q.kind == status_people::favourited_by ? pg::favourited_by(c, q.id, q.page)
+                                                                                : pg::reblogged_by(c, q.id, q.page);
+                              pqxx::work tx(c);
+                              auto rows = pg::accounts_by_ids(tx, ids);
+                              for (auto id : ids)
+                                for (auto& r : rows)
+                                  if (r.id == id)
+                                    out->accounts.push_back(r);
+                              if (!ids.empty()) {
+                                out->newest_cursor = ids.front();
+                                out->oldest_cursor = ids.back();
+                              }
+                            }})
+        .then(
+          [rp, out, err](ok_atom) mutable {
+            if (*err)
+              rp.deliver(*err);
+            else
+              rp.deliver(std::move(*out));
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+statuses_actor spawn_statuses(caf::actor_system& sys, statuses_options opts, pg_pool_actor pool, id_generator& ids,
+                              actor_registry& reg) {
+  return sys.spawn(statuses_fn, opts, std::move(pool), &ids, &reg);
+}
+
+} // namespace chorus::actors

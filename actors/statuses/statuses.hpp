@@ -1,0 +1,23 @@
+#pragma once
+// The statuses actor: creation through a batching writer (many concurrent posts
+// commit in one transaction), reads and interactions as single pool jobs.
+#include "actors/protocol/interfaces.hpp"
+#include "actors/registry/registry.hpp"
+#include "common/ids.hpp"
+
+#include <caf/fwd.hpp>
+#include <chrono>
+
+namespace chorus::actors {
+
+struct statuses_options {
+  std::chrono::milliseconds timeout{5'000};
+  std::size_t max_batch = 256;
+  std::size_t max_in_flight = 2;
+  std::size_t queue_limit = 10'000;
+};
+
+statuses_actor spawn_statuses(caf::actor_system& sys, statuses_options opts, pg_pool_actor pool, id_generator& ids,
+                              actor_registry& reg);
+
+} // namespace chorus::actors

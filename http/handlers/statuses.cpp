@@ -1,0 +1,251 @@
+// Statuses, their interactions and timelines (Mastodon client API).
+#include "actors/protocol/errors.hpp"
+#include "common/config.hpp"
+#include "common/text.hpp"
+#include "http/ask.hpp"
+#include "http/auth.hpp"
+#include "http/dto/account.hpp"
+#include "http/dto/body.hpp"
+#include "http/dto/status.hpp"
+#include "http/handlers/handlers.hpp"
+#include "http/pagination.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace chorus::http::handlers {
+
+using namespace std::chrono;
+
+namespace {
+
+milliseconds timeout_of(const actors::services& svc) { return milliseconds(svc.cfg->http.request_timeout_ms); }
+
+bool parse_id(const std::string& text, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size() && out > 0;
+}
+
+// Sends a list of statuses with the Link header for the next/previous page.
+void send_page(const responder& res, const actors::services& svc, const request& req, const actors::status_view& v) {
+  response r;
+  r.body = statuses_json(v.bundle, svc.base_url).dump();
+  auto link = link_header(svc.base_url, req, v.newest_cursor, v.oldest_cursor);
+  if (!link.empty())
+    r.headers.emplace_back("Link", link);
+  res.send(std::move(r));
+}
+
+void send_one(const responder& res, const actors::services& svc, const actors::status_view& v, bool with_source = false) {
+  if (v.bundle.statuses.empty())
+    return res.fail(errc::not_found, "Record not found");
+  res.json(200, status_json(v.bundle.statuses.front(), v.bundle, svc.base_url, with_source));
+}
+
+} // namespace
+
+handler_fn create_status(const actors::services& svc) {
+  return [svc](request& incoming, const responder& res) {
+    authenticate(svc, incoming, res, "write:statuses", who::user, [svc, res, req = incoming](const actors::auth_context& ctx) {
+      auto body = read_body(req, res);
+      if (!body)
+        return;
+      std::optional<std::string> status, spoiler, visibility, language, reply_to;
+      std::optional<bool> sensitive;
+      std::vector<std::string> media_ids;
+      if (!get_string(*body, "status", status, res) || !get_string(*body, "spoiler_text", spoiler, res) ||
+          !get_string(*body, "visibility", visibility, res) || !get_string(*body, "language", language, res) ||
+          !get_string(*body, "in_reply_to_id", reply_to, res) || !get_bool(*body, "sensitive", sensitive, res) ||
+          !get_string_list(*body, "media_ids", media_ids, res))
+        return;
+      if (!media_ids.empty() || body->contains("poll"))
+        return res.fail(errc::unprocessable, "Validation failed", "media attachments and polls are not supported yet");
+      auto text_value = status.value_or("");
+      bool blank = text_value.find_first_not_of(" \t\r\n") == std::string::npos;
+      if (blank)
+        return res.fail(errc::unprocessable, "Validation failed: Text can't be blank");
+      auto max = static_cast<std::size_t>(svc.cfg->max_status_chars);
+      if (text::counted_length(text_value) + text::counted_length(spoiler.value_or("")) > max)
+        return res.fail(errc::unprocessable, "Validation failed: Text character limit of " + std::to_string(max) +
+                                               " exceeded");
+      storage::pg::new_status f;
+      f.text = text_value;
+      f.spoiler_text = spoiler.value_or("");
+      f.sensitive = sensitive.value_or(false) || !f.spoiler_text.empty();
+      f.language = language.value_or("");
+      if (f.language.size() > 16)
+        return res.fail(errc::unprocessable, "Validation failed", "'language' must be an ISO 639 code");
+      int vis = visibility_from_name(visibility.value_or("public"));
+      if (vis < 0)
+        return res.fail(errc::unprocessable, "Validation failed", "'visibility' must be public, unlisted, private or direct");
+      f.visibility = static_cast<std::int16_t>(vis);
+      if (reply_to && !reply_to->empty() && !parse_id(*reply_to, f.in_reply_to_id))
+        return res.fail(errc::not_found, "Record not found", "in_reply_to_id does not exist");
+      auto key = req.header("idempotency-key");
+      if (key) {
+        if (key->empty() || key->size() > 255)
+          return res.fail(errc::unprocessable, "Validation failed", "Idempotency-Key must be 1 to 255 characters");
+        f.idempotency_key = std::string(*key);
+      }
+      f.base_url = svc.base_url;
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res](const actors::status_view& v) { send_one(res, svc, v); }, actors::status_create{ctx, f});
+    });
+  };
+}
+
+handler_fn get_status(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_id(req.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, id](const actors::auth_context& ctx) {
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res](const actors::status_view& v) { send_one(res, svc, v); }, actors::status_get{ctx.account_id, id});
+    });
+  };
+}
+
+handler_fn status_context(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_id(req.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, id](const actors::auth_context& ctx) {
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res](const actors::status_view& v) {
+            res.json(200, {{"ancestors", statuses_json(v.bundle, svc.base_url, 0, v.split)},
+                           {"descendants", statuses_json(v.bundle, svc.base_url, v.split)}});
+          },
+          actors::context_query{ctx.account_id, id});
+    });
+  };
+}
+
+handler_fn status_action(const actors::services& svc, actors::status_verb verb, std::string scope) {
+  return [svc, verb, scope](request& incoming, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_id(incoming.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    authenticate(svc, incoming, res, scope, who::user, [svc, res, verb, id, req = incoming](const actors::auth_context& ctx) {
+      actors::status_action a{ctx.account_id, id, verb, 0};
+      if (verb == actors::status_verb::reblog) {
+        auto body = read_body(req, res);
+        if (!body)
+          return;
+        std::optional<std::string> visibility;
+        if (!get_string(*body, "visibility", visibility, res))
+          return;
+        int vis = visibility_from_name(visibility.value_or("public"));
+        if (vis < 0 || vis > 2)
+          return res.fail(errc::unprocessable, "Validation failed", "'visibility' must be public, unlisted or private");
+        a.visibility = static_cast<std::int16_t>(vis);
+      }
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res, verb](const actors::status_view& v) {
+            send_one(res, svc, v, verb == actors::status_verb::remove);
+          },
+          a);
+    });
+  };
+}
+
+handler_fn status_people(const actors::services& svc, actors::status_people kind) {
+  return [svc, kind](request& req, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_id(req.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    auto page = read_page(req, 40, 80);
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, kind, id, page, req](const actors::auth_context& ctx) {
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res, req](const actors::account_list& l) {
+            nlohmann::json out = nlohmann::json::array();
+            for (auto& a : l.accounts)
+              out.push_back(account_json(a, svc.base_url));
+            response r;
+            r.body = out.dump();
+            auto link = link_header(svc.base_url, req, l.newest_cursor, l.oldest_cursor);
+            if (!link.empty())
+              r.headers.emplace_back("Link", link);
+            res.send(std::move(r));
+          },
+          actors::people_query{kind, ctx.account_id, id, page});
+    });
+  };
+}
+
+handler_fn public_timeline(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, req](const actors::auth_context& ctx) {
+      actors::timeline_query q;
+      q.kind = actors::timeline_kind::public_;
+      q.viewer = ctx.account_id;
+      q.page = read_page(req);
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, q);
+    });
+  };
+}
+
+handler_fn tag_timeline(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    auto tag = text::lower(req.params["hashtag"]);
+    if (tag.empty() || tag.size() > 100)
+      return res.fail(errc::not_found, "Record not found");
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, req, tag](const actors::auth_context& ctx) {
+      actors::timeline_query q;
+      q.kind = actors::timeline_kind::tag;
+      q.viewer = ctx.account_id;
+      q.tag = tag;
+      q.page = read_page(req);
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, q);
+    });
+  };
+}
+
+handler_fn account_statuses(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_id(req.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    authenticate_optional(svc, req, res, "read:statuses", [svc, res, req, id](const actors::auth_context& ctx) {
+      auto q = req.query();
+      auto flag = [&](const char* k) { return q.count(k) && (q[k] == "true" || q[k] == "1"); };
+      actors::timeline_query tq;
+      tq.kind = actors::timeline_kind::account;
+      tq.viewer = ctx.account_id;
+      tq.account = id;
+      tq.page = read_page(req);
+      tq.exclude_replies = flag("exclude_replies");
+      tq.exclude_reblogs = flag("exclude_reblogs");
+      if (flag("only_media") || flag("pinned")) {
+        // No media and no pinning yet: both lists are empty by definition.
+        response r;
+        r.body = "[]";
+        return res.send(std::move(r));
+      }
+      ask(*svc.system, res, svc.accounts, timeout_of(svc),
+          [svc, res, req, tq](const storage::pg::account_row&) {
+            ask(*svc.system, res, svc.statuses, timeout_of(svc),
+                [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, tq);
+          },
+          actors::account_query{id, {}});
+    });
+  };
+}
+
+handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope) {
+  return [svc, kind, scope](request& req, const responder& res) {
+    authenticate(svc, req, res, scope, who::user, [svc, res, req, kind](const actors::auth_context& ctx) {
+      actors::timeline_query q;
+      q.kind = kind;
+      q.viewer = ctx.account_id;
+      q.page = read_page(req);
+      ask(*svc.system, res, svc.statuses, timeout_of(svc),
+          [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, q);
+    });
+  };
+}
+
+} // namespace chorus::http::handlers

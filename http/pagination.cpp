@@ -1,0 +1,58 @@
+#include "http/pagination.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+namespace chorus::http {
+namespace {
+
+std::int64_t id_param(const std::map<std::string, std::string>& q, const char* key) {
+  auto it = q.find(key);
+  if (it == q.end())
+    return 0;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
+  return ec == std::errc() && p == it->second.data() + it->second.size() && v > 0 ? v : 0;
+}
+
+std::string encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+storage::pg::page read_page(const request& req, int default_limit, int max_limit) {
+  auto q = req.query();
+  storage::pg::page p;
+  p.max_id = id_param(q, "max_id");
+  p.since_id = id_param(q, "since_id");
+  p.min_id = id_param(q, "min_id");
+  auto limit = id_param(q, "limit");
+  p.limit = static_cast<int>(std::clamp<std::int64_t>(limit > 0 ? limit : default_limit, 1, max_limit));
+  return p;
+}
+
+std::string link_header(const std::string& base_url, const request& req, std::int64_t newest, std::int64_t oldest) {
+  if (newest == 0 || oldest == 0)
+    return {};
+  std::string keep;
+  for (auto& [k, v] : req.query_all())
+    if (k != "max_id" && k != "since_id" && k != "min_id")
+      keep += encode(k) + "=" + encode(v) + "&";
+  auto url = base_url + req.path + "?" + keep;
+  return "<" + url + "max_id=" + std::to_string(oldest) + ">; rel=\"next\", <" + url + "min_id=" +
+         std::to_string(newest) + ">; rel=\"prev\"";
+}
+
+} // namespace chorus::http

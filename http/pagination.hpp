@@ -1,0 +1,18 @@
+#pragma once
+// Mastodon pagination: max_id / since_id / min_id / limit in, Link header out.
+// Cursors only: keyset queries, never OFFSET.
+#include "http/types.hpp"
+#include "storage/pg/statuses.hpp"
+
+#include <string>
+
+namespace chorus::http {
+
+// Reads the page parameters (non-numeric values are ignored; limit is clamped to 1..max).
+storage::pg::page read_page(const request& req, int default_limit = 20, int max_limit = 40);
+
+// `<…?max_id=oldest>; rel="next", <…?min_id=newest>; rel="prev"`, keeping the
+// request's other query parameters; "" when the page is empty.
+std::string link_header(const std::string& base_url, const request& req, std::int64_t newest, std::int64_t oldest);
+
+} // namespace chorus::http
