@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <algorithm>
 #include <pqxx/pqxx>
 
 namespace chorus::actors {
@@ -22,7 +23,7 @@ std::vector<status_created> create_batch(pqxx::connection_base& c, const std::ve
   auto results = pg::insert_statuses(tx, items);
   std::vector<std::int64_t> ids;
   for (auto& r : results)
-    if (r.id)
+    if (r.id && std::find(ids.begin(), ids.end(), r.id) == ids.end())
       ids.push_back(r.id);
   auto loaded = pg::load_statuses(tx, ids, 0);
   tx.commit();
@@ -39,6 +40,7 @@ std::vector<status_created> create_batch(pqxx::connection_base& c, const std::ve
             sc.view.bundle.accounts.emplace(id, it->second);
         if (auto it = loaded.accounts.find(s.account_id); it != loaded.accounts.end())
           sc.view.bundle.accounts.emplace(s.account_id, it->second);
+        break;
       }
     out.push_back(std::move(sc));
   }

@@ -11,7 +11,9 @@ std::optional<nlohmann::json> read_body(const request& req, const responder& res
   auto type = ct.substr(0, semi);
   while (!type.empty() && type.back() == ' ')
     type.pop_back();
-  if (req.body.empty() && type.empty())
+  // An empty body is an empty set of parameters, whatever the declared type
+  // (clients send Content-Type: application/json on bodiless POSTs).
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
     return nlohmann::json::object();
   if (type == "application/json" || (type.empty() && !req.body.empty() && (req.body[0] == '{' || req.body[0] == '['))) {
     auto j = nlohmann::json::parse(req.body, nullptr, false);

@@ -1,0 +1,135 @@
+// The status-creation batch statement against a real Postgres.
+#include "actors/db/batcher.hpp"
+#include "actors/db/pg_pool.hpp"
+#include "actors/statuses/statuses.hpp"
+#include "common/ids.hpp"
+#include "storage/pg/accounts.hpp"
+#include "storage/pg/connection.hpp"
+#include "storage/pg/migrate.hpp"
+#include "storage/pg/statuses.hpp"
+#include "support/actors.hpp"
+#include "support/harness.hpp"
+
+#include <gtest/gtest.h>
+#include <pqxx/pqxx>
+#include <set>
+
+using namespace chorus;
+namespace pg = chorus::storage::pg;
+
+namespace {
+struct StatusBatch : ::testing::Test {
+  test::temp_database db;
+  std::unique_ptr<pqxx::connection> conn;
+  id_generator ids{1};
+  std::int64_t alice = 0, bob = 0;
+
+  void SetUp() override {
+    conn = pg::connect({db.dsn(), 5, 5000, "t"});
+    pg::migrate(*conn);
+    pqxx::work tx(*conn);
+    alice = static_cast<std::int64_t>(ids.next());
+    bob = static_cast<std::int64_t>(ids.next());
+    pg::insert_account(tx, {alice, "alice", "a@example.com", "x", false, true, "en"});
+    pg::insert_account(tx, {bob, "bob", "b@example.com", "x", false, true, "en"});
+    tx.commit();
+  }
+  pg::new_status make(std::int64_t who, const std::string& text, const std::string& key = {},
+                      std::int64_t reply = 0) {
+    pg::new_status s;
+    s.id = static_cast<std::int64_t>(ids.next());
+    s.account_id = who;
+    s.text = text;
+    s.idempotency_key = key;
+    s.in_reply_to_id = reply;
+    s.base_url = "https://c.example";
+    return s;
+  }
+};
+} // namespace
+
+TEST_F(StatusBatch, OneBatchWritesRowsMentionsTagsAndCounters) {
+  auto root = make(alice, "root");
+  {
+    pqxx::work tx(*conn);
+    pg::insert_statuses(tx, {root});
+    tx.commit();
+  }
+  std::vector<pg::new_status> batch;
+  for (int i = 0; i < 50; ++i)
+    batch.push_back(make(i % 2 ? alice : bob, "hi @alice @bob #t" + std::to_string(i % 5), "", root.id));
+  batch.push_back(make(alice, "dup", "k"));
+  batch.push_back(make(alice, "dup again", "k"));    // same key in the same batch
+  batch.push_back(make(bob, "orphan", "", 424242)); // no such parent
+  pqxx::work tx(*conn);
+  auto res = pg::insert_statuses(tx, batch);
+  tx.commit();
+  ASSERT_EQ(res.size(), batch.size());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(res[i].id, batch[i].id);
+    EXPECT_FALSE(res[i].replayed);
+  }
+  EXPECT_EQ(res[50].id, batch[50].id);
+  EXPECT_TRUE(res[51].replayed);
+  EXPECT_EQ(res[51].id, batch[50].id);
+  EXPECT_TRUE(res[52].parent_missing);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM statuses"), "52");
+  EXPECT_EQ(db.query_value("SELECT replies_count FROM statuses WHERE id = " + std::to_string(root.id)), "50");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM mentions"), "100");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM tags"), "5");
+  EXPECT_EQ(db.query_value("SELECT statuses_count FROM accounts WHERE username = 'alice'"), "27");  // root + 25 + dup
+  EXPECT_EQ(db.query_value("SELECT statuses_count FROM accounts WHERE username = 'bob'"), "25");
+  // A later batch with a used key replays it.
+  pqxx::work tx2(*conn);
+  auto again = pg::insert_statuses(tx2, {make(alice, "dup 3", "k")});
+  tx2.commit();
+  EXPECT_TRUE(again[0].replayed);
+  EXPECT_EQ(again[0].id, batch[50].id);
+}
+
+TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
+  test::actor_env env;
+  actors::pg_pool_options po;
+  po.connection = {db.dsn(), 5, 5000, "t"};
+  po.size = 2;
+  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  id_generator gen{2};
+  auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
+  // Stop the actors however the test ends, or the actor system would wait forever.
+  struct stopper {
+    test::actor_env& env;
+    std::vector<caf::actor> actors;
+    ~stopper() {
+      for (auto& a : actors)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      env.sys.await_all_actors_done();
+    }
+  } stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
+  // Hold the table so the first batch waits and the rest pile up behind it.
+  pqxx::connection holder(db.dsn());
+  pqxx::work lock_tx(holder);
+  lock_tx.exec("LOCK TABLE statuses IN EXCLUSIVE MODE");
+  auto results = std::make_shared<test::async_results<actors::status_view>>();
+  constexpr int n = 300;
+  for (int i = 0; i < n; ++i) {
+    actors::status_create c;
+    c.who.account_id = i % 2 ? alice : bob;
+    c.fields.text = "post " + std::to_string(i);
+    c.fields.idempotency_key = i < 20 ? "same" : "";  // 20 concurrent retries of one post (10 per account)
+    test::send_async<actors::status_view>(env.sys, statuses, c, results);
+  }
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher")["queued"] > 0; }));
+  lock_tx.commit();
+  ASSERT_TRUE(test::wait_until([&] { return results->total() == n; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(results->failed.empty());
+  std::set<std::string> distinct;
+  for (auto& v : results->ok) {
+    ASSERT_EQ(v.bundle.statuses.size(), 1u);
+    distinct.insert(std::to_string(v.bundle.statuses[0].id));
+  }
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(n - 18));  // one per account for the key
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM statuses"), std::to_string(n - 18));
+  auto c = env.counters("batcher");
+  EXPECT_LT(c["batches"], n / 10) << "creates were not batched";
+  EXPECT_EQ(c["items"], n);
+}
