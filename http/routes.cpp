@@ -25,6 +25,22 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/api/v1/accounts/lookup", h::lookup_account(svc));
   r->add("GET", "/api/v1/accounts/:id", h::get_account(svc));
   r->add("GET", "/api/v1/accounts/:id/statuses", h::account_statuses(svc));
+  r->add("GET", "/api/v1/accounts/relationships", h::relationships(svc));
+  using rel = actors::relation_verb;
+  using people = storage::pg::people_kind;
+  r->add("POST", "/api/v1/accounts/:id/follow", h::relation_change(svc, rel::follow, "write:follows"));
+  r->add("POST", "/api/v1/accounts/:id/unfollow", h::relation_change(svc, rel::unfollow, "write:follows"));
+  r->add("POST", "/api/v1/accounts/:id/block", h::relation_change(svc, rel::block, "write:blocks"));
+  r->add("POST", "/api/v1/accounts/:id/unblock", h::relation_change(svc, rel::unblock, "write:blocks"));
+  r->add("POST", "/api/v1/accounts/:id/mute", h::relation_change(svc, rel::mute, "write:mutes"));
+  r->add("POST", "/api/v1/accounts/:id/unmute", h::relation_change(svc, rel::unmute, "write:mutes"));
+  r->add("GET", "/api/v1/accounts/:id/followers", h::account_people(svc, people::followers));
+  r->add("GET", "/api/v1/accounts/:id/following", h::account_people(svc, people::following));
+  r->add("GET", "/api/v1/follow_requests", h::own_people(svc, people::follow_requests, "read:follows"));
+  r->add("POST", "/api/v1/follow_requests/:id/authorize", h::relation_change(svc, rel::authorize, "write:follows"));
+  r->add("POST", "/api/v1/follow_requests/:id/reject", h::relation_change(svc, rel::reject, "write:follows"));
+  r->add("GET", "/api/v1/blocks", h::own_people(svc, people::blocks, "read:blocks"));
+  r->add("GET", "/api/v1/mutes", h::own_people(svc, people::mutes, "read:mutes"));
   // Statuses (Mastodon)
   using verb = actors::status_verb;
   r->add("POST", "/api/v1/statuses", h::create_status(svc));

@@ -78,4 +78,10 @@ using statuses_actor = caf::typed_actor<
   caf::replies_to<context_query>::with<status_view>,               // ancestors and descendants
   caf::replies_to<people_query>::with<account_list>>;              // favourited_by, reblogged_by
 
+// Follows, follow requests, blocks and mutes between local accounts.
+using relationships_actor = caf::typed_actor<
+  caf::replies_to<relation_change>::with<storage::pg::relationship_row>,  // change, answer the new relationship
+  caf::replies_to<relations_query>::with<relationship_list>,              // relationships to several accounts
+  caf::replies_to<people_list_query>::with<account_list>>;                // paginated account lists
+
 } // namespace chorus::actors

@@ -1,6 +1,7 @@
 #pragma once
 // Message types exchanged between Chorus actors.
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/relationships.hpp"
 #include "storage/pg/statuses.hpp"
 #include "storage/redis/context.hpp"
 
@@ -273,6 +274,36 @@ struct account_list {
   std::int64_t oldest_cursor = 0;
 };
 
+// ---- Relationships -------------------------------------------------------
+
+enum class relation_verb : std::uint8_t { follow, unfollow, block, unblock, mute, unmute, authorize, reject };
+
+struct relation_change {      // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
+  std::int64_t me = 0;
+  std::int64_t target = 0;
+  relation_verb verb = relation_verb::follow;
+  bool reblogs = true;              // follow
+  bool notify = false;              // follow
+  bool mute_notifications = true;   // mute
+  std::int64_t mute_seconds = 0;    // mute; 0 = until unmuted
+};
+
+struct relations_query {      // GET /api/v1/accounts/relationships
+  std::int64_t me = 0;
+  std::vector<std::int64_t> ids;
+};
+
+struct relationship_list {
+  std::vector<storage::pg::relationship_row> items;
+};
+
+struct people_list_query {    // followers, following, follow requests, blocks, mutes
+  storage::pg::people_kind kind = storage::pg::people_kind::followers;
+  std::int64_t me = 0;
+  std::int64_t account = 0;
+  storage::pg::page page;
+};
+
 // What the status-creation batcher answers per request.
 struct status_created {
   storage::pg::create_result result;
@@ -311,3 +342,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::context_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relations_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relationship_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_list_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::relationship_row)

@@ -185,8 +185,8 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
         std::vector<std::int64_t> ids;
         std::vector<std::pair<std::int64_t, std::int64_t>> cursored;
         switch (q.kind) {
-          case timeline_kind::public_: ids = pg::public_timeline(c, q.page); break;
-          case timeline_kind::tag: ids = pg::tag_timeline(c, q.tag, q.page); break;
+          case timeline_kind::public_: ids = pg::public_timeline(c, q.viewer, q.page); break;
+          case timeline_kind::tag: ids = pg::tag_timeline(c, q.tag, q.viewer, q.page); break;
           case timeline_kind::account:
             ids = pg::account_statuses(c, q.account, q.viewer, q.page, q.exclude_replies, q.exclude_reblogs);
             break;

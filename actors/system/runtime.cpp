@@ -1,6 +1,7 @@
 #include "actors/system/runtime.hpp"
 
 #include "actors/accounts/oauth.hpp"
+#include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
 #include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
@@ -57,6 +58,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.statuses = spawn_statuses(*sys_, {}, svc_.pg, ids_, registry_);
+  svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_);
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -75,6 +77,7 @@ void runtime::shutdown() {
   stopped_ = true;
   if (svc_.node)
     caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.relationships, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.statuses, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);

@@ -25,6 +25,7 @@ struct services {
   oauth_actor oauth;
   accounts_actor accounts;
   statuses_actor statuses;
+  relationships_actor relationships;
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

@@ -50,6 +50,14 @@ handler_fn account_statuses(const actors::services& svc);
 // GET /api/v1/favourites, /api/v1/bookmarks
 handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope);
 
+// relationships.cpp
+handler_fn relation_change(const actors::services& svc, actors::relation_verb verb, std::string scope);
+handler_fn relationships(const actors::services& svc);
+// /api/v1/accounts/:id/followers|following (public)
+handler_fn account_people(const actors::services& svc, storage::pg::people_kind kind);
+// /api/v1/follow_requests, /api/v1/blocks, /api/v1/mutes (the caller's own)
+handler_fn own_people(const actors::services& svc, storage::pg::people_kind kind, std::string scope);
+
 // Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
 bool admin_allowed(const request& req, const config& cfg);
 

@@ -108,7 +108,10 @@ const char* status_columns =
   " (SELECT array_agg(t.tag ORDER BY t.tag) FROM statuses_tags t WHERE t.status_id = s.id),"
   " EXISTS (SELECT 1 FROM favourites f WHERE f.status_id = s.id AND f.account_id = $2),"
   " EXISTS (SELECT 1 FROM statuses r WHERE r.reblog_of_id = s.id AND r.account_id = $2 AND r.deleted_at IS NULL),"
-  " EXISTS (SELECT 1 FROM bookmarks b WHERE b.status_id = s.id AND b.account_id = $2)";
+  " EXISTS (SELECT 1 FROM bookmarks b WHERE b.status_id = s.id AND b.account_id = $2),"
+  " EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = $2 AND fo.target_account_id = s.account_id),"
+  " EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = s.account_id AND bl.target_account_id = $2)"
+  "         OR (bl.account_id = $2 AND bl.target_account_id = s.account_id))";
 
 status_row read_status(const pqxx::row& r) {
   status_row s;
@@ -133,6 +136,8 @@ status_row read_status(const pqxx::row& r) {
   s.favourited = r[18].as<bool>();
   s.reblogged = r[19].as<bool>();
   s.bookmarked = r[20].as<bool>();
+  s.viewer_follows_author = r[21].as<bool>();
+  s.blocked = r[22].as<bool>();
   return s;
 }
 
@@ -189,8 +194,13 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
       for (const auto& r : tx.exec_params(
              "SELECT u.pos, s.account_id FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(parent, who, pos)"
              " JOIN statuses s ON s.id = u.parent"
-             " WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND (s.visibility <= 1 OR s.account_id = u.who"
-             " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = u.who))",
+             " WHERE s.deleted_at IS NULL AND s.reblog_of_id IS NULL AND (s.account_id = u.who OR ("
+             "   NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = s.account_id AND bl.target_account_id = u.who)"
+             "     OR (bl.account_id = u.who AND bl.target_account_id = s.account_id))"
+             "   AND (s.visibility <= 1"
+             "     OR (s.visibility = 2 AND EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = u.who"
+             "         AND fo.target_account_id = s.account_id))"
+             "     OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = u.who))))",
              bigint_array(parent_ids), bigint_array(repliers), bigint_array(positions)))
         parent_author[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
     // 3. Mentioned local accounts.
@@ -288,9 +298,11 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
     for (const auto& r : inserted_rows)
       inserted.insert(r[0].as<std::int64_t>());
     if (inserted.size() != ids.size()) {
-      // Lost an idempotency race: point those requests at the winner.
+      // Lost an idempotency race to a concurrent transaction: point those requests
+      // (and their repeats within this batch) at the winner.
       for (std::size_t i = 0; i < batch.size(); ++i) {
-        if (results[i].replayed || results[i].parent_missing || inserted.count(results[i].id))
+        if (results[i].parent_missing || batch[i].idempotency_key.empty() || inserted.count(results[i].id) ||
+            existing.count({batch[i].account_id, batch[i].idempotency_key}))
           continue;
         auto r = tx.exec_params1("SELECT id FROM statuses WHERE account_id = $1 AND idempotency_key = $2",
                                  batch[i].account_id, batch[i].idempotency_key);
@@ -341,14 +353,17 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
 bool visible_to(const status_row& s, std::int64_t viewer) {
   if (s.deleted)
     return false;
-  if (s.visibility <= static_cast<std::int16_t>(visibility::unlisted))
-    return true;
   if (viewer == 0)
-    return false;
+    return s.visibility <= static_cast<std::int16_t>(visibility::unlisted);
   if (viewer == s.account_id)
     return true;
-  // Private and direct: the mentioned may see them (followers of private posts
-  // come with follows).
+  if (s.blocked)
+    return false;
+  if (s.visibility <= static_cast<std::int16_t>(visibility::unlisted))
+    return true;
+  // Private: followers and the mentioned. Direct: the mentioned.
+  if (s.visibility == static_cast<std::int16_t>(visibility::private_) && s.viewer_follows_author)
+    return true;
   return std::find(s.mention_ids.begin(), s.mention_ids.end(), viewer) != s.mention_ids.end();
 }
 
@@ -384,17 +399,34 @@ status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::i
   });
 }
 
-std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, const page& p) {
+namespace {
+// Hides authors the viewer blocks, mutes or is blocked by.
+std::string not_hidden_from(std::int64_t viewer) {
+  if (viewer == 0)
+    return {};
+  auto v = std::to_string(viewer);
+  return " AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = " + v +
+         " AND bl.target_account_id = s.account_id) OR (bl.account_id = s.account_id AND bl.target_account_id = " + v +
+         "))"
+         " AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = " + v +
+         " AND mu.target_account_id = s.account_id AND (mu.expires_at IS NULL OR mu.expires_at > now()))";
+}
+} // namespace
+
+std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
   return id_query(c,
                   "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.visibility = 0"
-                  " AND s.reblog_of_id IS NULL",
+                  " AND s.reblog_of_id IS NULL" +
+                    not_hidden_from(viewer),
                   "s.id", p);
 }
 
-std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, const page& p) {
+std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
+                                       const page& p) {
   return id_query(c,
                   "SELECT s.id FROM statuses_tags t JOIN statuses s ON s.id = t.status_id"
-                  " WHERE t.tag = lower($1) AND s.deleted_at IS NULL AND s.visibility = 0",
+                  " WHERE t.tag = lower($1) AND s.deleted_at IS NULL AND s.visibility = 0" +
+                    not_hidden_from(viewer),
                   "s.id", p, tag);
 }
 
@@ -402,9 +434,15 @@ std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_
                                            const page& p, bool exclude_replies, bool exclude_reblogs) {
   std::string sql = "SELECT s.id FROM statuses s WHERE s.account_id = " + std::to_string(account) +
                     " AND s.deleted_at IS NULL AND s.visibility <> 3";
-  if (viewer != account)
-    sql += " AND (s.visibility IN (0, 1) OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id"
-           " AND m.account_id = " + std::to_string(viewer) + "))";
+  if (viewer != account) {
+    auto v = std::to_string(viewer);
+    sql += " AND (s.visibility IN (0, 1)"
+           " OR (s.visibility = 2 AND EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = " + v +
+           " AND fo.target_account_id = s.account_id))"
+           " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
+           " AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = s.account_id AND bl.target_account_id = " +
+           v + ") OR (bl.account_id = " + v + " AND bl.target_account_id = s.account_id))";
+  }
   if (exclude_replies)
     sql += " AND (s.in_reply_to_id IS NULL OR s.in_reply_to_account_id = s.account_id)";
   if (exclude_reblogs)

@@ -64,6 +64,8 @@ struct status_row {
   bool favourited = false;
   bool reblogged = false;
   bool bookmarked = false;
+  bool viewer_follows_author = false;
+  bool blocked = false;  // the author blocks the viewer or the viewer blocks the author
 };
 
 // A hydrated set: the statuses asked for (in order, missing ones skipped), the
@@ -87,8 +89,10 @@ struct page {
   int limit = 20;
 };
 
-std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, const page& p);
-std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, const page& p);
+// Public statuses, without authors the viewer blocks, mutes or is blocked by.
+std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
+std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
+                                       const page& p);
 // Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
                                            const page& p, bool exclude_replies, bool exclude_reblogs);

@@ -1,0 +1,246 @@
+#include "storage/pg/relationships.hpp"
+
+#include "common/errc.hpp"
+#include "storage/pg/connection.hpp"
+
+#include <algorithm>
+#include <pqxx/pqxx>
+
+namespace chorus::storage::pg {
+namespace {
+
+template <class Fn>
+auto translated(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
+
+// Removes a follow and fixes both counters; no-op when absent.
+void drop_follow(pqxx::transaction_base& tx, std::int64_t follower, std::int64_t target) {
+  tx.exec_params("WITH del AS (DELETE FROM follows WHERE account_id = $1 AND target_account_id = $2 RETURNING 1),"
+                 " a AS (UPDATE accounts SET following_count = greatest(following_count - (SELECT count(*) FROM del), 0)"
+                 "       WHERE id = $1 RETURNING 1)"
+                 " UPDATE accounts SET followers_count = greatest(followers_count - (SELECT count(*) FROM del), 0)"
+                 " WHERE id = $2",
+                 follower, target);
+}
+
+// Adds a follow (idempotent) and fixes both counters.
+void add_follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t follower, std::int64_t target,
+                bool reblogs, bool notify) {
+  tx.exec_params("WITH ins AS (INSERT INTO follows (id, account_id, target_account_id, show_reblogs, notify)"
+                 "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
+                 "  DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify"
+                 "  RETURNING (xmax = 0) AS inserted),"
+                 " n AS (SELECT count(*) AS n FROM ins WHERE inserted),"
+                 " a AS (UPDATE accounts SET following_count = following_count + (SELECT n FROM n) WHERE id = $2"
+                 "       RETURNING 1)"
+                 " UPDATE accounts SET followers_count = followers_count + (SELECT n FROM n) WHERE id = $3",
+                 row_id, follower, target, reblogs, notify);
+}
+
+bool blocked_either_way(pqxx::transaction_base& tx, std::int64_t a, std::int64_t b) {
+  return tx.exec_params1("SELECT EXISTS (SELECT 1 FROM blocks WHERE (account_id = $1 AND target_account_id = $2)"
+                         " OR (account_id = $2 AND target_account_id = $1))",
+                         a, b)[0]
+    .as<bool>();
+}
+
+} // namespace
+
+follow_outcome follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target,
+                      bool reblogs, bool notify) {
+  if (me == target)
+    return follow_outcome::self;
+  return translated([&] {
+    pqxx::work tx(c);
+    auto locked = tx.exec_params("SELECT locked FROM accounts WHERE id = $1 FOR SHARE", target);
+    if (locked.empty())
+      throw failure(errc::not_found, "Record not found");
+    if (blocked_either_way(tx, me, target))
+      return follow_outcome::blocked;
+    auto already = tx.exec_params1("SELECT EXISTS (SELECT 1 FROM follows WHERE account_id = $1"
+                                   " AND target_account_id = $2)",
+                                   me, target)[0]
+                     .as<bool>();
+    auto outcome = follow_outcome::followed;
+    if (locked[0][0].as<bool>() && !already) {
+      tx.exec_params("INSERT INTO follow_requests (id, account_id, target_account_id, show_reblogs, notify)"
+                     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
+                     " DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify",
+                     row_id, me, target, reblogs, notify);
+      outcome = follow_outcome::requested;
+    } else {
+      add_follow(tx, row_id, me, target, reblogs, notify);
+    }
+    tx.commit();
+    return outcome;
+  });
+}
+
+void unfollow(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+  translated([&] {
+    pqxx::work tx(c);
+    drop_follow(tx, me, target);
+    tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2", me, target);
+    tx.commit();
+    return 0;
+  });
+}
+
+bool authorize_follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t requester) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2"
+                            " RETURNING show_reblogs, notify",
+                            requester, me);
+    if (r.empty())
+      return false;
+    add_follow(tx, row_id, requester, me, r[0][0].as<bool>(), r[0][1].as<bool>());
+    tx.commit();
+    return true;
+  });
+}
+
+bool reject_follow(pqxx::connection_base& c, std::int64_t me, std::int64_t requester) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2 RETURNING 1",
+                            requester, me);
+    tx.commit();
+    return !r.empty();
+  });
+}
+
+void block(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO blocks (id, account_id, target_account_id) VALUES ($1, $2, $3)"
+                   " ON CONFLICT DO NOTHING",
+                   row_id, me, target);
+    drop_follow(tx, me, target);
+    drop_follow(tx, target, me);
+    tx.exec_params("DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2)"
+                   " OR (account_id = $2 AND target_account_id = $1)",
+                   me, target);
+    tx.commit();
+    return 0;
+  });
+}
+
+void unblock(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2", me, target);
+    tx.commit();
+    return 0;
+  });
+}
+
+void mute(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
+          std::int64_t duration_s) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("INSERT INTO mutes (id, account_id, target_account_id, hide_notifications, expires_at)"
+                   " VALUES ($1, $2, $3, $4, CASE WHEN $5 > 0 THEN now() + make_interval(secs => $5) END)"
+                   " ON CONFLICT (account_id, target_account_id) DO UPDATE SET"
+                   " hide_notifications = EXCLUDED.hide_notifications, expires_at = EXCLUDED.expires_at",
+                   row_id, me, target, notifications, duration_s);
+    tx.commit();
+    return 0;
+  });
+}
+
+void unmute(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+  translated([&] {
+    pqxx::work tx(c);
+    tx.exec_params("DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2", me, target);
+    tx.commit();
+    return 0;
+  });
+}
+
+std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64_t me,
+                                            const std::vector<std::int64_t>& ids) {
+  return translated([&] {
+    pqxx::work tx(c);
+    std::vector<relationship_row> out;
+    auto rows = tx.exec_params(
+      "SELECT t.id,"
+      " f.account_id IS NOT NULL, coalesce(f.show_reblogs, false), coalesce(f.notify, false),"
+      " EXISTS (SELECT 1 FROM follows x WHERE x.account_id = t.id AND x.target_account_id = $1),"
+      " EXISTS (SELECT 1 FROM blocks x WHERE x.account_id = $1 AND x.target_account_id = t.id),"
+      " EXISTS (SELECT 1 FROM blocks x WHERE x.account_id = t.id AND x.target_account_id = $1),"
+      " m.account_id IS NOT NULL, coalesce(m.hide_notifications, false),"
+      " EXISTS (SELECT 1 FROM follow_requests x WHERE x.account_id = $1 AND x.target_account_id = t.id),"
+      " EXISTS (SELECT 1 FROM follow_requests x WHERE x.account_id = t.id AND x.target_account_id = $1)"
+      " FROM unnest($2::bigint[]) WITH ORDINALITY AS t(id, n)"
+      " JOIN accounts a ON a.id = t.id"
+      " LEFT JOIN follows f ON f.account_id = $1 AND f.target_account_id = t.id"
+      " LEFT JOIN mutes m ON m.account_id = $1 AND m.target_account_id = t.id"
+      "   AND (m.expires_at IS NULL OR m.expires_at > now())"
+      " ORDER BY t.n",
+      me, bigint_array(ids));
+    for (const auto& r : rows) {
+      relationship_row x;
+      x.id = r[0].as<std::int64_t>();
+      x.following = r[1].as<bool>();
+      x.showing_reblogs = r[2].as<bool>();
+      x.notifying = r[3].as<bool>();
+      x.followed_by = r[4].as<bool>();
+      x.blocking = r[5].as<bool>();
+      x.blocked_by = r[6].as<bool>();
+      x.muting = r[7].as<bool>();
+      x.muting_notifications = r[8].as<bool>();
+      x.requested = r[9].as<bool>();
+      x.requested_by = r[10].as<bool>();
+      out.push_back(x);
+    }
+    return out;
+  });
+}
+
+std::vector<std::pair<std::int64_t, std::int64_t>> people(pqxx::connection_base& c, people_kind kind,
+                                                          std::int64_t account, const page& p) {
+  std::string table, owner, other, extra;
+  switch (kind) {
+    case people_kind::followers: table = "follows"; owner = "target_account_id"; other = "account_id"; break;
+    case people_kind::following: table = "follows"; owner = "account_id"; other = "target_account_id"; break;
+    case people_kind::follow_requests: table = "follow_requests"; owner = "target_account_id"; other = "account_id"; break;
+    case people_kind::blocks: table = "blocks"; owner = "account_id"; other = "target_account_id"; break;
+    case people_kind::mutes:
+      table = "mutes";
+      owner = "account_id";
+      other = "target_account_id";
+      extra = " AND (x.expires_at IS NULL OR x.expires_at > now())";
+      break;
+  }
+  return translated([&] {
+    std::string where;
+    bool asc = false;
+    if (p.max_id > 0)
+      where += " AND x.id < " + std::to_string(p.max_id);
+    if (p.min_id > 0) {
+      where += " AND x.id > " + std::to_string(p.min_id);
+      asc = true;
+    } else if (p.since_id > 0) {
+      where += " AND x.id > " + std::to_string(p.since_id);
+    }
+    pqxx::work tx(c);
+    auto rows = tx.exec_params("SELECT x.id, x." + other + " FROM " + table + " x WHERE x." + owner + " = $1" + extra +
+                                 where + " ORDER BY x.id " + (asc ? "ASC" : "DESC") + " LIMIT " +
+                                 std::to_string(std::clamp(p.limit <= 0 ? 40 : p.limit, 1, 80)),
+                               account);
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& r : rows)
+      out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
+    if (asc)
+      std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+
+} // namespace chorus::storage::pg

@@ -1,0 +1,55 @@
+#pragma once
+// Follows, follow requests, blocks and mutes. Every change is one transaction
+// that also keeps followers_count / following_count right.
+#include "storage/pg/statuses.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pqxx { class connection_base; }
+
+namespace chorus::storage::pg {
+
+struct relationship_row {
+  std::int64_t id = 0;  // the other account
+  bool following = false;
+  bool showing_reblogs = false;
+  bool notifying = false;
+  bool followed_by = false;
+  bool blocking = false;
+  bool blocked_by = false;
+  bool muting = false;
+  bool muting_notifications = false;
+  bool requested = false;     // I asked to follow them (they are locked)
+  bool requested_by = false;  // they asked to follow me
+};
+
+enum class follow_outcome { followed, requested, blocked, self };
+
+// Follows `target` (or asks to, if it is locked). Idempotent; updates the
+// show_reblogs / notify options of an existing follow.
+follow_outcome follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target,
+                      bool reblogs, bool notify);
+void unfollow(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+// `me` accepts or refuses `requester`'s follow request; false if there was none.
+bool authorize_follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t requester);
+bool reject_follow(pqxx::connection_base& c, std::int64_t me, std::int64_t requester);
+// Blocking removes follows and follow requests in both directions.
+void block(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target);
+void unblock(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+// duration_s 0 = until unmuted.
+void mute(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
+          std::int64_t duration_s);
+void unmute(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+
+std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64_t me,
+                                            const std::vector<std::int64_t>& ids);
+
+enum class people_kind { followers, following, follow_requests, blocks, mutes };
+// (cursor, account id) pairs, newest first: followers/following of `account`,
+// or `account`'s own follow requests, blocks, mutes.
+std::vector<std::pair<std::int64_t, std::int64_t>> people(pqxx::connection_base& c, people_kind kind,
+                                                          std::int64_t account, const page& p);
+
+} // namespace chorus::storage::pg
