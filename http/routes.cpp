@@ -11,6 +11,9 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/health", h::health(svc));
   r->add("GET", "/ready", h::ready(svc));
   r->add("GET", "/metrics", h::metrics(svc));
+  // Instance (Mastodon)
+  r->add("GET", "/api/v1/instance", h::instance_v1(svc));
+  r->add("GET", "/api/v2/instance", h::instance_v2(svc));
   // OAuth and applications (Mastodon)
   r->add("POST", "/api/v1/apps", h::create_app(svc));
   r->add("GET", "/api/v1/apps/verify_credentials", h::verify_app(svc));

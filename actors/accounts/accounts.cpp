@@ -22,6 +22,8 @@ struct accounts_state {
   blocking_pool_actor cpu;
   id_generator* ids = nullptr;
   std::shared_ptr<actor_stats> stats;
+  instance_stats cached_stats;
+  std::chrono::steady_clock::time_point stats_until{};
 };
 
 using accounts_ptr = accounts_actor::stateful_pointer<accounts_state>;
@@ -123,6 +125,37 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
             if (!*row)
               { rp.deliver(make_error(errc::not_found, "Record not found")); return; }
             rp.deliver(**row);
+          },
+          [rp](caf::error& err) mutable { forward_error(rp, err); });
+      return rp;
+    },
+    [=](instance_query&) -> caf::result<instance_stats> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      if (std::chrono::steady_clock::now() < s.stats_until)
+        return s.cached_stats;
+      auto rp = self->make_response_promise<instance_stats>();
+      auto out = std::make_shared<instance_stats>();
+      self->request(s.pool, s.opts.timeout,
+                    db_call{"accounts.instance_stats",
+                            [out](pqxx::connection_base& c) {
+                              pqxx::work tx(c);
+                              auto r = tx.exec1(
+                                "SELECT (SELECT count(*) FROM users WHERE NOT disabled),"
+                                " (SELECT coalesce(sum(statuses_count), 0) FROM accounts),"
+                                " (SELECT count(*) FROM users u JOIN accounts a ON a.id = u.account_id"
+                                "  WHERE greatest(u.last_sign_in_at, a.last_status_at) > now() - interval '30 days'),"
+                                " coalesce((SELECT value <> '\"closed\"'::jsonb FROM settings WHERE key = 'registrations'), true)");
+                              out->user_count = r[0].as<std::int64_t>();
+                              out->status_count = r[1].as<std::int64_t>();
+                              out->active_month = r[2].as<std::int64_t>();
+                              out->registrations_open = r[3].as<bool>();
+                            }})
+        .then(
+          [self, rp, out](ok_atom) mutable {
+            self->state.cached_stats = *out;
+            self->state.stats_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+            rp.deliver(*out);
           },
           [rp](caf::error& err) mutable { forward_error(rp, err); });
       return rp;

@@ -66,7 +66,8 @@ using oauth_actor = caf::typed_actor<
 using accounts_actor = caf::typed_actor<
   caf::replies_to<registration>::with<token_issued>,               // create account + user, return its token
   caf::replies_to<account_query>::with<storage::pg::account_row>,  // by id or username (not_found)
-  caf::replies_to<credentials_update>::with<storage::pg::account_row>>;  // edit own profile
+  caf::replies_to<credentials_update>::with<storage::pg::account_row>,  // edit own profile
+  caf::replies_to<instance_query>::with<instance_stats>>;          // counts for the instance endpoints (cached 60 s)
 
 // Statuses: creation goes through a batcher (group commit); reads hydrate with one
 // multi-get; every request is one pool job.

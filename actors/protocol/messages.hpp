@@ -208,6 +208,15 @@ struct account_query {        // by id, or by username when id == 0
   std::string username;
 };
 
+struct instance_query {};     // GET /api/v1/instance, /api/v2/instance
+
+struct instance_stats {
+  std::int64_t user_count = 0;
+  std::int64_t status_count = 0;
+  std::int64_t active_month = 0;  // users who signed in or posted in the last 30 days
+  bool registrations_open = true;
+};
+
 struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
   std::int64_t account_id = 0;
   storage::pg::account_update fields;
@@ -331,6 +340,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::auth_context)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::registration)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::credentials_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::account_row)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::new_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_view)

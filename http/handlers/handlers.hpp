@@ -58,6 +58,10 @@ handler_fn account_people(const actors::services& svc, storage::pg::people_kind 
 // /api/v1/follow_requests, /api/v1/blocks, /api/v1/mutes (the caller's own)
 handler_fn own_people(const actors::services& svc, storage::pg::people_kind kind, std::string scope);
 
+// instance.cpp
+handler_fn instance_v1(const actors::services& svc);
+handler_fn instance_v2(const actors::services& svc);
+
 // Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
 bool admin_allowed(const request& req, const config& cfg);
 

@@ -259,3 +259,19 @@ TEST_F(Statuses, TimelinesPaginateByCursorWithLinkHeaders) {
   // An empty page has no Link header.
   EXPECT_TRUE(get(d->url("/api/v1/timelines/public?max_id=1")).header("link").empty());
 }
+
+TEST_F(Statuses, InstanceEndpointsDescribeLimits) {
+  auto alice = user("alice");
+  post_id(alice, "one");
+  auto v1 = get(d->url("/api/v1/instance"));
+  ASSERT_EQ(v1.status, 200) << v1.body;
+  EXPECT_EQ(v1.json()["configuration"]["statuses"]["max_characters"], 100);
+  EXPECT_EQ(v1.json()["stats"]["user_count"], 1);
+  EXPECT_EQ(v1.json()["stats"]["status_count"], 1);
+  EXPECT_NE(v1.json()["version"].get<std::string>().find("Chorus"), std::string::npos);
+  auto v2 = get(d->url("/api/v2/instance"));
+  ASSERT_EQ(v2.status, 200) << v2.body;
+  EXPECT_EQ(v2.json()["configuration"]["statuses"]["characters_reserved_per_url"], 23);
+  EXPECT_EQ(v2.json()["registrations"]["enabled"], true);
+  EXPECT_EQ(v2.json()["usage"]["users"]["active_month"], 1);
+}
