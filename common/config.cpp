@@ -88,6 +88,7 @@ const std::vector<option>& options() {
     CHORUS_INT("node.id", node_id, -1, 62, "this node's id in generated ids (0..62, unique per node; -1 = derived from node.name)"),
     CHORUS_INT("oauth.cache_ttl_ms", oauth_cache_ttl_ms, 0, 3'600'000, "how long a node caches a bearer token"),
     CHORUS_INT("statuses.max_characters", max_status_chars, 1, 100'000, "longest status text (URLs count as 23)"),
+    CHORUS_BOOL("statuses.batch_writes", batch_status_writes, "group concurrent posts into one transaction (false: one per post, for comparison)"),
     CHORUS_STR("public.url", public_url, "the public base URL (for account URLs); default http://<http.host>:<port>"),
     CHORUS_STR("admin.token", admin_token, "bearer token for admin routes from non-loopback peers"),
     CHORUS_BOOL("metrics.public", metrics_public, "serve /metrics to every peer"),

@@ -54,6 +54,7 @@ struct config {
   int node_id = -1;                   // 0..63 in generated ids; -1 = derived from node_name
   int oauth_cache_ttl_ms = 30'000;    // bearer-token cache; bounds how long a revocation takes on other nodes
   int max_status_chars = 500;         // statuses.max_characters
+  bool batch_status_writes = true;    // statuses.batch_writes: false = one transaction per post (bench baseline)
   std::string public_url;             // e.g. https://chorus.example; defaults to http://<http.host>:<port>
   std::string admin_token;            // bearer token for /api/v1/chorus/admin/* from non-loopback peers
   bool metrics_public = false;        // serve /metrics to any peer, not only loopback/admin

@@ -128,15 +128,22 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       f.id = static_cast<std::int64_t>(s.ids->next());
       f.account_id = req.who.account_id;
       f.application_id = req.who.app_id;
+      auto on_created = [self, rp](status_created& c) mutable {
+        if (c.result.parent_missing)
+          return rp.deliver(make_error(errc::not_found, "the status replied to does not exist")), void();
+        self->state.stats->add(c.result.replayed ? c_replayed : c_created);
+        rp.deliver(std::move(c.view));
+      };
+      if (!s.opts.batching) {
+        auto out = std::make_shared<std::vector<status_created>>();
+        self->request(s.pool, s.opts.timeout,
+                      db_call{"statuses.create_one", [out, f](pqxx::connection_base& c) { *out = create_batch(c, {f}); }})
+          .then([out, on_created](ok_atom) mutable { on_created(out->front()); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      }
       self->request(s.writer, s.opts.timeout, std::move(f))
-        .then(
-          [self, rp](status_created& c) mutable {
-            if (c.result.parent_missing)
-              return rp.deliver(make_error(errc::not_found, "the status replied to does not exist")), void();
-            self->state.stats->add(c.result.replayed ? c_replayed : c_created);
-            rp.deliver(std::move(c.view));
-          },
-          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        .then(on_created, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
     [=](status_get& q) -> caf::result<status_view> {

@@ -15,6 +15,7 @@ struct statuses_options {
   std::size_t max_batch = 256;
   std::size_t max_in_flight = 2;
   std::size_t queue_limit = 10'000;
+  bool batching = true;  // false: every post is its own transaction (the naive baseline of bench/)
 };
 
 statuses_actor spawn_statuses(caf::actor_system& sys, statuses_options opts, pg_pool_actor pool, id_generator& ids,

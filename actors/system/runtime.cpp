@@ -57,7 +57,9 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
-  svc_.statuses = spawn_statuses(*sys_, {}, svc_.pg, ids_, registry_);
+  statuses_options so;
+  so.batching = cfg.batch_status_writes;
+  svc_.statuses = spawn_statuses(*sys_, so, svc_.pg, ids_, registry_);
   svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_);
 }
 
