@@ -1,5 +1,6 @@
 #pragma once
 // Message types exchanged between Chorus actors.
+#include "common/errc.hpp"
 #include "storage/pg/accounts.hpp"
 #include "storage/pg/relationships.hpp"
 #include "storage/pg/statuses.hpp"
@@ -313,6 +314,19 @@ struct people_list_query {    // followers, following, follow requests, blocks, 
   storage::pg::page page;
 };
 
+// One interaction for the interactions batcher (id pre-assigned for new rows).
+struct action_item {
+  status_action action;
+  std::int64_t new_id = 0;
+};
+
+// Its outcome: the status after the action, or an error for this item alone.
+struct action_outcome {
+  status_view view;
+  errc code = errc::ok;
+  std::string error;
+};
+
 // What the status-creation batcher answers per request.
 struct status_created {
   storage::pg::create_result result;
@@ -353,6 +367,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::context_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_change)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relations_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relationship_list)

@@ -14,6 +14,7 @@ namespace {
 
 namespace pg = storage::pg;
 using create_batcher = batcher_actor<pg::new_status, status_created>;
+using action_batcher = batcher_actor<action_item, action_outcome>;
 
 enum counter : std::size_t { c_created, c_replayed, c_reads, c_actions };
 
@@ -68,6 +69,7 @@ struct statuses_state {
   statuses_options opts;
   pg_pool_actor pool;
   create_batcher writer;
+  action_batcher actions;
   id_generator* ids = nullptr;
   std::shared_ptr<actor_stats> stats;
 };
@@ -103,6 +105,65 @@ caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t 
   return out.bundle.statuses.empty() ? not_found() : caf::error{};
 }
 
+// One interaction inside the batch transaction. Throws chorus::failure to fail
+// (only) this item; the caller runs it in a savepoint.
+status_view apply_action(pqxx::transaction_base& tx, const action_item& item) {
+  const auto& a = item.action;
+  status_view out;
+  out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
+  filter_visible(out.bundle, a.viewer);
+  if (out.bundle.statuses.empty())
+    throw failure(errc::not_found, "Record not found");
+  auto& target = out.bundle.statuses.front();
+  if (target.reblog_of_id && a.verb != status_verb::remove)
+    throw failure(errc::not_found, "Record not found");  // act on the original, not on a reblog
+  switch (a.verb) {
+    case status_verb::favourite: pg::favourite(tx, item.new_id, a.viewer, a.id); break;
+    case status_verb::unfavourite: pg::unfavourite(tx, a.viewer, a.id); break;
+    case status_verb::bookmark: pg::bookmark(tx, item.new_id, a.viewer, a.id); break;
+    case status_verb::unbookmark: pg::unbookmark(tx, a.viewer, a.id); break;
+    case status_verb::unreblog: pg::unreblog(tx, a.viewer, a.id); break;
+    case status_verb::reblog: {
+      bool own = target.account_id == a.viewer;
+      if (target.visibility >= 3 || (target.visibility == 2 && !own))
+        throw failure(errc::forbidden, "This status cannot be reblogged");
+      auto id = pg::reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
+      out.bundle = pg::load_statuses(tx, {id}, a.viewer);
+      return out;
+    }
+    case status_verb::remove:
+      if (target.account_id != a.viewer || !pg::delete_status(tx, a.viewer, a.id))
+        throw failure(errc::not_found, "Record not found");
+      return out;  // the status as it was, with its source text (Mastodon's redraft)
+  }
+  out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
+  return out;
+}
+
+// Group commit for interactions: one transaction, a savepoint per item so one
+// failing item does not fail the others.
+std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::vector<action_item>& items) {
+  pqxx::work tx(c);
+  std::vector<action_outcome> out;
+  out.reserve(items.size());
+  for (auto& item : items) {
+    action_outcome o;
+    try {
+      pqxx::subtransaction sp(tx, "action");
+      o.view = apply_action(sp, item);
+      sp.commit();
+    } catch (const failure& f) {
+      if (f.code() == errc::unavailable || f.code() == errc::timeout)
+        throw;  // the connection or the statement deadline: the whole batch fails
+      o.code = f.code();
+      o.error = f.what();
+    }
+    out.push_back(std::move(o));
+  }
+  tx.commit();
+  return out;
+}
+
 statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, pg_pool_actor pool, id_generator* ids,
                                           actor_registry* reg) {
   auto& st = self->state;
@@ -119,6 +180,15 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
   spec.run = create_batch;
   st.writer = spawn_batcher(self->system(), pool, spec, *reg);
   self->link_to(st.writer);
+  batch_spec<action_item, action_outcome> aspec;
+  aspec.name = "statuses.actions";
+  aspec.max_batch = opts.max_batch;
+  aspec.max_in_flight = opts.max_in_flight;
+  aspec.queue_limit = opts.queue_limit;
+  aspec.timeout = opts.timeout;
+  aspec.run = action_batch;
+  st.actions = spawn_batcher(self->system(), pool, aspec, *reg);
+  self->link_to(st.actions);
   return {
     [=](status_create& req) -> caf::result<status_view> {
       auto& s = self->state;
@@ -156,34 +226,18 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       auto& s = self->state;
       observe(self, *s.stats);
       s.stats->add(c_actions);
-      auto new_id = static_cast<std::int64_t>(s.ids->next());
-      return view_job(self, "statuses.action", [a, new_id](pqxx::connection_base& c, status_view& out) -> caf::error {
-        if (auto err = load_visible(c, a.id, a.viewer, out))
-          return err;
-        auto& target = out.bundle.statuses.front();
-        if (target.reblog_of_id && a.verb != status_verb::remove)
-          return not_found();  // act on the original, not on a reblog
-        switch (a.verb) {
-          case status_verb::favourite: pg::favourite(c, new_id, a.viewer, a.id); break;
-          case status_verb::unfavourite: pg::unfavourite(c, a.viewer, a.id); break;
-          case status_verb::bookmark: pg::bookmark(c, new_id, a.viewer, a.id); break;
-          case status_verb::unbookmark: pg::unbookmark(c, a.viewer, a.id); break;
-          case status_verb::unreblog: pg::unreblog(c, a.viewer, a.id); break;
-          case status_verb::reblog: {
-            bool own = target.account_id == a.viewer;
-            if (target.visibility >= 3 || (target.visibility == 2 && !own))
-              return make_error(errc::forbidden, "This status cannot be reblogged");
-            auto id = pg::reblog(c, new_id, a.viewer, a.id, a.visibility);
-            out.bundle = pg::load_statuses(c, {id}, a.viewer);
-            return {};
-          }
-          case status_verb::remove:
-            if (target.account_id != a.viewer || !pg::delete_status(c, a.viewer, a.id))
-              return not_found();
-            return {};  // the status as it was, with its source text (Mastodon's redraft)
-        }
-        return load_visible(c, a.id, a.viewer, out);
-      });
+      auto rp = self->make_response_promise<status_view>();
+      action_item item{a, static_cast<std::int64_t>(s.ids->next())};
+      self->request(s.actions, s.opts.timeout, std::move(item))
+        .then(
+          [rp](action_outcome& o) mutable {
+            if (o.code != errc::ok)
+              rp.deliver(make_error(o.code, o.error));
+            else
+              rp.deliver(std::move(o.view));
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     },
     [=](timeline_query& q) -> caf::result<status_view> {
       observe(self, *self->state.stats);

@@ -518,53 +518,44 @@ std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t st
                   "r.account_id", p);
 }
 
-void favourite(pqxx::connection_base& c, std::int64_t fav_id, std::int64_t account, std::int64_t status) {
+void favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("WITH ins AS (INSERT INTO favourites (id, account_id, status_id) VALUES ($1, $2, $3)"
                    " ON CONFLICT DO NOTHING RETURNING status_id)"
                    " UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id IN (SELECT status_id FROM ins)",
                    fav_id, account, status);
-    tx.commit();
     return 0;
   });
 }
 
-void unfavourite(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+void unfavourite(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("WITH del AS (DELETE FROM favourites WHERE account_id = $1 AND status_id = $2 RETURNING status_id)"
                    " UPDATE statuses SET favourites_count = greatest(favourites_count - 1, 0)"
                    " WHERE id IN (SELECT status_id FROM del)",
                    account, status);
-    tx.commit();
     return 0;
   });
 }
 
-void bookmark(pqxx::connection_base& c, std::int64_t id, std::int64_t account, std::int64_t status) {
+void bookmark(pqxx::transaction_base& tx, std::int64_t id, std::int64_t account, std::int64_t status) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("INSERT INTO bookmarks (id, account_id, status_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", id,
                    account, status);
-    tx.commit();
     return 0;
   });
 }
 
-void unbookmark(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+void unbookmark(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("DELETE FROM bookmarks WHERE account_id = $1 AND status_id = $2", account, status);
-    tx.commit();
     return 0;
   });
 }
 
-std::int64_t reblog(pqxx::connection_base& c, std::int64_t new_id, std::int64_t account, std::int64_t status,
+std::int64_t reblog(pqxx::transaction_base& tx, std::int64_t new_id, std::int64_t account, std::int64_t status,
                     std::int16_t vis) {
   return translated([&] {
-    pqxx::work tx(c);
     auto ins = tx.exec_params("INSERT INTO statuses (id, account_id, reblog_of_id, visibility) VALUES ($1, $2, $3, $4)"
                               " ON CONFLICT (account_id, reblog_of_id) WHERE reblog_of_id IS NOT NULL"
                               " AND deleted_at IS NULL DO NOTHING RETURNING id",
@@ -580,14 +571,12 @@ std::int64_t reblog(pqxx::connection_base& c, std::int64_t new_id, std::int64_t 
                            account, status)[0]
              .as<std::int64_t>();
     }
-    tx.commit();
     return id;
   });
 }
 
-void unreblog(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
   translated([&] {
-    pqxx::work tx(c);
     auto r = tx.exec_params("UPDATE statuses SET deleted_at = now() WHERE account_id = $1 AND reblog_of_id = $2"
                             " AND deleted_at IS NULL RETURNING id",
                             account, status);
@@ -595,14 +584,12 @@ void unreblog(pqxx::connection_base& c, std::int64_t account, std::int64_t statu
       tx.exec_params("UPDATE statuses SET reblogs_count = greatest(reblogs_count - 1, 0) WHERE id = $1", status);
       tx.exec_params("UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1", account);
     }
-    tx.commit();
     return 0;
   });
 }
 
-bool delete_status(pqxx::connection_base& c, std::int64_t account, std::int64_t status) {
+bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
   return translated([&] {
-    pqxx::work tx(c);
     auto r = tx.exec_params("UPDATE statuses SET deleted_at = now() WHERE id = $1 AND account_id = $2"
                             " AND deleted_at IS NULL AND reblog_of_id IS NULL RETURNING in_reply_to_id",
                             status, account);
@@ -618,7 +605,6 @@ bool delete_status(pqxx::connection_base& c, std::int64_t account, std::int64_t 
                    " UPDATE accounts a SET statuses_count = greatest(a.statuses_count - 1, 0)"
                    " FROM gone WHERE a.id = gone.account_id",
                    status);
-    tx.commit();
     return true;
   });
 }

@@ -108,17 +108,18 @@ std::vector<std::pair<std::int64_t, std::int64_t>> bookmarks_of(pqxx::connection
 std::vector<std::int64_t> favourited_by(pqxx::connection_base& c, std::int64_t status, const page& p);
 std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t status, const page& p);
 
-// Interactions; each changes its counter in the same transaction and is idempotent.
-void favourite(pqxx::connection_base& c, std::int64_t fav_id, std::int64_t account, std::int64_t status);
-void unfavourite(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
-void bookmark(pqxx::connection_base& c, std::int64_t id, std::int64_t account, std::int64_t status);
-void unbookmark(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+// Interactions, in the caller's transaction (the statuses actor commits many
+// together); each changes its counter in the same transaction and is idempotent.
+void favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status);
+void unfavourite(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
+void bookmark(pqxx::transaction_base& tx, std::int64_t id, std::int64_t account, std::int64_t status);
+void unbookmark(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 // Returns the id of the (new or existing) reblog status.
-std::int64_t reblog(pqxx::connection_base& c, std::int64_t new_id, std::int64_t account, std::int64_t status,
+std::int64_t reblog(pqxx::transaction_base& tx, std::int64_t new_id, std::int64_t account, std::int64_t status,
                     std::int16_t visibility);
-void unreblog(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
-bool delete_status(pqxx::connection_base& c, std::int64_t account, std::int64_t status);
+bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 
 std::string bigint_array(const std::vector<std::int64_t>& xs);
 std::string text_array(const std::vector<std::string>& xs);

@@ -118,7 +118,7 @@ TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
     c.fields.idempotency_key = i < 20 ? "same" : "";  // 20 concurrent retries of one post (10 per account)
     test::send_async<actors::status_view>(env.sys, statuses, c, results);
   }
-  ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher")["queued"] > 0; }));
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher", "statuses.create")["queued"] > 0; }));
   lock_tx.commit();
   ASSERT_TRUE(test::wait_until([&] { return results->total() == n; }, std::chrono::seconds(30)));
   EXPECT_TRUE(results->failed.empty());
@@ -129,7 +129,64 @@ TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
   }
   EXPECT_EQ(distinct.size(), static_cast<std::size_t>(n - 18));  // one per account for the key
   EXPECT_EQ(db.query_value("SELECT count(*) FROM statuses"), std::to_string(n - 18));
-  auto c = env.counters("batcher");
+  auto c = env.counters("batcher", "statuses.create");
   EXPECT_LT(c["batches"], n / 10) << "creates were not batched";
   EXPECT_EQ(c["items"], n);
+}
+
+TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
+  // 40 more accounts to favourite one status.
+  std::vector<std::int64_t> fans;
+  {
+    pqxx::work tx(*conn);
+    for (int i = 0; i < 40; ++i) {
+      auto id = static_cast<std::int64_t>(ids.next());
+      pg::insert_account(tx, {id, "fan" + std::to_string(i), "f" + std::to_string(i) + "@example.com", "x", false,
+                              true, "en"});
+      fans.push_back(id);
+    }
+    tx.commit();
+  }
+  auto target = make(alice, "popular");
+  {
+    pqxx::work tx(*conn);
+    pg::insert_statuses(tx, {target});
+    tx.commit();
+  }
+  test::actor_env env;
+  actors::pg_pool_options po;
+  po.connection = {db.dsn(), 5, 5000, "t"};
+  po.size = 2;
+  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  id_generator gen{3};
+  auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
+  struct stopper {
+    test::actor_env& env;
+    std::vector<caf::actor> actors;
+    ~stopper() {
+      for (auto& a : actors)
+        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+      env.sys.await_all_actors_done();
+    }
+  } stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
+  pqxx::connection holder(db.dsn());
+  pqxx::work lock_tx(holder);
+  lock_tx.exec("LOCK TABLE favourites IN EXCLUSIVE MODE");
+  auto results = std::make_shared<test::async_results<actors::status_view>>();
+  for (auto fan : fans)
+    test::send_async<actors::status_view>(
+      env.sys, statuses, actors::status_action{fan, target.id, actors::status_verb::favourite, 0}, results);
+  // One bad item in the same batches: it fails alone.
+  test::send_async<actors::status_view>(
+    env.sys, statuses, actors::status_action{fans[0], 987654321, actors::status_verb::favourite, 0}, results);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher", "statuses.actions")["queued"] > 10; }));
+  lock_tx.commit();
+  ASSERT_TRUE(test::wait_until([&] { return results->total() == fans.size() + 1; }, std::chrono::seconds(30)));
+  EXPECT_EQ(results->ok.size(), fans.size());
+  ASSERT_EQ(results->failed.size(), 1u);
+  EXPECT_EQ(results->failed[0], errc::not_found);
+  EXPECT_EQ(db.query_value("SELECT favourites_count FROM statuses WHERE id = " + std::to_string(target.id)), "40");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM favourites"), "40");
+  auto c = env.counters("batcher", "statuses.actions");
+  EXPECT_LT(c["batches"], 10) << "interactions were not batched";
 }

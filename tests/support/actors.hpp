@@ -32,10 +32,10 @@ struct actor_env {
     return err;
   }
 
-  // Counters of the first live actor of `kind` (empty when none).
-  std::map<std::string, std::int64_t> counters(const std::string& kind) {
+  // Counters of the first live actor of `kind` (and `name`, if given); empty when none.
+  std::map<std::string, std::int64_t> counters(const std::string& kind, const std::string& name = {}) {
     for (auto& s : reg.snapshot())
-      if (s.kind == kind)
+      if (s.kind == kind && (name.empty() || s.name == name))
         return s.counters;
     return {};
   }
