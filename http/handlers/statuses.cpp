@@ -176,6 +176,13 @@ handler_fn status_people(const actors::services& svc, actors::status_people kind
 
 handler_fn public_timeline(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
+    // Every account is local (no federation): local=true changes nothing, remote=true is empty.
+    auto remote = req.query()["remote"];
+    if (remote == "true" || remote == "1") {
+      response r;
+      r.body = "[]";
+      return res.send(std::move(r));
+    }
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, req](const actors::auth_context& ctx) {
       actors::timeline_query q;
       q.kind = actors::timeline_kind::public_;

@@ -275,3 +275,36 @@ TEST_F(Statuses, InstanceEndpointsDescribeLimits) {
   EXPECT_EQ(v2.json()["registrations"]["enabled"], true);
   EXPECT_EQ(v2.json()["usage"]["users"]["active_month"], 1);
 }
+
+TEST_F(Statuses, AccountStatusFiltersAndListPagination) {
+  auto alice = user("alice");
+  auto bob = user("bob");
+  auto root = post_id(bob, "root");
+  auto mine = post_id(alice, "mine");
+  ASSERT_EQ(post(alice, {{"status", "a reply"}, {"in_reply_to_id", root}}).status, 200);
+  ASSERT_EQ(act(alice, root, "reblog").status, 200);
+  auto me = get(d->url("/api/v1/accounts/verify_credentials"), as(alice, {})).json()["id"].get<std::string>();
+  EXPECT_EQ(get(d->url("/api/v1/accounts/" + me + "/statuses")).json().size(), 3u);
+  auto no_replies = get(d->url("/api/v1/accounts/" + me + "/statuses?exclude_replies=true")).json();
+  EXPECT_EQ(no_replies.size(), 2u);
+  auto no_reblogs = get(d->url("/api/v1/accounts/" + me + "/statuses?exclude_reblogs=true&exclude_replies=true")).json();
+  ASSERT_EQ(no_reblogs.size(), 1u);
+  EXPECT_EQ(no_reblogs[0]["id"], mine);
+  EXPECT_EQ(get(d->url("/api/v1/timelines/public?local=true")).json().size(), 3u);
+  EXPECT_EQ(get(d->url("/api/v1/timelines/public?remote=true")).json().size(), 0u);
+  // Favourites page by the favourite's own cursor.
+  std::vector<std::string> liked;
+  for (int i = 0; i < 3; ++i) {
+    liked.push_back(post_id(bob, "like " + std::to_string(i)));
+    ASSERT_EQ(act(alice, liked.back(), "favourite").status, 200);
+  }
+  auto p1 = get(d->url("/api/v1/favourites?limit=2"), as(alice, {}));
+  ASSERT_EQ(p1.json().size(), 2u);
+  EXPECT_EQ(p1.json()[0]["id"], liked[2]);
+  std::smatch m;
+  auto link = p1.header("link");
+  ASSERT_TRUE(std::regex_search(link, m, std::regex("<([^>]+)>; rel=\"next\""))) << link;
+  auto p2 = get(m[1].str(), as(alice, {})).json();
+  ASSERT_EQ(p2.size(), 1u);
+  EXPECT_EQ(p2[0]["id"], liked[0]);
+}
