@@ -51,7 +51,7 @@ struct config {
   int actor_threads = 0;              // 0 = max(2, hardware concurrency)
   int cpu_pool_size = 2;              // workers for password hashing and other CPU-heavy work
   int cpu_queue_limit = 256;
-  int node_id = -1;                   // 0..63 in generated ids; -1 = derived from node_name
+  int node_id = -1;                   // 0..62 in generated ids (63 is chorusctl's); -1 = derived from node_name
   int oauth_cache_ttl_ms = 30'000;    // bearer-token cache; bounds how long a revocation takes on other nodes
   int max_status_chars = 500;         // statuses.max_characters
   bool batch_status_writes = true;    // statuses.batch_writes: false = one transaction per post (bench baseline)

@@ -19,6 +19,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::overloaded: return "overloaded";
     case errc::unavailable: return "unavailable";
     case errc::timeout: return "timeout";
+    case errc::aborted: return "aborted";
     case errc::internal: return "internal";
   }
   return "internal";

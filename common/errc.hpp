@@ -25,6 +25,7 @@ enum class errc : std::uint8_t {
   overloaded,         // a bounded queue is full: shed load
   unavailable,        // a dependency (Postgres, Redis) is unreachable
   timeout,            // a deadline passed before an answer came
+  aborted,            // the database aborted the transaction (deadlock, serialization): safe to retry
   internal,           // a bug or an unexpected failure
   last_ = internal,
 };

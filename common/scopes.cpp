@@ -31,7 +31,7 @@ bool grants(std::string_view g, std::string_view r) {
   if (g == "follow")
     return r == "read:follows" || r == "read:blocks" || r == "read:mutes" || r == "write:follows" ||
            r == "write:blocks" || r == "write:mutes";
-  // "profile" only allows verify_credentials.
+  // "profile" grants nothing beyond itself here (Mastodon uses it for sign-in-only apps).
   return false;
 }
 

@@ -6,6 +6,8 @@
 namespace chorus::text {
 namespace {
 
+void escape_into(std::string& out, char c);
+
 bool word_char(unsigned char c) { return std::isalnum(c) || c == '_' || c >= 0x80; }
 bool user_char(unsigned char c) { return std::isalnum(c) || c == '_'; }
 
@@ -20,12 +22,7 @@ void escape_into(std::string& out, char c) {
   }
 }
 
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s)
-    escape_into(out, c);
-  return out;
-}
+std::string escape(const std::string& s) { return html_escape(s); }
 
 bool starts_with_url(const std::string& t, std::size_t i) {
   return t.compare(i, 7, "http://") == 0 || t.compare(i, 8, "https://") == 0;
@@ -67,6 +64,28 @@ bool valid_tag(const std::string& tag) {
 }
 
 } // namespace
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    escape_into(out, c);
+  return out;
+}
+
+std::string url_encode(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    }
+  }
+  return out;
+}
 
 std::string lower(std::string s) {
   for (auto& c : s)

@@ -25,4 +25,9 @@ std::size_t counted_length(const std::string& text);
 
 std::string lower(std::string s);
 
+// HTML-escapes & < > " '.
+std::string html_escape(const std::string& s);
+// Percent-encodes everything but unreserved characters (RFC 3986).
+std::string url_encode(const std::string& s);
+
 } // namespace chorus::text

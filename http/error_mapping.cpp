@@ -23,6 +23,7 @@ int status_of(errc code) noexcept {
     case errc::overloaded: return 503;
     case errc::unavailable: return 503;
     case errc::timeout: return 503;
+    case errc::aborted: return 503;
     case errc::internal: return 500;
   }
   return 500;
@@ -32,6 +33,7 @@ int retry_after_of(errc code) noexcept {
   switch (code) {
     case errc::overloaded: return 1;
     case errc::timeout: return 1;
+    case errc::aborted: return 1;
     case errc::unavailable: return 5;
     default: return 0;
   }
@@ -54,6 +56,7 @@ const char* default_message(errc code) {
     case errc::overloaded: return "Service overloaded, retry later";
     case errc::unavailable: return "Service temporarily unavailable";
     case errc::timeout: return "Request timed out";
+    case errc::aborted: return "Conflicting concurrent writes, retry";
     default: return "Internal server error";
   }
 }

@@ -1,5 +1,7 @@
 #include "http/pagination.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -13,21 +15,6 @@ std::int64_t id_param(const std::map<std::string, std::string>& q, const char* k
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
   return ec == std::errc() && p == it->second.data() + it->second.size() && v > 0 ? v : 0;
-}
-
-std::string encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
 }
 
 } // namespace
@@ -49,7 +36,7 @@ std::string link_header(const std::string& base_url, const request& req, std::in
   std::string keep;
   for (auto& [k, v] : req.query_all())
     if (k != "max_id" && k != "since_id" && k != "min_id")
-      keep += encode(k) + "=" + encode(v) + "&";
+      keep += text::url_encode(k) + "=" + text::url_encode(v) + "&";
   auto url = base_url + req.path + "?" + keep;
   return "<" + url + "max_id=" + std::to_string(oldest) + ">; rel=\"next\", <" + url + "min_id=" +
          std::to_string(newest) + ">; rel=\"prev\"";

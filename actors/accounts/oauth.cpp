@@ -136,7 +136,7 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
   st.cpu = std::move(cpu);
   st.ids = ids;
   st.stats = reg->enlist(self, "oauth", "main", {"cached_tokens", "cache_hits", "cache_misses", "grants", "denied"});
-  st.dummy_hash = crypto::hash_password(crypto::random_token(16), {1, 1024, 1});
+  st.dummy_hash = opts.dummy_hash;
   return {
     [=](app_spec& spec) -> caf::result<app_created> {
       auto& s = self->state;

@@ -18,6 +18,9 @@ struct oauth_options {
   std::chrono::milliseconds cache_ttl{30'000};  // a revoked token stays valid on other nodes this long at most
   std::size_t cache_max = 100'000;
   std::chrono::milliseconds timeout{5'000};
+  // A real argon2id hash (same parameters as passwords) verified for unknown
+  // logins so timing does not tell which exist; made once, off the scheduler.
+  std::string dummy_hash;
 };
 
 oauth_actor spawn_oauth(caf::actor_system& sys, oauth_options opts, pg_pool_actor pool, blocking_pool_actor cpu,

@@ -109,8 +109,20 @@ void flush_batches(typename batcher_actor<Item, Result>::template stateful_point
     s.stats->add(b_items, static_cast<std::int64_t>(batch->size()));
     if (static_cast<std::int64_t>(batch->size()) > s.stats->get(b_max_batch))
       s.stats->set(b_max_batch, static_cast<std::int64_t>(batch->size()));
+    // A batch the database aborted (deadlock, serialization failure) rolled back
+    // entirely, so running it again is safe; after three tries its requests fail.
     db_call call{s.spec.name,
-                 [items, results, run = s.spec.run](pqxx::connection_base& c) { *results = run(c, *items); },
+                 [items, results, run = s.spec.run](pqxx::connection_base& c) {
+                   for (int attempt = 1;; ++attempt) {
+                     try {
+                       *results = run(c, *items);
+                       return;
+                     } catch (const failure& f) {
+                       if (f.code() != errc::aborted || attempt == 3)
+                         throw;
+                     }
+                   }
+                 },
                  static_cast<std::uint32_t>(batch->size())};
     self->request(s.pool, s.spec.timeout, std::move(call))
       .then(

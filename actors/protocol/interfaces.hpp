@@ -69,8 +69,8 @@ using accounts_actor = caf::typed_actor<
   caf::replies_to<credentials_update>::with<storage::pg::account_row>,  // edit own profile
   caf::replies_to<instance_query>::with<instance_stats>>;          // counts for the instance endpoints (cached 60 s)
 
-// Statuses: creation goes through a batcher (group commit); reads hydrate with one
-// multi-get; every request is one pool job.
+// Statuses: creation and interactions go through batchers (group commit, one pool
+// job per batch); each read is one pool job that hydrates with one multi-get.
 using statuses_actor = caf::typed_actor<
   caf::replies_to<status_create>::with<status_view>,               // post (Idempotency-Key aware)
   caf::replies_to<status_get>::with<status_view>,                  // one status, if visible (not_found)

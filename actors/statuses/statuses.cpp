@@ -153,8 +153,8 @@ std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::ve
       o.view = apply_action(sp, item);
       sp.commit();
     } catch (const failure& f) {
-      if (f.code() == errc::unavailable || f.code() == errc::timeout)
-        throw;  // the connection or the statement deadline: the whole batch fails
+      if (f.code() == errc::unavailable || f.code() == errc::timeout || f.code() == errc::aborted)
+        throw;  // connection, deadline or deadlock: the whole batch fails (an aborted one is retried)
       o.code = f.code();
       o.error = f.what();
     }

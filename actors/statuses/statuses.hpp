@@ -1,6 +1,6 @@
 #pragma once
-// The statuses actor: creation through a batching writer (many concurrent posts
-// commit in one transaction), reads and interactions as single pool jobs.
+// The statuses actor: creation and interactions through batching writers (many
+// concurrent requests commit in one transaction), reads as single pool jobs.
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
 #include "common/ids.hpp"

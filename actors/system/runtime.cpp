@@ -8,6 +8,7 @@
 #include "actors/statuses/statuses.hpp"
 #include "actors/system/node.hpp"
 #include "common/config.hpp"
+#include "common/crypto.hpp"
 #include "common/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -55,6 +56,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.cpu = spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_);
   oauth_options oo;
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
+  oo.dummy_hash = crypto::hash_password(crypto::random_token(16));  // composition root thread, not an actor
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
   statuses_options so;

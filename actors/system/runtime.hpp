@@ -1,7 +1,8 @@
 #pragma once
 // The actor half of the composition root: builds the CAF actor system, the
-// registry and the storage actors in dependency order (pool, Redis, node) and
-// tears them down in reverse.
+// registry and the actors in dependency order (Postgres pool, Redis, blocking
+// pool, oauth, accounts, statuses, relationships, then the node actor) and tears
+// them down in reverse.
 #include "actors/registry/registry.hpp"
 #include "actors/system/services.hpp"
 

@@ -1,5 +1,7 @@
 #include "http/dto/account.hpp"
 
+#include "common/text.hpp"
+
 namespace chorus::http {
 
 std::string text_to_html(const std::string& text) {
@@ -9,11 +11,6 @@ std::string text_to_html(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
       case '\r': break;
       case '\n':
         if (i + 1 < text.size() && text[i + 1] == '\n') {
@@ -24,7 +21,7 @@ std::string text_to_html(const std::string& text) {
           out += "<br />";
         }
         break;
-      default: out.push_back(c);
+      default: out += text::html_escape(std::string(1, c));
     }
   }
   return out + "</p>";

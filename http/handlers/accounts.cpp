@@ -5,6 +5,7 @@
 
 #include "actors/protocol/errors.hpp"
 #include "common/config.hpp"
+#include "common/text.hpp"
 #include "http/ask.hpp"
 #include "http/auth.hpp"
 #include "http/dto/account.hpp"
@@ -164,8 +165,13 @@ handler_fn lookup_account(const actors::services &svc) {
       acct.erase(0, 1);
     // Local accounts only: "user" or "user@<our host>" are the same account.
     auto at = acct.find('@');
-    if (at != std::string::npos)
+    if (at != std::string::npos) {
+      auto domain = acct.substr(at + 1);
+      auto base = svc.base_url.substr(svc.base_url.find("://") == std::string::npos ? 0 : svc.base_url.find("://") + 3);
+      if (text::lower(domain) != text::lower(base))
+        return res.fail(errc::not_found, "Record not found");
       acct = acct.substr(0, at);
+    }
     if (!valid_username(acct))
       return res.fail(errc::not_found, "Record not found");
     ask(

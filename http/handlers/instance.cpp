@@ -15,14 +15,6 @@ std::string domain_of(const std::string& base_url) {
   return host.substr(0, host.find('/'));
 }
 
-std::string ws_url(const std::string& base_url) {
-  if (base_url.rfind("https://", 0) == 0)
-    return "wss://" + base_url.substr(8);
-  if (base_url.rfind("http://", 0) == 0)
-    return "ws://" + base_url.substr(7);
-  return base_url;
-}
-
 nlohmann::json configuration(const config& cfg) {
   return {
     {"urls", {{"streaming_api", ""}}},

@@ -2,6 +2,7 @@
 #include "actors/protocol/errors.hpp"
 #include "common/config.hpp"
 #include "common/scopes.hpp"
+#include "common/text.hpp"
 #include "http/ask.hpp"
 #include "http/auth.hpp"
 #include "http/dto/body.hpp"
@@ -13,6 +14,8 @@
 namespace chorus::http::handlers {
 
 using namespace std::chrono;
+using text::html_escape;
+using text::url_encode;
 
 namespace {
 
@@ -151,36 +154,6 @@ handler_fn token(const actors::services& svc) {
 }
 
 namespace {
-
-std::string html_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
 
 response html(int status, const std::string& title, const std::string& body) {
   response r;

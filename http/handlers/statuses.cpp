@@ -58,7 +58,10 @@ handler_fn create_status(const actors::services& svc) {
           !get_string(*body, "in_reply_to_id", reply_to, res) || !get_bool(*body, "sensitive", sensitive, res) ||
           !get_string_list(*body, "media_ids", media_ids, res))
         return;
-      if (!media_ids.empty() || body->contains("poll"))
+      bool poll = false;
+      for (auto it = body->begin(); it != body->end(); ++it)
+        poll |= it.key().rfind("poll", 0) == 0;  // "poll" (JSON) or "poll[options]" (form)
+      if (!media_ids.empty() || poll)
         return res.fail(errc::unprocessable, "Validation failed", "media attachments and polls are not supported yet");
       auto text_value = status.value_or("");
       bool blank = text_value.find_first_not_of(" \t\r\n") == std::string::npos;
@@ -155,7 +158,7 @@ handler_fn status_people(const actors::services& svc, actors::status_people kind
     std::int64_t id = 0;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
-    auto page = read_page(req, 40, 80);
+    auto page = read_page(req, 40, 40);
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, kind, id, page, req](const actors::auth_context& ctx) {
       ask(*svc.system, res, svc.statuses, timeout_of(svc),
           [svc, res, req](const actors::account_list& l) {
@@ -226,14 +229,14 @@ handler_fn account_statuses(const actors::services& svc) {
       tq.page = read_page(req);
       tq.exclude_replies = flag("exclude_replies");
       tq.exclude_reblogs = flag("exclude_reblogs");
-      if (flag("only_media") || flag("pinned")) {
-        // No media and no pinning yet: both lists are empty by definition.
-        response r;
-        r.body = "[]";
-        return res.send(std::move(r));
-      }
+      bool empty_by_definition = flag("only_media") || flag("pinned");  // no media, no pinning yet
       ask(*svc.system, res, svc.accounts, timeout_of(svc),
-          [svc, res, req, tq](const storage::pg::account_row&) {
+          [svc, res, req, tq, empty_by_definition](const storage::pg::account_row&) {
+            if (empty_by_definition) {
+              response r;
+              r.body = "[]";
+              return res.send(std::move(r));
+            }
             ask(*svc.system, res, svc.statuses, timeout_of(svc),
                 [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, tq);
           },

@@ -31,14 +31,6 @@ account_row read_account(const pqxx::row& r) {
   return a;
 }
 
-template <class Fn>
-auto translated(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (...) {
-    rethrow_translated(std::current_exception());
-  }
-}
 
 } // namespace
 
@@ -134,10 +126,7 @@ std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::
   std::vector<account_row> out;
   if (ids.empty())
     return out;
-  std::string arr = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    arr += (i ? "," : "") + std::to_string(ids[i]);
-  arr += "}";
+  auto arr = bigint_array(ids);
   try {
     for (const auto& r :
          tx.exec_params(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = ANY($1::bigint[])", arr))

@@ -57,6 +57,8 @@ void rethrow_translated(std::exception_ptr ep) {
     // SQLSTATE class 08 (connection exception) and 57P0x (admin shutdown) mean the
     // server went away underneath us.
     auto state = e.sqlstate();
+    if (state == "40P01" || state == "40001")
+      throw failure(errc::aborted, std::string("postgres aborted the transaction: ") + e.what());
     if (state == "57014")
       throw failure(errc::timeout, std::string("postgres statement timed out: ") + e.what());
     if (state.rfind("08", 0) == 0 || state.rfind("57P", 0) == 0)
@@ -65,6 +67,38 @@ void rethrow_translated(std::exception_ptr ep) {
   } catch (const std::exception& e) {
     throw failure(errc::internal, e.what());
   }
+}
+
+std::string bigint_array(const std::vector<std::int64_t>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + std::to_string(xs[i]);
+  return out + "}";
+}
+
+std::string text_array(const std::vector<std::string>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + quote_array_element(xs[i]);
+  return out + "}";
+}
+
+std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f) {
+  std::vector<std::int64_t> out;
+  for (auto& s : parse_text_array(f))
+    out.push_back(std::stoll(s));
+  return out;
+}
+
+std::vector<std::string> parse_text_array(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null())
+    return out;
+  auto parser = f.as_array();
+  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
+    if (kind == pqxx::array_parser::string_value)
+      out.push_back(value);
+  return out;
 }
 
 std::string quote_array_element(const std::string& s) {

@@ -3,7 +3,9 @@
 // and translating libpqxx exceptions into chorus::failure at this boundary.
 #include <exception>
 #include <memory>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include <pqxx/connection>
 
@@ -30,5 +32,23 @@ bool is_connection_loss(std::exception_ptr ep) noexcept;
 
 // Quotes a string for use as a SQL literal inside an array literal etc.
 std::string quote_array_element(const std::string& s);
+
+// Array literals for $n::bigint[] / $n::text[] parameters (libpqxx 6 has no
+// std::vector → SQL array conversion).
+std::string bigint_array(const std::vector<std::int64_t>& xs);
+std::string text_array(const std::vector<std::string>& xs);
+// Reads a bigint[] / text[] column (NULL → empty).
+std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f);
+std::vector<std::string> parse_text_array(const pqxx::field& f);
+
+// Runs `fn` and translates any exception into chorus::failure (see rethrow_translated).
+template <class Fn>
+auto translated(Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    rethrow_translated(std::current_exception());
+  }
+}
 
 } // namespace chorus::storage::pg

@@ -6,24 +6,6 @@
 
 namespace chorus::storage::pg {
 
-namespace {
-std::string text_array(const std::vector<std::string>& xs) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out += (i ? "," : "") + quote_array_element(xs[i]);
-  return out + "}";
-}
-
-std::vector<std::string> parse_text_array(const pqxx::field& f) {
-  std::vector<std::string> out;
-  auto parser = f.as_array();
-  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
-    if (kind == pqxx::array_parser::string_value)
-      out.push_back(value);
-  return out;
-}
-} // namespace
-
 void insert_app(pqxx::connection_base& c, const app_row& app) {
   try {
     pqxx::work tx(c);

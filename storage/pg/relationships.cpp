@@ -9,14 +9,6 @@
 namespace chorus::storage::pg {
 namespace {
 
-template <class Fn>
-auto translated(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (...) {
-    rethrow_translated(std::current_exception());
-  }
-}
 
 // Removes a follow and fixes both counters; no-op when absent.
 void drop_follow(pqxx::transaction_base& tx, std::int64_t follower, std::int64_t target) {

@@ -11,52 +11,7 @@
 
 namespace chorus::storage::pg {
 
-std::string bigint_array(const std::vector<std::int64_t>& xs) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out += (i ? "," : "") + std::to_string(xs[i]);
-  return out + "}";
-}
-
-std::string text_array(const std::vector<std::string>& xs) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out += (i ? "," : "") + quote_array_element(xs[i]);
-  return out + "}";
-}
-
 namespace {
-
-template <class Fn>
-auto translated(Fn&& fn) -> decltype(fn()) {
-  try {
-    return fn();
-  } catch (...) {
-    rethrow_translated(std::current_exception());
-  }
-}
-
-std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f) {
-  std::vector<std::int64_t> out;
-  if (f.is_null())
-    return out;
-  auto parser = f.as_array();
-  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
-    if (kind == pqxx::array_parser::string_value)
-      out.push_back(std::stoll(value));
-  return out;
-}
-
-std::vector<std::string> parse_text_array(const pqxx::field& f) {
-  std::vector<std::string> out;
-  if (f.is_null())
-    return out;
-  auto parser = f.as_array();
-  for (auto [kind, value] = parser.get_next(); kind != pqxx::array_parser::done; std::tie(kind, value) = parser.get_next())
-    if (kind == pqxx::array_parser::string_value)
-      out.push_back(value);
-  return out;
-}
 
 std::string bools(const std::vector<bool>& xs) {
   std::string out = "{";

@@ -121,7 +121,4 @@ void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t sta
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
 bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 
-std::string bigint_array(const std::vector<std::int64_t>& xs);
-std::string text_array(const std::vector<std::string>& xs);
-
 } // namespace chorus::storage::pg

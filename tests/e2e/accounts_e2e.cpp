@@ -200,6 +200,10 @@ TEST_F(Accounts, UnknownAccountsAre404) {
   EXPECT_EQ(get(d->url("/api/v1/accounts/abc")).status, 404);
   EXPECT_EQ(get(d->url("/api/v1/accounts/lookup?acct=nobody")).status, 404);
   EXPECT_EQ(get(d->url("/api/v1/accounts/lookup")).status, 404);
+  ASSERT_EQ(register_user("local", "local@example.com").status, 200);
+  EXPECT_EQ(get(d->url("/api/v1/accounts/lookup?acct=local")).status, 200);
+  EXPECT_EQ(get(d->url("/api/v1/accounts/lookup?acct=local@elsewhere.example")).status, 404);  // not us
+  EXPECT_EQ(get(d->url("/api/v1/accounts/lookup?acct=local@127.0.0.1:" + std::to_string(d->port()))).status, 200);
 }
 
 TEST_F(Accounts, ChorusctlCreatesAccountsAndClosesRegistrations) {

@@ -145,3 +145,29 @@ TEST_F(Batcher, FullQueueIsRefused) {
   EXPECT_EQ(results->ok.size(), 4u);
   EXPECT_EQ(counter("rejected"), 1);
 }
+
+TEST_F(Batcher, AbortedBatchesAreRetried) {
+  auto attempts = std::make_shared<std::atomic<int>>(0);
+  batch_spec<std::string, std::int64_t> spec;
+  spec.name = "flaky";
+  spec.run = [attempts](pqxx::connection_base& c, const std::vector<std::string>& items) {
+    // The database aborts the first two tries (as after a deadlock), then it works.
+    if (++*attempts < 3)
+      throw failure(errc::aborted, "deadlock detected");
+    return insert_all(c, items);
+  };
+  batcher = spawn_batcher(env.sys, pool, spec, env.reg);
+  std::int64_t id = 0;
+  auto err = env.call(batcher, [&](std::int64_t x) { id = x; }, std::string("retried"));
+  ASSERT_FALSE(err) << description_of(err);
+  EXPECT_GT(id, 0);
+  EXPECT_EQ(attempts->load(), 3);
+  // Three aborts in a row fail the requests with a retryable 503-class error.
+  attempts->store(-10);
+  spec.run = [](pqxx::connection_base&, const std::vector<std::string>&) -> std::vector<std::int64_t> {
+    throw failure(errc::aborted, "deadlock detected");
+  };
+  auto always = spawn_batcher(env.sys, pool, spec, env.reg);
+  EXPECT_EQ(code_of(env.call(always, [](std::int64_t) {}, std::string("x"))), errc::aborted);
+  caf::anon_send_exit(always, caf::exit_reason::user_shutdown);
+}

@@ -34,7 +34,7 @@ TEST(ErrorMapping, StatusesFollowTheHouseRules) {
 }
 
 TEST(ErrorMapping, OverloadCarriesRetryAfter) {
-  for (auto code : {errc::overloaded, errc::unavailable, errc::timeout}) {
+  for (auto code : {errc::overloaded, errc::unavailable, errc::timeout, errc::aborted}) {
     auto r = http::error_response(code, "x", "y");
     bool found = false;
     for (auto& [k, v] : r.headers)
