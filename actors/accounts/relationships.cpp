@@ -1,5 +1,6 @@
 #include "actors/accounts/relationships.hpp"
 
+#include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -22,23 +23,9 @@ struct rel_state {
 
 using self_ptr = relationships_actor::stateful_pointer<rel_state>;
 
-// Runs `fn` (which fills `T` or returns an error) as one pool job answering `rp`.
 template <class T, class Fn>
 caf::result<T> job(self_ptr self, const char* name, Fn fn) {
-  auto rp = self->template make_response_promise<T>();
-  auto out = std::make_shared<T>();
-  auto err = std::make_shared<caf::error>();
-  self->request(self->state.pool, self->state.timeout,
-                db_call{name, [fn, out, err](pqxx::connection_base& c) mutable { *err = fn(c, *out); }})
-    .then(
-      [rp, out, err](ok_atom) mutable {
-        if (*err)
-          rp.deliver(*err);
-        else
-          rp.deliver(std::move(*out));
-      },
-      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-  return rp;
+  return pool_job<T>(self, self->state.pool, self->state.timeout, name, std::move(fn));
 }
 
 caf::error exists(pqxx::connection_base& c, std::int64_t id) {

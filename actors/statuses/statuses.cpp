@@ -1,6 +1,7 @@
 #include "actors/statuses/statuses.hpp"
 
 #include "actors/db/batcher.hpp"
+#include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -76,24 +77,10 @@ struct statuses_state {
 
 using self_ptr = statuses_actor::stateful_pointer<statuses_state>;
 
-// Runs `fn` on a pooled connection and answers `rp` with the view it fills.
+// Runs `fn` as one pool job answering with the view it fills.
 template <class Fn>
 caf::result<status_view> view_job(self_ptr self, const char* name, Fn fn) {
-  auto& s = self->state;
-  auto rp = self->make_response_promise<status_view>();
-  auto out = std::make_shared<status_view>();
-  auto err = std::make_shared<caf::error>();
-  self->request(s.pool, s.opts.timeout,
-                db_call{name, [fn, out, err](pqxx::connection_base& c) mutable { *err = fn(c, *out); }})
-    .then(
-      [rp, out, err](ok_atom) mutable {
-        if (*err)
-          rp.deliver(*err);
-        else
-          rp.deliver(std::move(*out));
-      },
-      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-  return rp;
+  return pool_job<status_view>(self, self->state.pool, self->state.opts.timeout, name, std::move(fn));
 }
 
 caf::error not_found() { return make_error(errc::not_found, "Record not found"); }
@@ -291,37 +278,27 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
     [=](people_query& q) -> caf::result<account_list> {
       auto& s = self->state;
       observe(self, *s.stats);
-      auto rp = self->make_response_promise<account_list>();
-      auto out = std::make_shared<account_list>();
-      auto err = std::make_shared<caf::error>();
-      self->request(s.pool, s.opts.timeout,
-                    db_call{"statuses.people",
-                            [q, out, err](pqxx::connection_base& c) {
-                              status_view v;
-                              if ((*err = load_visible(c, q.id, q.viewer, v)))
-                                return;
-                              auto ids = q.kind == status_people::favourited_by ? pg::favourited_by(c, q.id, q.page)
-                                                                                : pg::reblogged_by(c, q.id, q.page);
-                              pqxx::work tx(c);
-                              auto rows = pg::accounts_by_ids(tx, ids);
-                              for (auto id : ids)
-                                for (auto& r : rows)
-                                  if (r.id == id)
-                                    out->accounts.push_back(r);
-                              if (!ids.empty()) {
-                                out->newest_cursor = ids.front();
-                                out->oldest_cursor = ids.back();
-                              }
-                            }})
-        .then(
-          [rp, out, err](ok_atom) mutable {
-            if (*err)
-              rp.deliver(*err);
-            else
-              rp.deliver(std::move(*out));
-          },
-          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
+      s.stats->add(c_reads);
+      return pool_job<account_list>(self, s.pool, s.opts.timeout, "statuses.people",
+                                    [q](pqxx::connection_base& c, account_list& out) -> caf::error {
+                                      status_view v;
+                                      if (auto err = load_visible(c, q.id, q.viewer, v))
+                                        return err;
+                                      auto ids = q.kind == status_people::favourited_by
+                                                   ? pg::favourited_by(c, q.id, q.page)
+                                                   : pg::reblogged_by(c, q.id, q.page);
+                                      pqxx::work tx(c);
+                                      auto rows = pg::accounts_by_ids(tx, ids);
+                                      for (auto id : ids)
+                                        for (auto& r : rows)
+                                          if (r.id == id)
+                                            out.accounts.push_back(r);
+                                      if (!ids.empty()) {
+                                        out.newest_cursor = ids.front();
+                                        out.oldest_cursor = ids.back();
+                                      }
+                                      return {};
+                                    });
     },
   };
 }

@@ -11,6 +11,7 @@
 #include "http/dto/account.hpp"
 #include "http/dto/body.hpp"
 #include "http/error_mapping.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 
 namespace chorus::http::handlers {
@@ -19,12 +20,8 @@ using namespace std::chrono;
 
 namespace {
 
-milliseconds timeout_of(const actors::services &svc) {
-  return milliseconds(svc.cfg->http.request_timeout_ms);
-}
-
 // Mastodon's 422: {"error": "Validation failed: …", "details": {field: [{error, description}]}}
-void field_error(const responder &res, const char *field, const char *code, const std::string &text) {
+void field_error(const responder& res, const char* field, const char* code, const std::string& text) {
   auto r = error_response(errc::unprocessable, std::string("Validation failed: ") + text);
   auto body = nlohmann::json::parse(r.body);
   body["details"] = {{field, nlohmann::json::array({{{"error", code}, {"description", text}}})}};
@@ -32,7 +29,7 @@ void field_error(const responder &res, const char *field, const char *code, cons
   res.send(std::move(r));
 }
 
-bool valid_username(const std::string &u) {
+bool valid_username(const std::string& u) {
   if (u.empty() || u.size() > 30)
     return false;
   for (unsigned char c : u)
@@ -41,40 +38,35 @@ bool valid_username(const std::string &u) {
   return true;
 }
 
-bool valid_email(const std::string &e) {
+bool valid_email(const std::string& e) {
   auto at = e.find('@');
   return e.size() <= 254 && at != std::string::npos && at > 0 && e.find('.', at) != std::string::npos &&
          e.find(' ') == std::string::npos && e.back() != '.';
 }
 
-std::size_t utf8_length(const std::string &s) {
+std::size_t utf8_length(const std::string& s) {
   std::size_t n = 0;
   for (unsigned char c : s)
     n += (c & 0xC0) != 0x80;
   return n;
 }
 
-bool parse_id(const std::string &text, std::int64_t &out) {
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && p == text.data() + text.size() && out > 0;
-}
-
-void register_with(const actors::services &svc, const request &req, const responder &res,
-                   const actors::auth_context &ctx);
+void register_with(const actors::services& svc, const request& req, const responder& res,
+                   const actors::auth_context& ctx);
 
 } // namespace
 
-handler_fn register_account(const actors::services &svc) {
-  return [svc](request &incoming, const responder &res) {
+handler_fn register_account(const actors::services& svc) {
+  return [svc](request& incoming, const responder& res) {
     // Credentials first (401/403 before any validation), as Mastodon does.
     authenticate(svc, incoming, res, "write:accounts", who::any_token,
-                 [svc, res, req = incoming](const actors::auth_context &ctx) { register_with(svc, req, res, ctx); });
+                 [svc, res, req = incoming](const actors::auth_context& ctx) { register_with(svc, req, res, ctx); });
   };
 }
 
 namespace {
-void register_with(const actors::services &svc, const request &req, const responder &res,
-                   const actors::auth_context &ctx) {
+void register_with(const actors::services& svc, const request& req, const responder& res,
+                   const actors::auth_context& ctx) {
   {
     auto body = read_body(req, res);
     if (!body)
@@ -102,8 +94,8 @@ void register_with(const actors::services &svc, const request &req, const respon
     {
       ask_with(
           *svc.system, svc.accounts, timeout_of(svc),
-          [res](const actors::token_issued &t) { res.json(200, token_json(t)); },
-          [res](caf::error &err) {
+          [res](const actors::token_issued& t) { res.json(200, token_json(t)); },
+          [res](caf::error& err) {
             auto code = actors::code_of(err);
             auto desc = actors::description_of(err);
             if (code == errc::unprocessable && desc.rfind("username", 0) == 0)
@@ -118,12 +110,12 @@ void register_with(const actors::services &svc, const request &req, const respon
 }
 } // namespace
 
-handler_fn verify_credentials(const actors::services &svc) {
-  return [svc](request &req, const responder &res) {
-    authenticate(svc, req, res, "read:accounts", who::user, [svc, res](const actors::auth_context &ctx) {
+handler_fn verify_credentials(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    authenticate(svc, req, res, "read:accounts", who::user, [svc, res](const actors::auth_context& ctx) {
       ask(
           *svc.system, res, svc.accounts, timeout_of(svc),
-          [res, base = svc.base_url](const storage::pg::account_row &a) {
+          [res, base = svc.base_url](const storage::pg::account_row& a) {
             res.json(200, credential_account_json(a, base));
           },
           actors::account_query{ctx.account_id, {}});
@@ -131,10 +123,10 @@ handler_fn verify_credentials(const actors::services &svc) {
   };
 }
 
-handler_fn update_credentials(const actors::services &svc) {
-  return [svc](request &incoming, const responder &res) {
+handler_fn update_credentials(const actors::services& svc) {
+  return [svc](request& incoming, const responder& res) {
     authenticate(svc, incoming, res, "write:accounts", who::user,
-                 [svc, res, req = incoming](const actors::auth_context &ctx) {
+                 [svc, res, req = incoming](const actors::auth_context& ctx) {
                    auto body = read_body(req, res);
                    if (!body)
                      return;
@@ -149,7 +141,7 @@ handler_fn update_credentials(const actors::services &svc) {
                      return field_error(res, "note", "ERR_TOO_LONG", "Note is at most 500 characters");
                    ask(
                        *svc.system, res, svc.accounts, timeout_of(svc),
-                       [res, base = svc.base_url](const storage::pg::account_row &a) {
+                       [res, base = svc.base_url](const storage::pg::account_row& a) {
                          res.json(200, credential_account_json(a, base));
                        },
                        actors::credentials_update{ctx.account_id, u});
@@ -157,8 +149,8 @@ handler_fn update_credentials(const actors::services &svc) {
   };
 }
 
-handler_fn lookup_account(const actors::services &svc) {
-  return [svc](request &req, const responder &res) {
+handler_fn lookup_account(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
     auto q = req.query();
     auto acct = q["acct"];
     if (!acct.empty() && acct[0] == '@')
@@ -176,19 +168,19 @@ handler_fn lookup_account(const actors::services &svc) {
       return res.fail(errc::not_found, "Record not found");
     ask(
         *svc.system, res, svc.accounts, timeout_of(svc),
-        [res, base = svc.base_url](const storage::pg::account_row &a) { res.json(200, account_json(a, base)); },
+        [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, account_json(a, base)); },
         actors::account_query{0, acct});
   };
 }
 
-handler_fn get_account(const actors::services &svc) {
-  return [svc](request &req, const responder &res) {
+handler_fn get_account(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
     std::int64_t id = 0;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     ask(
         *svc.system, res, svc.accounts, timeout_of(svc),
-        [res, base = svc.base_url](const storage::pg::account_row &a) { res.json(200, account_json(a, base)); },
+        [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, account_json(a, base)); },
         actors::account_query{id, {}});
   };
 }

@@ -5,6 +5,7 @@
 #include "http/auth.hpp"
 #include "http/dto/account.hpp"
 #include "http/dto/body.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/pagination.hpp"
 
@@ -16,13 +17,6 @@ namespace chorus::http::handlers {
 using namespace std::chrono;
 
 namespace {
-
-milliseconds timeout_of(const actors::services& svc) { return milliseconds(svc.cfg->http.request_timeout_ms); }
-
-bool parse_id(const std::string& text, std::int64_t& out) {
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && p == text.data() + text.size() && out > 0;
-}
 
 nlohmann::json relationship_json(const storage::pg::relationship_row& r) {
   return {{"id", std::to_string(r.id)},

@@ -7,6 +7,7 @@
 #include "http/dto/account.hpp"
 #include "http/dto/body.hpp"
 #include "http/dto/status.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/pagination.hpp"
 
@@ -18,13 +19,6 @@ namespace chorus::http::handlers {
 using namespace std::chrono;
 
 namespace {
-
-milliseconds timeout_of(const actors::services& svc) { return milliseconds(svc.cfg->http.request_timeout_ms); }
-
-bool parse_id(const std::string& text, std::int64_t& out) {
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc() && p == text.data() + text.size() && out > 0;
-}
 
 // Sends a list of statuses with the Link header for the next/previous page.
 void send_page(const responder& res, const actors::services& svc, const request& req, const actors::status_view& v) {

@@ -95,16 +95,7 @@ TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
   auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
   id_generator gen{2};
   auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
-  // Stop the actors however the test ends, or the actor system would wait forever.
-  struct stopper {
-    test::actor_env& env;
-    std::vector<caf::actor> actors;
-    ~stopper() {
-      for (auto& a : actors)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-      env.sys.await_all_actors_done();
-    }
-  } stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
+  test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
   // Hold the table so the first batch waits and the rest pile up behind it.
   pqxx::connection holder(db.dsn());
   pqxx::work lock_tx(holder);
@@ -160,15 +151,7 @@ TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
   auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
   id_generator gen{3};
   auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
-  struct stopper {
-    test::actor_env& env;
-    std::vector<caf::actor> actors;
-    ~stopper() {
-      for (auto& a : actors)
-        caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-      env.sys.await_all_actors_done();
-    }
-  } stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
+  test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
   pqxx::connection holder(db.dsn());
   pqxx::work lock_tx(holder);
   lock_tx.exec("LOCK TABLE favourites IN EXCLUSIVE MODE");

@@ -41,6 +41,18 @@ struct actor_env {
   }
 };
 
+// Stops actors when it goes out of scope (also when an assertion ends the test
+// early), then waits for them: the actor system's destructor would wait forever.
+struct actor_stopper {
+  actor_env& env;
+  std::vector<caf::actor> actors;
+  ~actor_stopper() {
+    for (auto& a : actors)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    env.sys.await_all_actors_done();
+  }
+};
+
 // Collects outcomes of asynchronous requests sent from short-lived actors.
 template <class Result>
 struct async_results {

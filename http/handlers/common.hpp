@@ -1,0 +1,24 @@
+#pragma once
+// Small helpers shared by the handler files.
+#include "actors/system/services.hpp"
+#include "common/config.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace chorus::http::handlers {
+
+// The deadline of a handler's actor round trip (http.request_timeout_ms).
+inline std::chrono::milliseconds timeout_of(const actors::services& svc) {
+  return std::chrono::milliseconds(svc.cfg->http.request_timeout_ms);
+}
+
+// A positive decimal id (path segment or parameter); false for anything else.
+inline bool parse_id(const std::string& text, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && p == text.data() + text.size() && out > 0;
+}
+
+} // namespace chorus::http::handlers
