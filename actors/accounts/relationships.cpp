@@ -105,11 +105,7 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
         for (auto& [cursor, id] : pairs)
           ids.push_back(id);
         pqxx::work tx(c);
-        auto rows = pg::accounts_by_ids(tx, ids);
-        for (auto id : ids)
-          for (auto& r : rows)
-            if (r.id == id)
-              out.accounts.push_back(r);
+        out.accounts = pg::accounts_by_ids(tx, ids);
         if (!pairs.empty()) {
           out.newest_cursor = pairs.front().first;
           out.oldest_cursor = pairs.back().first;

@@ -288,11 +288,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
                                                    ? pg::favourited_by(c, q.id, q.page)
                                                    : pg::reblogged_by(c, q.id, q.page);
                                       pqxx::work tx(c);
-                                      auto rows = pg::accounts_by_ids(tx, ids);
-                                      for (auto id : ids)
-                                        for (auto& r : rows)
-                                          if (r.id == id)
-                                            out.accounts.push_back(r);
+                                      out.accounts = pg::accounts_by_ids(tx, ids);
                                       if (!ids.empty()) {
                                         out.newest_cursor = ids.front();
                                         out.oldest_cursor = ids.back();

@@ -2,6 +2,7 @@
 // Small helpers shared by the handler files.
 #include "actors/system/services.hpp"
 #include "common/config.hpp"
+#include "http/responder.hpp"
 
 #include <charconv>
 #include <chrono>
@@ -20,5 +21,9 @@ inline bool parse_id(const std::string& text, std::int64_t& out) {
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
   return ec == std::errc() && p == text.data() + text.size() && out > 0;
 }
+
+// Answers a page of accounts (Mastodon Account entities) with its Link header.
+void send_account_list(const responder& res, const actors::services& svc, const request& req,
+                       const actors::account_list& list);
 
 } // namespace chorus::http::handlers

@@ -35,18 +35,6 @@ nlohmann::json relationship_json(const storage::pg::relationship_row& r) {
           {"note", ""}};
 }
 
-void send_accounts(const responder& res, const actors::services& svc, const request& req, const actors::account_list& l) {
-  nlohmann::json out = nlohmann::json::array();
-  for (auto& a : l.accounts)
-    out.push_back(account_json(a, svc.base_url));
-  response r;
-  r.body = out.dump();
-  auto link = link_header(svc.base_url, req, l.newest_cursor, l.oldest_cursor);
-  if (!link.empty())
-    r.headers.emplace_back("Link", link);
-  res.send(std::move(r));
-}
-
 } // namespace
 
 handler_fn relation_change(const actors::services& svc, actors::relation_verb verb, std::string scope) {
@@ -115,7 +103,7 @@ handler_fn account_people(const actors::services& svc, storage::pg::people_kind 
       return res.fail(errc::not_found, "Record not found");
     actors::people_list_query q{kind, 0, id, read_page(req, 40, 80)};
     ask(*svc.system, res, svc.relationships, timeout_of(svc),
-        [svc, res, req](const actors::account_list& l) { send_accounts(res, svc, req, l); }, q);
+        [svc, res, req](const actors::account_list& l) { send_account_list(res, svc, req, l); }, q);
   };
 }
 
@@ -124,9 +112,22 @@ handler_fn own_people(const actors::services& svc, storage::pg::people_kind kind
     authenticate(svc, req, res, scope, who::user, [svc, res, req, kind](const actors::auth_context& ctx) {
       actors::people_list_query q{kind, ctx.account_id, ctx.account_id, read_page(req, 40, 80)};
       ask(*svc.system, res, svc.relationships, timeout_of(svc),
-          [svc, res, req](const actors::account_list& l) { send_accounts(res, svc, req, l); }, q);
+          [svc, res, req](const actors::account_list& l) { send_account_list(res, svc, req, l); }, q);
     });
   };
+}
+
+void send_account_list(const responder& res, const actors::services& svc, const request& req,
+                       const actors::account_list& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& a : list.accounts)
+    out.push_back(account_json(a, svc.base_url));
+  response r;
+  r.body = out.dump();
+  auto link = link_header(svc.base_url, req, list.newest_cursor, list.oldest_cursor);
+  if (!link.empty())
+    r.headers.emplace_back("Link", link);
+  res.send(std::move(r));
 }
 
 } // namespace chorus::http::handlers

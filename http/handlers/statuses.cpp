@@ -155,17 +155,7 @@ handler_fn status_people(const actors::services& svc, actors::status_people kind
     auto page = read_page(req, 40, 40);
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, kind, id, page, req](const actors::auth_context& ctx) {
       ask(*svc.system, res, svc.statuses, timeout_of(svc),
-          [svc, res, req](const actors::account_list& l) {
-            nlohmann::json out = nlohmann::json::array();
-            for (auto& a : l.accounts)
-              out.push_back(account_json(a, svc.base_url));
-            response r;
-            r.body = out.dump();
-            auto link = link_header(svc.base_url, req, l.newest_cursor, l.oldest_cursor);
-            if (!link.empty())
-              r.headers.emplace_back("Link", link);
-            res.send(std::move(r));
-          },
+          [svc, res, req](const actors::account_list& l) { send_account_list(res, svc, req, l); },
           actors::people_query{kind, ctx.account_id, id, page});
     });
   };

@@ -128,8 +128,10 @@ std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::
     return out;
   auto arr = bigint_array(ids);
   try {
-    for (const auto& r :
-         tx.exec_params(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = ANY($1::bigint[])", arr))
+    for (const auto& r : tx.exec_params(std::string("SELECT ") + account_columns +
+                                          " FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, n)"
+                                          " JOIN accounts a ON a.id = i.id ORDER BY i.n",
+                                        arr))
       out.push_back(read_account(r));
   } catch (...) {
     rethrow_translated(std::current_exception());

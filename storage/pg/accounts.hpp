@@ -64,7 +64,7 @@ struct account_update {
 // Applies the fields that are set; not_found when the account does not exist.
 account_row update_account(pqxx::connection_base& c, std::int64_t id, const account_update& u);
 
-// Multi-get; unknown ids are skipped.
+// Multi-get in the order of `ids`; unknown ids are skipped.
 std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids);
 
 void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id);
