@@ -40,11 +40,12 @@ build_chorus() {
   cmake --build "$CHORUS_BUILD_DIR" -j"$(nproc)" "$@"
 }
 
-# Prints a TCP port on 127.0.0.1 that nothing listens on now.
+# Prints a TCP port on 127.0.0.1 that nothing listens on now. The range stays
+# below Linux's ephemeral ports (32768+), which outgoing connections take.
 free_port() {
   local p
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM << 1 | RANDOM & 1) % 30000 + 20000 ))
+    p=$(( RANDOM % 12000 + 20000 ))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
       echo "$p"
       return 0
@@ -104,6 +105,22 @@ pg_ensure_db() {
 }
 
 # redis_start DIR PORT — runs in the background; prints nothing; sets REDIS_PID.
+# Fails (returns 1) if it does not come up, e.g. the port was taken meanwhile.
+redis_try_start() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
+    --dir "$dir" --logfile "$dir/redis.log" &
+  REDIS_PID=$!
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  redis_stop
+  return 1
+}
+
 redis_start() {
   local dir="$1" port="$2"
   mkdir -p "$dir"
