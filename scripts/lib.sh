@@ -122,18 +122,9 @@ redis_try_start() {
 }
 
 redis_start() {
-  local dir="$1" port="$2"
-  mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize no \
-    --dir "$dir" --logfile "$dir/redis.log" &
-  REDIS_PID=$!
-  for _ in $(seq 1 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-    kill -0 "$REDIS_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  tail -20 "$dir/redis.log" >&2
-  die "redis did not start on port $port"
+  redis_try_start "$1" "$2" && return 0
+  tail -20 "$1/redis.log" >&2
+  die "redis did not start on port $2"
 }
 
 redis_stop() {
