@@ -252,7 +252,7 @@ struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v
   std::int16_t visibility = 0;  // reblog only
 };
 
-enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks };
+enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks, home };
 
 struct timeline_query {
   timeline_kind kind = timeline_kind::public_;

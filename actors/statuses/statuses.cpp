@@ -238,6 +238,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
           case timeline_kind::account:
             ids = pg::account_statuses(c, q.account, q.viewer, q.page, q.exclude_replies, q.exclude_reblogs);
             break;
+          case timeline_kind::home: ids = pg::home_timeline(c, q.viewer, q.page); break;
           case timeline_kind::favourites: cursored = pg::favourites_of(c, q.viewer, q.page); break;
           case timeline_kind::bookmarks: cursored = pg::bookmarks_of(c, q.viewer, q.page); break;
         }

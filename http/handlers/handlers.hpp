@@ -47,7 +47,7 @@ handler_fn status_people(const actors::services& svc, actors::status_people kind
 handler_fn public_timeline(const actors::services& svc);
 handler_fn tag_timeline(const actors::services& svc);
 handler_fn account_statuses(const actors::services& svc);
-// GET /api/v1/favourites, /api/v1/bookmarks
+// GET /api/v1/favourites, /api/v1/bookmarks, /api/v1/timelines/home
 handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope);
 
 // relationships.cpp

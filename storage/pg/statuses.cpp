@@ -385,6 +385,23 @@ std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::stri
                   "s.id", p, tag);
 }
 
+std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+  auto v = std::to_string(viewer);
+  auto followed = "(SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ")";
+  return id_query(c,
+                  "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL"
+                  " AND (s.account_id = " + v + " OR s.account_id IN " + followed + ")"
+                  " AND (s.visibility <> 3 OR s.account_id = " + v +
+                    " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
+                  " AND (s.reblog_of_id IS NULL OR s.account_id = " + v +
+                    " OR EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = " + v +
+                    " AND fo.target_account_id = s.account_id AND fo.show_reblogs))"
+                  " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
+                    ") OR s.in_reply_to_account_id IN " + followed + ")" +
+                    not_hidden_from(viewer),
+                  "s.id", p);
+}
+
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
                                            const page& p, bool exclude_replies, bool exclude_reblogs) {
   std::string sql = "SELECT s.id FROM statuses s WHERE s.account_id = " + std::to_string(account) +

@@ -93,6 +93,12 @@ struct page {
 std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
 std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
                                        const page& p);
+// The viewer's home timeline computed on read (fan-out on read): own statuses and
+// those of followed accounts (their reblogs unless show_reblogs is off), replies
+// only to oneself, the viewer or followed accounts, direct ones only when mentioned,
+// without muted or blocked authors. Issue #4 puts cached per-user feeds in front.
+std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
+
 // Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
                                            const page& p, bool exclude_replies, bool exclude_reblogs);

@@ -1,6 +1,7 @@
 // Follows, follow requests, blocks and mutes, and what they do to visibility.
 #include "support/harness.hpp"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 using namespace chorus::test;
@@ -160,4 +161,54 @@ TEST_F(Relationships, MutesHideFromTimelinesAndExpire) {
   EXPECT_EQ(get(d->url("/api/v1/accounts/relationships?id[]=" + bob.id), auth(alice)).json()[0]["muting"], false);
   rel(alice, "/api/v1/accounts/" + bob.id + "/mute", "duration=3600");
   EXPECT_EQ(rel(alice, "/api/v1/accounts/" + bob.id + "/unmute").json()["muting"], false);
+}
+
+TEST_F(Relationships, HomeTimelineFollowsTheRules) {
+  auto alice = user("alice");
+  auto bob = user("bob");
+  auto carol = user("carol");
+  auto dave = user("dave");
+  rel(alice, "/api/v1/accounts/" + bob.id + "/follow");
+  rel(alice, "/api/v1/accounts/" + carol.id + "/follow", "reblogs=false");
+  auto own = post(alice, "mine", "public");
+  auto from_bob = post(bob, "bob public", "public");
+  auto bob_private = post(bob, "bob followers-only", "private");
+  auto from_dave = post(dave, "dave, not followed", "public");
+  auto bob_dm_other = post(bob, "dm for @dave", "direct");
+  auto bob_dm_alice = post(bob, "dm for @alice", "direct");
+  // Replies: to someone alice follows → shown; to a stranger → not.
+  auto h = auth(bob);
+  h.push_back("Content-Type: application/json");
+  auto reply_to_dave = http("POST", d->url("/api/v1/statuses"),
+                            nlohmann::json({{"status", "re dave"}, {"in_reply_to_id", from_dave}}).dump(), h)
+                         .json()["id"];
+  // carol reblogs dave: hidden (alice turned carol's reblogs off); bob reblogs dave: shown.
+  rel(carol, "/api/v1/statuses/" + from_dave + "/reblog");
+  auto bob_reblog = rel(bob, "/api/v1/statuses/" + from_dave + "/reblog").json()["id"].get<std::string>();
+
+  auto home = get(d->url("/api/v1/timelines/home?limit=40"), auth(alice));
+  ASSERT_EQ(home.status, 200) << home.body;
+  std::vector<std::string> ids;
+  for (auto& s : home.json())
+    ids.push_back(s["id"]);
+  auto has = [&](const std::string& id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+  EXPECT_TRUE(has(own));
+  EXPECT_TRUE(has(from_bob));
+  EXPECT_TRUE(has(bob_private));
+  EXPECT_TRUE(has(bob_dm_alice));
+  EXPECT_TRUE(has(bob_reblog));
+  EXPECT_FALSE(has(from_dave));
+  EXPECT_FALSE(has(bob_dm_other));
+  EXPECT_FALSE(has(reply_to_dave));
+  EXPECT_EQ(ids.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(ids.rbegin(), ids.rend(), [](const std::string& a, const std::string& b) {
+    return std::stoll(a) < std::stoll(b);
+  }));
+  // Muting and unfollowing take effect on the next read.
+  rel(alice, "/api/v1/accounts/" + bob.id + "/mute");
+  EXPECT_EQ(get(d->url("/api/v1/timelines/home"), auth(alice)).json().size(), 1u);
+  rel(alice, "/api/v1/accounts/" + bob.id + "/unmute");
+  rel(alice, "/api/v1/accounts/" + bob.id + "/unfollow");
+  EXPECT_EQ(get(d->url("/api/v1/timelines/home"), auth(alice)).json().size(), 1u);
+  EXPECT_EQ(get(d->url("/api/v1/timelines/home")).status, 401);
 }
