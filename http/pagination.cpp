@@ -37,7 +37,20 @@ std::string link_header(const std::string& base_url, const request& req, std::in
   for (auto& [k, v] : req.query_all())
     if (k != "max_id" && k != "since_id" && k != "min_id")
       keep += text::url_encode(k) + "=" + text::url_encode(v) + "&";
-  auto url = base_url + req.path + "?" + keep;
+  // The path was decoded on the way in: encode each segment again.
+  std::string path;
+  for (std::size_t pos = 0; pos < req.path.size();) {
+    auto slash = req.path.find('/', pos);
+    if (slash == pos) {
+      path.push_back('/');
+      ++pos;
+      continue;
+    }
+    auto end = slash == std::string::npos ? req.path.size() : slash;
+    path += text::url_encode(req.path.substr(pos, end - pos));
+    pos = end;
+  }
+  auto url = base_url + path + "?" + keep;
   return "<" + url + "max_id=" + std::to_string(oldest) + ">; rel=\"next\", <" + url + "min_id=" +
          std::to_string(newest) + ">; rel=\"prev\"";
 }

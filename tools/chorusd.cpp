@@ -119,7 +119,18 @@ int main(int argc, char** argv) {
   auto address = cfg.http.host + ":" + std::to_string(port);
   rt.start_node(address, CHORUS_VERSION);
   auto svc = rt.svc();
-  svc.base_url = !cfg.public_url.empty() ? cfg.public_url : "http://" + address;
+  if (!cfg.public_url.empty()) {
+    svc.base_url = cfg.public_url;
+  } else {
+    // Links in API responses need a reachable host: never a wildcard address.
+    auto host = cfg.http.host == "0.0.0.0" || cfg.http.host == "::" ? std::string("localhost")
+                : cfg.http.host.find(':') != std::string::npos ? "[" + cfg.http.host + "]"
+                                                               : cfg.http.host;
+    svc.base_url = "http://" + host + ":" + std::to_string(port);
+    if (host == "localhost")
+      log::write(log::level::warn, "public.url is not set; links will point at localhost",
+                 {{"http.host", cfg.http.host}});
+  }
   while (!svc.base_url.empty() && svc.base_url.back() == '/')
     svc.base_url.pop_back();
   srv.set_routes(http::make_routes(svc));

@@ -40,3 +40,28 @@ TEST(HttpTypes, QueryAndHeaders) {
   EXPECT_EQ(r.header("x-a").value_or(""), "1");
   EXPECT_FALSE(r.header("x-b").has_value());
 }
+
+#include "http/pagination.hpp"
+
+TEST(Pagination, ReadsCursorsAndClampsLimit) {
+  request r;
+  r.query_string = "max_id=200&since_id=abc&min_id=-5&limit=1000";
+  auto p = read_page(r);
+  EXPECT_EQ(p.max_id, 200);
+  EXPECT_EQ(p.since_id, 0);  // not a number: ignored
+  EXPECT_EQ(p.min_id, 0);
+  EXPECT_EQ(p.limit, 40);
+  r.query_string = "";
+  EXPECT_EQ(read_page(r).limit, 20);
+}
+
+TEST(Pagination, LinkHeaderKeepsOtherParametersAndEncodes) {
+  request r;
+  r.path = "/api/v1/timelines/tag/caf\xC3\xA9";
+  r.query_string = "limit=5&max_id=99&local=true";
+  auto link = link_header("https://c.example", r, 50, 10);
+  EXPECT_EQ(link,
+            "<https://c.example/api/v1/timelines/tag/caf%C3%A9?limit=5&local=true&max_id=10>; rel=\"next\", "
+            "<https://c.example/api/v1/timelines/tag/caf%C3%A9?limit=5&local=true&min_id=50>; rel=\"prev\"");
+  EXPECT_EQ(link_header("https://c.example", r, 0, 0), "");
+}
