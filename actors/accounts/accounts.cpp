@@ -119,6 +119,8 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
                             [q, row](pqxx::connection_base& c) {
                               *row = q.id != 0 ? storage::pg::account_by_id(c, q.id)
                                                : storage::pg::account_by_username(c, q.username);
+                              if (*row && q.owner)
+                                (*row)->follow_requests_count = storage::pg::follow_requests_count(c, (*row)->id);
                             }})
         .then(
           [rp, row](ok_atom) mutable {
@@ -169,6 +171,7 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
                     db_call{"accounts.update",
                             [u, row](pqxx::connection_base& c) {
                               *row = storage::pg::update_account(c, u.account_id, u.fields);
+                              row->follow_requests_count = storage::pg::follow_requests_count(c, u.account_id);
                             }})
         .then(
           [self, rp, row](ok_atom) mutable {

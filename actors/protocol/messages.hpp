@@ -207,6 +207,7 @@ struct registration {         // POST /api/v1/accounts
 struct account_query {        // by id, or by username when id == 0
   std::int64_t id = 0;
   std::string username;
+  bool owner = false;         // the caller is the account: fill owner-only fields
 };
 
 struct instance_query {};     // GET /api/v1/instance, /api/v2/instance

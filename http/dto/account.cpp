@@ -64,7 +64,7 @@ nlohmann::json credential_account_json(const storage::pg::account_row& a, const 
     {"language", ""},
     {"note", a.note},
     {"fields", nlohmann::json::array()},
-    {"follow_requests_count", 0},
+    {"follow_requests_count", a.follow_requests_count},
   };
   return j;
 }

@@ -118,7 +118,7 @@ handler_fn verify_credentials(const actors::services& svc) {
           [res, base = svc.base_url](const storage::pg::account_row& a) {
             res.json(200, credential_account_json(a, base));
           },
-          actors::account_query{ctx.account_id, {}});
+          actors::account_query{ctx.account_id, {}, true});
     });
   };
 }

@@ -139,6 +139,14 @@ std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::
   return out;
 }
 
+std::int32_t follow_requests_count(pqxx::connection_base& c, std::int64_t account) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return tx.exec_params1("SELECT count(*) FROM follow_requests WHERE target_account_id = $1", account)[0]
+      .as<std::int32_t>();
+  });
+}
+
 void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id) {
   translated([&] {
     pqxx::work tx(c);

@@ -23,7 +23,11 @@ struct account_row {
   std::int32_t statuses_count = 0;
   std::string created_at;      // ISO 8601 UTC with milliseconds
   std::string last_status_at;  // YYYY-MM-DD, empty when never
+  std::int32_t follow_requests_count = 0;  // pending requests to follow it; filled for its owner only
 };
+
+// Pending follow requests to `account` (for the owner's CredentialAccount).
+std::int32_t follow_requests_count(pqxx::connection_base& c, std::int64_t account);
 
 struct login_row {
   account_row account;

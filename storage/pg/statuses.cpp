@@ -122,6 +122,8 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
   try {
     std::vector<create_result> results(batch.size());
     // 1. Repeated Idempotency-Keys: earlier statuses, and repeats within this batch.
+    //    A key is remembered for an hour (as Mastodon); an older use is forgotten
+    //    here so the key can name a new post.
     std::vector<std::int64_t> key_accounts;
     std::vector<std::string> keys;
     for (auto& s : batch)
@@ -130,6 +132,12 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
         keys.push_back(s.idempotency_key);
       }
     std::map<std::pair<std::int64_t, std::string>, std::int64_t> existing;
+    if (!keys.empty())
+      tx.exec_params("UPDATE statuses s SET idempotency_key = NULL"
+                     " FROM unnest($1::bigint[], $2::text[]) AS k(a, key)"
+                     " WHERE s.account_id = k.a AND s.idempotency_key = k.key"
+                     " AND s.created_at < now() - interval '1 hour'",
+                     bigint_array(key_accounts), text_array(keys));
     if (!keys.empty())
       for (const auto& r : tx.exec_params("SELECT s.account_id, s.idempotency_key, s.id FROM statuses s"
                                           " JOIN unnest($1::bigint[], $2::text[]) AS k(a, key)"

@@ -212,3 +212,17 @@ TEST_F(Relationships, HomeTimelineFollowsTheRules) {
   EXPECT_EQ(get(d->url("/api/v1/timelines/home"), auth(alice)).json().size(), 1u);
   EXPECT_EQ(get(d->url("/api/v1/timelines/home")).status, 401);
 }
+
+TEST_F(Relationships, CredentialAccountCountsPendingFollowRequests) {
+  auto alice = user("alice");
+  auto bob = user("bob");
+  auto h = auth(bob);
+  h.push_back("Content-Type: application/json");
+  ASSERT_EQ(http("PATCH", d->url("/api/v1/accounts/update_credentials"), R"({"locked":true})", h).status, 200);
+  rel(alice, "/api/v1/accounts/" + bob.id + "/follow");
+  auto me = get(d->url("/api/v1/accounts/verify_credentials"), auth(bob)).json();
+  EXPECT_EQ(me["source"]["follow_requests_count"], 1);
+  EXPECT_EQ(http("PATCH", d->url("/api/v1/accounts/update_credentials"), R"({"note":"hi"})", h)
+              .json()["source"]["follow_requests_count"],
+            1);
+}

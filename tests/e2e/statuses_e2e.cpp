@@ -129,6 +129,12 @@ TEST_F(Statuses, IdempotencyKeyNeverCreatesTwo) {
   EXPECT_EQ(ids.size(), 1u);
   EXPECT_EQ(db.query_value("SELECT count(*) FROM statuses"), "2");
   EXPECT_EQ(db.query_value("SELECT statuses_count FROM accounts WHERE username = 'alice'"), "2");
+  // A key is remembered for an hour, then it may name a new post.
+  db.exec("UPDATE statuses SET created_at = now() - interval '61 minutes' WHERE idempotency_key = 'abc'");
+  auto later = post(alice, {{"status", "once more"}}, {"Idempotency-Key: abc"});
+  ASSERT_EQ(later.status, 200) << later.body;
+  EXPECT_NE(later.json()["id"], a.json()["id"]);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM statuses"), "3");
 }
 
 TEST_F(Statuses, VisibilityRules) {
