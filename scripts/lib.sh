@@ -75,8 +75,9 @@ pg_data_dir() {
   echo "$alt"
 }
 
-# pg_start DATA_DIR PORT LOGFILE — initdb on first use, then start on 127.0.0.1:PORT (TCP only).
-pg_start() {
+# pg_try_start DATA_DIR PORT LOGFILE — initdb on first use, then start on
+# 127.0.0.1:PORT (TCP only); returns 1 if the server does not come up.
+pg_try_start() {
   local data="$1" port="$2" logf="$3"
   if [ ! -f "$data/PG_VERSION" ]; then
     chown postgres:postgres "$data"
@@ -87,7 +88,13 @@ pg_start() {
   chown postgres:postgres "$logf"
   runuser -u postgres -- "$PG_BINDIR/pg_ctl" -D "$data" -l "$logf" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=${CHORUS_PG_FSYNC:-on} -c max_connections=200" \
-    start >/dev/null || { tail -20 "$logf" >&2; die "postgres did not start (log: $logf)"; }
+    start >/dev/null
+}
+
+pg_start() {
+  pg_try_start "$@" && return 0
+  tail -20 "$3" >&2
+  die "postgres did not start (log: $3)"
 }
 
 pg_stop() {
