@@ -31,7 +31,7 @@ blocking_worker_actor::behavior_type blocking_worker(blocking_worker_actor::stat
   };
 }
 
-enum counter : std::size_t { c_size, c_busy, c_queued, c_errors, c_rejected };
+enum counter : std::size_t { c_size, c_busy, c_queued, c_errors, c_rejected, c_expired };
 
 struct pool_state {
   static inline const char* name = "chorus.blocking_pool";
@@ -39,6 +39,7 @@ struct pool_state {
     std::uint64_t id;
     blocking_call call;
     caf::typed_response_promise<ok_atom> rp;
+    std::chrono::steady_clock::time_point enqueued;
   };
   blocking_pool_options opts;
   std::vector<blocking_worker_actor> workers;
@@ -61,6 +62,13 @@ using pool_ptr = blocking_pool_actor::stateful_pointer<pool_state>;
 
 void dispatch(pool_ptr self) {
   auto& s = self->state;
+  auto now = std::chrono::steady_clock::now();
+  while (!s.queue.empty() && now - s.queue.front().enqueued > s.opts.queue_timeout) {
+    s.queue.front().rp.deliver(make_error(errc::timeout, "job '" + s.queue.front().call.name +
+                                                           "' waited too long for a worker"));
+    s.queue.pop_front();
+    s.stats->add(c_expired);
+  }
   for (std::size_t w = 0; w < s.workers.size() && !s.queue.empty(); ++w) {
     if (s.busy[w])
       continue;
@@ -76,7 +84,7 @@ void dispatch(pool_ptr self) {
 blocking_pool_actor::behavior_type blocking_pool(pool_ptr self, blocking_pool_options opts, actor_registry* reg) {
   auto& s = self->state;
   s.opts = std::move(opts);
-  s.stats = reg->enlist(self, "blocking_pool", s.opts.name, {"size", "busy", "queued", "errors", "rejected"});
+  s.stats = reg->enlist(self, "blocking_pool", s.opts.name, {"size", "busy", "queued", "errors", "rejected", "expired"});
   s.stats->set(c_size, s.opts.size);
   for (int i = 0; i < s.opts.size; ++i) {
     s.workers.push_back(
@@ -92,7 +100,7 @@ blocking_pool_actor::behavior_type blocking_pool(pool_ptr self, blocking_pool_op
         return make_error(errc::overloaded, "blocking pool '" + s.opts.name + "' is full");
       }
       auto rp = self->make_response_promise<ok_atom>();
-      s.queue.push_back({s.next_id++, std::move(call), rp});
+      s.queue.push_back({s.next_id++, std::move(call), rp, std::chrono::steady_clock::now()});
       dispatch(self);
       return rp;
     },

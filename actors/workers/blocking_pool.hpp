@@ -7,6 +7,7 @@
 #include "actors/registry/registry.hpp"
 
 #include <caf/fwd.hpp>
+#include <chrono>
 
 namespace chorus::actors {
 
@@ -14,6 +15,9 @@ struct blocking_pool_options {
   std::string name = "cpu";
   int size = 2;
   int queue_limit = 256;
+  // A job that waited longer is failed with errc::timeout instead of run: its
+  // caller (whose own deadline is about this long) has given up on it.
+  std::chrono::milliseconds queue_timeout{5'000};
 };
 
 blocking_pool_actor spawn_blocking_pool(caf::actor_system& sys, blocking_pool_options opts, actor_registry& reg);

@@ -171,3 +171,35 @@ TEST_F(Batcher, AbortedBatchesAreRetried) {
   EXPECT_EQ(code_of(env.call(always, [](std::int64_t) {}, std::string("x"))), errc::aborted);
   caf::anon_send_exit(always, caf::exit_reason::user_shutdown);
 }
+
+#include "actors/workers/blocking_pool.hpp"
+
+TEST(BlockingPool, RunsJobsOffTheSchedulerAndExpiresStaleOnes) {
+  test::actor_env env;
+  auto pool = spawn_blocking_pool(env.sys, {"cpu-test", 1, 8, std::chrono::milliseconds(100)}, env.reg);
+  test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(pool)}};
+  int value = 0;
+  ASSERT_FALSE(env.call(pool, [](ok_atom) {}, blocking_call{"set", [&] { value = 7; }}));
+  EXPECT_EQ(value, 7);
+  EXPECT_EQ(code_of(env.call(pool, [](ok_atom) {}, blocking_call{"throws", [] { throw failure(errc::conflict, "x"); }})),
+            errc::conflict);
+  // Hold the only worker until a queued job has waited past the queue timeout.
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto results = std::make_shared<test::async_results<ok_atom>>();
+  test::send_async<ok_atom>(env.sys, pool, blocking_call{"hold", [release] {
+                                                           while (!release->load())
+                                                             std::this_thread::yield();
+                                                         }},
+                            results);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["busy"] == 1; }));
+  test::send_async<ok_atom>(env.sys, pool, blocking_call{"stale", [] {}}, results);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["queued"] == 1; }));
+  auto queued_at = std::chrono::steady_clock::now();
+  // Waiting for time to pass is the point of this test (the timeout is what is tested).
+  ASSERT_TRUE(test::wait_until([&] { return std::chrono::steady_clock::now() - queued_at > std::chrono::milliseconds(150); }));
+  release->store(true);
+  ASSERT_TRUE(test::wait_until([&] { return results->total() == 2; }));
+  ASSERT_EQ(results->failed.size(), 1u);
+  EXPECT_EQ(results->failed[0], errc::timeout);
+  EXPECT_EQ(env.counters("blocking_pool")["expired"], 1);
+}
