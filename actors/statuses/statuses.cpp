@@ -285,14 +285,17 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
                                       status_view v;
                                       if (auto err = load_visible(c, q.id, q.viewer, v))
                                         return err;
-                                      auto ids = q.kind == status_people::favourited_by
-                                                   ? pg::favourited_by(c, q.id, q.page)
-                                                   : pg::reblogged_by(c, q.id, q.page);
+                                      auto pairs = q.kind == status_people::favourited_by
+                                                     ? pg::favourited_by(c, q.id, q.page)
+                                                     : pg::reblogged_by(c, q.id, q.page);
+                                      std::vector<std::int64_t> ids;
+                                      for (auto& [cursor, account] : pairs)
+                                        ids.push_back(account);
                                       pqxx::work tx(c);
                                       out.accounts = pg::accounts_by_ids(tx, ids);
-                                      if (!ids.empty()) {
-                                        out.newest_cursor = ids.front();
-                                        out.oldest_cursor = ids.back();
+                                      if (!pairs.empty()) {
+                                        out.newest_cursor = pairs.front().first;
+                                        out.oldest_cursor = pairs.back().first;
                                       }
                                       return {};
                                     });

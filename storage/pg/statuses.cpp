@@ -455,18 +455,17 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::co
 }
 
 namespace {
-std::vector<std::pair<std::int64_t, std::int64_t>> cursor_pairs(pqxx::connection_base& c, const std::string& table,
-                                                                 std::int64_t account, const page& p) {
+// (cursor, value) pairs, newest first, keyset-paginated on the cursor column.
+std::vector<std::pair<std::int64_t, std::int64_t>> pairs_query(pqxx::connection_base& c, const std::string& head,
+                                                               const std::string& cursor_col, const page& p,
+                                                               std::int64_t param) {
   return translated([&] {
     bool asc = false;
-    auto where = page_clause("x.id", p, asc);
+    auto where = page_clause(cursor_col, p, asc);
     pqxx::work tx(c);
-    auto rows = tx.exec_params("SELECT x.id, x.status_id FROM " + table +
-                                 " x JOIN statuses s ON s.id = x.status_id AND s.deleted_at IS NULL"
-                                 " WHERE x.account_id = $1" +
-                                 where + " ORDER BY x.id " + (asc ? "ASC" : "DESC") + " LIMIT " +
+    auto rows = tx.exec_params(head + where + " ORDER BY " + cursor_col + (asc ? " ASC" : " DESC") + " LIMIT " +
                                  std::to_string(clamp_limit(p.limit)),
-                               account);
+                               param);
     std::vector<std::pair<std::int64_t, std::int64_t>> out;
     for (const auto& r : rows)
       out.emplace_back(r[0].as<std::int64_t>(), r[1].as<std::int64_t>());
@@ -475,27 +474,35 @@ std::vector<std::pair<std::int64_t, std::int64_t>> cursor_pairs(pqxx::connection
     return out;
   });
 }
+
+std::vector<std::pair<std::int64_t, std::int64_t>> own_marks(pqxx::connection_base& c, const std::string& table,
+                                                             std::int64_t account, const page& p) {
+  return pairs_query(c,
+                     "SELECT x.id, x.status_id FROM " + table +
+                       " x JOIN statuses s ON s.id = x.status_id AND s.deleted_at IS NULL WHERE x.account_id = $1",
+                     "x.id", p, account);
+}
 } // namespace
 
 std::vector<std::pair<std::int64_t, std::int64_t>> favourites_of(pqxx::connection_base& c, std::int64_t account,
                                                                  const page& p) {
-  return cursor_pairs(c, "favourites", account, p);
+  return own_marks(c, "favourites", account, p);
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> bookmarks_of(pqxx::connection_base& c, std::int64_t account,
                                                                 const page& p) {
-  return cursor_pairs(c, "bookmarks", account, p);
+  return own_marks(c, "bookmarks", account, p);
 }
 
-std::vector<std::int64_t> favourited_by(pqxx::connection_base& c, std::int64_t status, const page& p) {
-  return id_query(c, "SELECT f.account_id FROM favourites f WHERE f.status_id = " + std::to_string(status), "f.account_id", p);
+std::vector<std::pair<std::int64_t, std::int64_t>> favourited_by(pqxx::connection_base& c, std::int64_t status,
+                                                                 const page& p) {
+  return pairs_query(c, "SELECT f.id, f.account_id FROM favourites f WHERE f.status_id = $1", "f.id", p, status);
 }
 
-std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t status, const page& p) {
-  return id_query(c,
-                  "SELECT r.account_id FROM statuses r WHERE r.reblog_of_id = " + std::to_string(status) +
-                    " AND r.deleted_at IS NULL",
-                  "r.account_id", p);
+std::vector<std::pair<std::int64_t, std::int64_t>> reblogged_by(pqxx::connection_base& c, std::int64_t status,
+                                                                const page& p) {
+  return pairs_query(c, "SELECT r.id, r.account_id FROM statuses r WHERE r.reblog_of_id = $1 AND r.deleted_at IS NULL",
+                     "r.id", p, status);
 }
 
 void favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status) {

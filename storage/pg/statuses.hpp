@@ -111,8 +111,11 @@ std::vector<std::pair<std::int64_t, std::int64_t>> favourites_of(pqxx::connectio
                                                                  const page& p);
 std::vector<std::pair<std::int64_t, std::int64_t>> bookmarks_of(pqxx::connection_base& c, std::int64_t account,
                                                                 const page& p);
-std::vector<std::int64_t> favourited_by(pqxx::connection_base& c, std::int64_t status, const page& p);
-std::vector<std::int64_t> reblogged_by(pqxx::connection_base& c, std::int64_t status, const page& p);
+// (favourite or reblog id as cursor, account id), most recent first.
+std::vector<std::pair<std::int64_t, std::int64_t>> favourited_by(pqxx::connection_base& c, std::int64_t status,
+                                                                 const page& p);
+std::vector<std::pair<std::int64_t, std::int64_t>> reblogged_by(pqxx::connection_base& c, std::int64_t status,
+                                                                const page& p);
 
 // Interactions, in the caller's transaction (the statuses actor commits many
 // together); each changes its counter in the same transaction and is idempotent.

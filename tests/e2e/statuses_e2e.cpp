@@ -190,7 +190,19 @@ TEST_F(Statuses, InteractionsKeepCountersRight) {
   auto by = get(d->url("/api/v1/statuses/" + id + "/reblogged_by")).json();
   ASSERT_EQ(by.size(), 1u);
   EXPECT_EQ(by[0]["username"], "fan1");
-  EXPECT_EQ(get(d->url("/api/v1/statuses/" + id + "/favourited_by")).json().size(), 5u);
+  auto fav_by = get(d->url("/api/v1/statuses/" + id + "/favourited_by?limit=2"));
+  ASSERT_EQ(fav_by.json().size(), 2u);
+  EXPECT_FALSE(fav_by.header("link").empty());
+  std::size_t total = 0;
+  std::string next = d->url("/api/v1/statuses/" + id + "/favourited_by?limit=2");
+  for (int pages = 0; pages < 10 && !next.empty(); ++pages) {  // walk the Link headers to the end
+    auto page = get(next);
+    total += page.json().size();
+    std::smatch m;
+    auto link = page.header("link");
+    next = std::regex_search(link, m, std::regex("<([^>]+)>; rel=\"next\"")) ? m[1].str() : std::string();
+  }
+  EXPECT_EQ(total, 5u);
   EXPECT_EQ(act(fans[1], id, "unreblog").json()["reblogs_count"], 0);
 
   EXPECT_EQ(act(fans[2], id, "bookmark").json()["bookmarked"], true);
