@@ -1,5 +1,6 @@
 #include "actors/accounts/relationships.hpp"
 
+#include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
 
@@ -16,6 +17,7 @@ namespace pg = storage::pg;
 struct rel_state {
   static inline const char* name = "chorus.relationships";
   pg_pool_actor pool;
+  batcher_actor<relation_item, relation_outcome> writer;
   id_generator* ids = nullptr;
   std::chrono::milliseconds timeout{5000};
   std::shared_ptr<actor_stats> stats;
@@ -33,58 +35,101 @@ caf::error exists(pqxx::connection_base& c, std::int64_t id) {
   return pg::accounts_by_ids(tx, {id}).empty() ? make_error(errc::not_found, "Record not found") : caf::error{};
 }
 
+// One change inside the batch transaction; throws chorus::failure to fail only
+// this item (the caller runs it in a savepoint).
+pg::relationship_row apply_change(pqxx::transaction_base& tx, const relation_item& item) {
+  const auto& ch = item.change;
+  if (pg::accounts_by_ids(tx, {ch.target}).empty())
+    throw failure(errc::not_found, "Record not found");
+  switch (ch.verb) {
+    case relation_verb::follow: {
+      auto o = pg::follow(tx, item.row_id, ch.me, ch.target, ch.reblogs, ch.notify);
+      if (o == pg::follow_outcome::blocked)
+        throw failure(errc::forbidden, "This action is not allowed");
+      if (o == pg::follow_outcome::self)
+        throw failure(errc::unprocessable, "Validation failed: You cannot follow yourself");
+      break;
+    }
+    case relation_verb::unfollow: pg::unfollow(tx, ch.me, ch.target); break;
+    case relation_verb::block:
+      if (ch.me == ch.target)
+        throw failure(errc::unprocessable, "Validation failed: You cannot block yourself");
+      pg::block(tx, item.row_id, ch.me, ch.target);
+      break;
+    case relation_verb::unblock: pg::unblock(tx, ch.me, ch.target); break;
+    case relation_verb::mute:
+      if (ch.me == ch.target)
+        throw failure(errc::unprocessable, "Validation failed: You cannot mute yourself");
+      pg::mute(tx, item.row_id, ch.me, ch.target, ch.mute_notifications, ch.mute_seconds);
+      break;
+    case relation_verb::unmute: pg::unmute(tx, ch.me, ch.target); break;
+    case relation_verb::authorize:
+      if (!pg::authorize_follow(tx, item.row_id, ch.me, ch.target))
+        throw failure(errc::not_found, "Record not found");
+      break;
+    case relation_verb::reject:
+      if (!pg::reject_follow(tx, ch.me, ch.target))
+        throw failure(errc::not_found, "Record not found");
+      break;
+  }
+  auto rows = pg::relationships(tx, ch.me, {ch.target});
+  if (rows.empty())
+    throw failure(errc::not_found, "Record not found");
+  return rows.front();
+}
+
+// Group commit for relationship changes: one transaction, a savepoint per item.
+std::vector<relation_outcome> change_batch(pqxx::connection_base& c, const std::vector<relation_item>& items) {
+  pqxx::work tx(c);
+  std::vector<relation_outcome> out;
+  out.reserve(items.size());
+  for (auto& item : items) {
+    relation_outcome o;
+    try {
+      pqxx::subtransaction sp(tx, "change");
+      o.row = apply_change(sp, item);
+      sp.commit();
+    } catch (const failure& f) {
+      if (f.code() == errc::unavailable || f.code() == errc::timeout || f.code() == errc::aborted)
+        throw;  // the whole batch fails (an aborted one is retried by the batcher)
+      o.code = f.code();
+      o.error = f.what();
+    }
+    out.push_back(std::move(o));
+  }
+  tx.commit();
+  return out;
+}
+
 relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_generator* ids, actor_registry* reg,
                                           std::chrono::milliseconds timeout) {
   self->state.pool = std::move(pool);
   self->state.ids = ids;
   self->state.timeout = timeout;
   self->state.stats = reg->enlist(self, "relationships", "main", {"changes", "queries"});
+  batch_spec<relation_item, relation_outcome> spec;
+  spec.name = "relationships.changes";
+  spec.timeout = timeout;
+  spec.run = change_batch;
+  self->state.writer = spawn_batcher(self->system(), self->state.pool, spec, *reg);
+  self->link_to(self->state.writer);
   return {
     [=](relation_change& ch) -> caf::result<pg::relationship_row> {
-      observe(self, *self->state.stats);
-      self->state.stats->add(0);
-      auto row_id = static_cast<std::int64_t>(self->state.ids->next());
-      return job<pg::relationship_row>(self, "relationships.change",
-                                       [ch, row_id](pqxx::connection_base& c, pg::relationship_row& out) -> caf::error {
-        if (auto err = exists(c, ch.target))
-          return err;
-        switch (ch.verb) {
-          case relation_verb::follow: {
-            auto o = pg::follow(c, row_id, ch.me, ch.target, ch.reblogs, ch.notify);
-            if (o == pg::follow_outcome::blocked)
-              return make_error(errc::forbidden, "This action is not allowed");
-            if (o == pg::follow_outcome::self)
-              return make_error(errc::unprocessable, "Validation failed: You cannot follow yourself");
-            break;
-          }
-          case relation_verb::unfollow: pg::unfollow(c, ch.me, ch.target); break;
-          case relation_verb::block:
-            if (ch.me == ch.target)
-              return make_error(errc::unprocessable, "Validation failed: You cannot block yourself");
-            pg::block(c, row_id, ch.me, ch.target);
-            break;
-          case relation_verb::unblock: pg::unblock(c, ch.me, ch.target); break;
-          case relation_verb::mute:
-            if (ch.me == ch.target)
-              return make_error(errc::unprocessable, "Validation failed: You cannot mute yourself");
-            pg::mute(c, row_id, ch.me, ch.target, ch.mute_notifications, ch.mute_seconds);
-            break;
-          case relation_verb::unmute: pg::unmute(c, ch.me, ch.target); break;
-          case relation_verb::authorize:
-            if (!pg::authorize_follow(c, row_id, ch.me, ch.target))
-              return make_error(errc::not_found, "Record not found");
-            break;
-          case relation_verb::reject:
-            if (!pg::reject_follow(c, ch.me, ch.target))
-              return make_error(errc::not_found, "Record not found");
-            break;
-        }
-        auto rows = pg::relationships(c, ch.me, {ch.target});
-        if (rows.empty())
-          return make_error(errc::not_found, "Record not found");
-        out = rows.front();
-        return {};
-      });
+      auto& st = self->state;
+      observe(self, *st.stats);
+      st.stats->add(0);
+      auto rp = self->make_response_promise<pg::relationship_row>();
+      relation_item item{ch, static_cast<std::int64_t>(st.ids->next())};
+      self->request(st.writer, st.timeout, std::move(item))
+        .then(
+          [rp](relation_outcome& o) mutable {
+            if (o.code != errc::ok)
+              rp.deliver(make_error(o.code, o.error));
+            else
+              rp.deliver(o.row);
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     },
     [=](relations_query& q) -> caf::result<relationship_list> {
       observe(self, *self->state.stats);

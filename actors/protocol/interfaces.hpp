@@ -79,7 +79,8 @@ using statuses_actor = caf::typed_actor<
   caf::replies_to<context_query>::with<status_view>,               // ancestors and descendants
   caf::replies_to<people_query>::with<account_list>>;              // favourited_by, reblogged_by
 
-// Follows, follow requests, blocks and mutes between local accounts.
+// Follows, follow requests, blocks and mutes between local accounts. Changes go
+// through a batcher (one transaction per batch, a savepoint per change).
 using relationships_actor = caf::typed_actor<
   caf::replies_to<relation_change>::with<storage::pg::relationship_row>,  // change, answer the new relationship
   caf::replies_to<relations_query>::with<relationship_list>,              // relationships to several accounts

@@ -299,6 +299,18 @@ struct relation_change {      // POST /api/v1/accounts/:id/<verb>, /api/v1/follo
   std::int64_t mute_seconds = 0;    // mute; 0 = until unmuted
 };
 
+// One change for the relationships batcher, and its per-item outcome.
+struct relation_item {
+  relation_change change;
+  std::int64_t row_id = 0;
+};
+
+struct relation_outcome {
+  storage::pg::relationship_row row;
+  errc code = errc::ok;
+  std::string error;
+};
+
 struct relations_query {      // GET /api/v1/accounts/relationships
   std::int64_t me = 0;
   std::vector<std::int64_t> ids;
@@ -371,6 +383,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_change)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relations_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relationship_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_list_query)

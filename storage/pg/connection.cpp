@@ -51,6 +51,12 @@ void rethrow_translated(std::exception_ptr ep) {
     throw failure(errc::unavailable, std::string("postgres connection lost: ") + e.what());
   } catch (const pqxx::in_doubt_error& e) {
     throw failure(errc::unavailable, std::string("postgres commit in doubt: ") + e.what());
+  } catch (const pqxx::statement_completion_unknown& e) {
+    throw failure(errc::unavailable, std::string("postgres statement outcome unknown: ") + e.what());
+  } catch (const pqxx::transaction_rollback& e) {
+    // deadlock_detected, serialization_failure (libpqxx 6 does not derive these from
+    // sql_error): the transaction was rolled back and may simply be run again.
+    throw failure(errc::aborted, std::string("postgres aborted the transaction: ") + e.what());
   } catch (const pqxx::unique_violation& e) {
     throw failure(errc::conflict, e.what());
   } catch (const pqxx::sql_error& e) {

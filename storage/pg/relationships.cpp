@@ -43,13 +43,14 @@ bool blocked_either_way(pqxx::transaction_base& tx, std::int64_t a, std::int64_t
 
 } // namespace
 
-follow_outcome follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target,
+follow_outcome follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target,
                       bool reblogs, bool notify) {
   if (me == target)
     return follow_outcome::self;
   return translated([&] {
-    pqxx::work tx(c);
-    auto locked = tx.exec_params("SELECT locked FROM accounts WHERE id = $1 FOR SHARE", target);
+    // No FOR SHARE: two follows of one account would both hold it and then
+    // deadlock upgrading it for the followers_count update.
+    auto locked = tx.exec_params("SELECT locked FROM accounts WHERE id = $1", target);
     if (locked.empty())
       throw failure(errc::not_found, "Record not found");
     if (blocked_either_way(tx, me, target))
@@ -68,48 +69,40 @@ follow_outcome follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_
     } else {
       add_follow(tx, row_id, me, target, reblogs, notify);
     }
-    tx.commit();
     return outcome;
   });
 }
 
-void unfollow(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+void unfollow(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target) {
   translated([&] {
-    pqxx::work tx(c);
     drop_follow(tx, me, target);
     tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2", me, target);
-    tx.commit();
     return 0;
   });
 }
 
-bool authorize_follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t requester) {
+bool authorize_follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t requester) {
   return translated([&] {
-    pqxx::work tx(c);
     auto r = tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2"
                             " RETURNING show_reblogs, notify",
                             requester, me);
     if (r.empty())
       return false;
     add_follow(tx, row_id, requester, me, r[0][0].as<bool>(), r[0][1].as<bool>());
-    tx.commit();
     return true;
   });
 }
 
-bool reject_follow(pqxx::connection_base& c, std::int64_t me, std::int64_t requester) {
+bool reject_follow(pqxx::transaction_base& tx, std::int64_t me, std::int64_t requester) {
   return translated([&] {
-    pqxx::work tx(c);
     auto r = tx.exec_params("DELETE FROM follow_requests WHERE account_id = $1 AND target_account_id = $2 RETURNING 1",
                             requester, me);
-    tx.commit();
     return !r.empty();
   });
 }
 
-void block(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target) {
+void block(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("INSERT INTO blocks (id, account_id, target_account_id) VALUES ($1, $2, $3)"
                    " ON CONFLICT DO NOTHING",
                    row_id, me, target);
@@ -118,39 +111,32 @@ void block(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::
     tx.exec_params("DELETE FROM follow_requests WHERE (account_id = $1 AND target_account_id = $2)"
                    " OR (account_id = $2 AND target_account_id = $1)",
                    me, target);
-    tx.commit();
     return 0;
   });
 }
 
-void unblock(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+void unblock(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("DELETE FROM blocks WHERE account_id = $1 AND target_account_id = $2", me, target);
-    tx.commit();
     return 0;
   });
 }
 
-void mute(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
+void mute(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
           std::int64_t duration_s) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("INSERT INTO mutes (id, account_id, target_account_id, hide_notifications, expires_at)"
                    " VALUES ($1, $2, $3, $4, CASE WHEN $5 > 0 THEN now() + make_interval(secs => $5) END)"
                    " ON CONFLICT (account_id, target_account_id) DO UPDATE SET"
                    " hide_notifications = EXCLUDED.hide_notifications, expires_at = EXCLUDED.expires_at",
                    row_id, me, target, notifications, duration_s);
-    tx.commit();
     return 0;
   });
 }
 
-void unmute(pqxx::connection_base& c, std::int64_t me, std::int64_t target) {
+void unmute(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target) {
   translated([&] {
-    pqxx::work tx(c);
     tx.exec_params("DELETE FROM mutes WHERE account_id = $1 AND target_account_id = $2", me, target);
-    tx.commit();
     return 0;
   });
 }
@@ -159,6 +145,13 @@ std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64
                                             const std::vector<std::int64_t>& ids) {
   return translated([&] {
     pqxx::work tx(c);
+    return relationships(tx, me, ids);
+  });
+}
+
+std::vector<relationship_row> relationships(pqxx::transaction_base& tx, std::int64_t me,
+                                            const std::vector<std::int64_t>& ids) {
+  return translated([&] {
     std::vector<relationship_row> out;
     auto rows = tx.exec_params(
       "SELECT t.id,"

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace pqxx { class connection_base; }
+namespace pqxx { class connection_base; class transaction_base; }
 
 namespace chorus::storage::pg {
 
@@ -27,23 +27,26 @@ struct relationship_row {
 
 enum class follow_outcome { followed, requested, blocked, self };
 
-// Follows `target` (or asks to, if it is locked). Idempotent; updates the
+// Changes run in the caller's transaction (the relationships actor commits many
+// together). Follows `target` (or asks to, if it is locked). Idempotent; updates the
 // show_reblogs / notify options of an existing follow.
-follow_outcome follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target,
+follow_outcome follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target,
                       bool reblogs, bool notify);
-void unfollow(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+void unfollow(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target);
 // `me` accepts or refuses `requester`'s follow request; false if there was none.
-bool authorize_follow(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t requester);
-bool reject_follow(pqxx::connection_base& c, std::int64_t me, std::int64_t requester);
+bool authorize_follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t requester);
+bool reject_follow(pqxx::transaction_base& tx, std::int64_t me, std::int64_t requester);
 // Blocking removes follows and follow requests in both directions.
-void block(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target);
-void unblock(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+void block(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target);
+void unblock(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target);
 // duration_s 0 = until unmuted.
-void mute(pqxx::connection_base& c, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
+void mute(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std::int64_t target, bool notifications,
           std::int64_t duration_s);
-void unmute(pqxx::connection_base& c, std::int64_t me, std::int64_t target);
+void unmute(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target);
 
 std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64_t me,
+                                            const std::vector<std::int64_t>& ids);
+std::vector<relationship_row> relationships(pqxx::transaction_base& tx, std::int64_t me,
                                             const std::vector<std::int64_t>& ids);
 
 enum class people_kind { followers, following, follow_requests, blocks, mutes };

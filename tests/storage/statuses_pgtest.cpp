@@ -173,3 +173,48 @@ TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
   auto c = env.counters("batcher", "statuses.actions");
   EXPECT_LT(c["batches"], 10) << "interactions were not batched";
 }
+
+#include "actors/accounts/relationships.hpp"
+
+TEST_F(StatusBatch, ConcurrentFollowsCommitTogetherWithRightCounters) {
+  std::vector<std::int64_t> fans;
+  {
+    pqxx::work tx(*conn);
+    for (int i = 0; i < 30; ++i) {
+      auto id = static_cast<std::int64_t>(ids.next());
+      pg::insert_account(tx, {id, "f" + std::to_string(i), "f" + std::to_string(i) + "@example.com", "x", false, true,
+                              "en"});
+      fans.push_back(id);
+    }
+    tx.commit();
+  }
+  test::actor_env env;
+  actors::pg_pool_options po;
+  po.connection = {db.dsn(), 5, 5000, "t"};
+  po.size = 2;
+  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  id_generator gen{4};
+  auto rels = actors::spawn_relationships(env.sys, pool, gen, env.reg);
+  test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(rels), caf::actor_cast<caf::actor>(pool)}};
+  pqxx::connection holder(db.dsn());
+  pqxx::work lock_tx(holder);
+  lock_tx.exec("LOCK TABLE follows IN EXCLUSIVE MODE");
+  auto results = std::make_shared<test::async_results<pg::relationship_row>>();
+  for (auto fan : fans)
+    test::send_async<pg::relationship_row>(env.sys, rels,
+                                           actors::relation_change{fan, alice, actors::relation_verb::follow}, results);
+  // Following oneself fails alone.
+  test::send_async<pg::relationship_row>(env.sys, rels,
+                                         actors::relation_change{alice, alice, actors::relation_verb::follow}, results);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher", "relationships.changes")["queued"] > 10; }));
+  lock_tx.commit();
+  ASSERT_TRUE(test::wait_until([&] { return results->total() == fans.size() + 1; }, std::chrono::seconds(30)));
+  EXPECT_EQ(results->ok.size(), fans.size());
+  ASSERT_EQ(results->failed.size(), 1u) << "first failure: " << to_string(results->failed[0]);
+  EXPECT_EQ(results->failed[0], errc::unprocessable);
+  for (auto& r : results->ok)
+    EXPECT_TRUE(r.following);
+  EXPECT_EQ(db.query_value("SELECT followers_count FROM accounts WHERE id = " + std::to_string(alice)), "30");
+  EXPECT_EQ(db.query_value("SELECT sum(following_count) FROM accounts"), "30");
+  EXPECT_LT(env.counters("batcher", "relationships.changes")["batches"], 10);
+}
