@@ -1,7 +1,9 @@
 #include "actors/accounts/relationships.hpp"
 
+#include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
+#include "actors/db/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -78,27 +80,10 @@ pg::relationship_row apply_change(pqxx::transaction_base& tx, const relation_ite
   return rows.front();
 }
 
-// Group commit for relationship changes: one transaction, a savepoint per item.
+// Group commit for relationship changes: one failing change does not fail the others.
 std::vector<relation_outcome> change_batch(pqxx::connection_base& c, const std::vector<relation_item>& items) {
-  pqxx::work tx(c);
-  std::vector<relation_outcome> out;
-  out.reserve(items.size());
-  for (auto& item : items) {
-    relation_outcome o;
-    try {
-      pqxx::subtransaction sp(tx, "change");
-      o.row = apply_change(sp, item);
-      sp.commit();
-    } catch (const failure& f) {
-      if (f.code() == errc::unavailable || f.code() == errc::timeout || f.code() == errc::aborted)
-        throw;  // the whole batch fails (an aborted one is retried by the batcher)
-      o.code = f.code();
-      o.error = f.what();
-    }
-    out.push_back(std::move(o));
-  }
-  tx.commit();
-  return out;
+  return savepoint_batch<relation_outcome>(c, items, [](pqxx::transaction_base& tx, const relation_item& item,
+                                                        relation_outcome& o) { o.row = apply_change(tx, item); });
 }
 
 relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_generator* ids, actor_registry* reg,
@@ -145,16 +130,7 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
       return job<account_list>(self, "relationships.people", [q](pqxx::connection_base& c, account_list& out) -> caf::error {
         if (auto err = exists(c, q.account))
           return err;
-        auto pairs = pg::people(c, q.kind, q.account, q.page);
-        std::vector<std::int64_t> ids;
-        for (auto& [cursor, id] : pairs)
-          ids.push_back(id);
-        pqxx::work tx(c);
-        out.accounts = pg::accounts_by_ids(tx, ids);
-        if (!pairs.empty()) {
-          out.newest_cursor = pairs.front().first;
-          out.oldest_cursor = pairs.back().first;
-        }
+        out = account_page(c, pg::people(c, q.kind, q.account, q.page));
         return {};
       });
     },

@@ -1,7 +1,9 @@
 #include "actors/statuses/statuses.hpp"
 
+#include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
+#include "actors/db/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 
 #include <caf/actor_system.hpp>
@@ -127,28 +129,10 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item) {
   return out;
 }
 
-// Group commit for interactions: one transaction, a savepoint per item so one
-// failing item does not fail the others.
+// Group commit for interactions: one failing item does not fail the others.
 std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::vector<action_item>& items) {
-  pqxx::work tx(c);
-  std::vector<action_outcome> out;
-  out.reserve(items.size());
-  for (auto& item : items) {
-    action_outcome o;
-    try {
-      pqxx::subtransaction sp(tx, "action");
-      o.view = apply_action(sp, item);
-      sp.commit();
-    } catch (const failure& f) {
-      if (f.code() == errc::unavailable || f.code() == errc::timeout || f.code() == errc::aborted)
-        throw;  // connection, deadline or deadlock: the whole batch fails (an aborted one is retried)
-      o.code = f.code();
-      o.error = f.what();
-    }
-    out.push_back(std::move(o));
-  }
-  tx.commit();
-  return out;
+  return savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
+                                                      action_outcome& o) { o.view = apply_action(tx, item); });
 }
 
 statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, pg_pool_actor pool, id_generator* ids,
@@ -288,15 +272,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
                                       auto pairs = q.kind == status_people::favourited_by
                                                      ? pg::favourited_by(c, q.id, q.page)
                                                      : pg::reblogged_by(c, q.id, q.page);
-                                      std::vector<std::int64_t> ids;
-                                      for (auto& [cursor, account] : pairs)
-                                        ids.push_back(account);
-                                      pqxx::work tx(c);
-                                      out.accounts = pg::accounts_by_ids(tx, ids);
-                                      if (!pairs.empty()) {
-                                        out.newest_cursor = pairs.front().first;
-                                        out.oldest_cursor = pairs.back().first;
-                                      }
+                                      out = account_page(c, pairs);
                                       return {};
                                     });
     },

@@ -34,6 +34,25 @@ struct StatusBatch : ::testing::Test {
     pg::insert_account(tx, {bob, "bob", "b@example.com", "x", false, true, "en"});
     tx.commit();
   }
+  actors::pg_pool_actor spawn_pool(test::actor_env& env) {
+    actors::pg_pool_options po;
+    po.connection = {db.dsn(), 5, 5000, "t"};
+    po.size = 2;
+    return actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  }
+  // `n` more accounts named <prefix>0…, committed.
+  std::vector<std::int64_t> make_accounts(const std::string& prefix, int n) {
+    std::vector<std::int64_t> out;
+    pqxx::work tx(*conn);
+    for (int i = 0; i < n; ++i) {
+      auto id = static_cast<std::int64_t>(ids.next());
+      auto name = prefix + std::to_string(i);
+      pg::insert_account(tx, {id, name, name + "@example.com", "x", false, true, "en"});
+      out.push_back(id);
+    }
+    tx.commit();
+    return out;
+  }
   pg::new_status make(std::int64_t who, const std::string& text, const std::string& key = {},
                       std::int64_t reply = 0) {
     pg::new_status s;
@@ -89,10 +108,7 @@ TEST_F(StatusBatch, OneBatchWritesRowsMentionsTagsAndCounters) {
 
 TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
   test::actor_env env;
-  actors::pg_pool_options po;
-  po.connection = {db.dsn(), 5, 5000, "t"};
-  po.size = 2;
-  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  auto pool = spawn_pool(env);
   id_generator gen{2};
   auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
   test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
@@ -126,18 +142,7 @@ TEST_F(StatusBatch, ConcurrentCreatesThroughTheActorShareTransactions) {
 }
 
 TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
-  // 40 more accounts to favourite one status.
-  std::vector<std::int64_t> fans;
-  {
-    pqxx::work tx(*conn);
-    for (int i = 0; i < 40; ++i) {
-      auto id = static_cast<std::int64_t>(ids.next());
-      pg::insert_account(tx, {id, "fan" + std::to_string(i), "f" + std::to_string(i) + "@example.com", "x", false,
-                              true, "en"});
-      fans.push_back(id);
-    }
-    tx.commit();
-  }
+  auto fans = make_accounts("fan", 40);  // to favourite one status
   auto target = make(alice, "popular");
   {
     pqxx::work tx(*conn);
@@ -145,10 +150,7 @@ TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
     tx.commit();
   }
   test::actor_env env;
-  actors::pg_pool_options po;
-  po.connection = {db.dsn(), 5, 5000, "t"};
-  po.size = 2;
-  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  auto pool = spawn_pool(env);
   id_generator gen{3};
   auto statuses = actors::spawn_statuses(env.sys, {}, pool, gen, env.reg);
   test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(statuses), caf::actor_cast<caf::actor>(pool)}};
@@ -177,22 +179,9 @@ TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
 #include "actors/accounts/relationships.hpp"
 
 TEST_F(StatusBatch, ConcurrentFollowsCommitTogetherWithRightCounters) {
-  std::vector<std::int64_t> fans;
-  {
-    pqxx::work tx(*conn);
-    for (int i = 0; i < 30; ++i) {
-      auto id = static_cast<std::int64_t>(ids.next());
-      pg::insert_account(tx, {id, "f" + std::to_string(i), "f" + std::to_string(i) + "@example.com", "x", false, true,
-                              "en"});
-      fans.push_back(id);
-    }
-    tx.commit();
-  }
+  auto fans = make_accounts("follower", 30);
   test::actor_env env;
-  actors::pg_pool_options po;
-  po.connection = {db.dsn(), 5, 5000, "t"};
-  po.size = 2;
-  auto pool = actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+  auto pool = spawn_pool(env);
   id_generator gen{4};
   auto rels = actors::spawn_relationships(env.sys, pool, gen, env.reg);
   test::actor_stopper stop{env, {caf::actor_cast<caf::actor>(rels), caf::actor_cast<caf::actor>(pool)}};
