@@ -44,8 +44,37 @@ struct redis_config {
   int reconnect_max_ms = 5'000;
 };
 
+struct feed_config {
+  int max_live = 100'000;             // live feed actors per node; beyond → least recently used passivated
+  int idle_ms = 15 * 60 * 1000;       // a feed unused this long is passivated
+  int cache_size = 800;               // entries per home timeline (memory and Redis)
+  int fanout_max_followers = 10'000;  // authors with more followers are merged at read time
+  int active_days = 30;               // only users active this recently receive pushes
+  int ring_size = 400;                // recent statuses kept per large author
+  int redis_ttl_s = 14 * 24 * 3600;   // an unread timeline mirror expires
+  int flags_ttl_ms = 30'000;          // favourite/bookmark flags re-read after this
+  int hot_capacity = 100'000;         // statuses in the hot-status cache
+  int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)
+};
+
+struct trends_config {
+  int status_half_life_s = 21'600;    // a status's trend score halves this often
+  int tag_half_life_s = 43'200;
+  int min_status_interactions = 3;    // favourites + reblogs + replies before a status trends
+  int min_status_accounts = 2;        // distinct interacting accounts before a status trends
+  int min_tag_accounts = 2;           // distinct accounts (today or yesterday) before a tag trends
+  int max_statuses = 20'000;          // statuses tracked
+  int max_tags = 5'000;
+  int prune_batch = 1'000;            // removals per tick
+  int tick_ms = 60'000;
+  int seed_hours = 48;                // startup seed window (0: none)
+  int seed_limit = 5'000;
+};
+
 struct config {
   http_config http;
+  trends_config trends;
+  feed_config feed;
   pg_config pg;
   redis_config redis;
   int actor_threads = 0;              // 0 = max(2, hardware concurrency)

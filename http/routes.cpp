@@ -61,7 +61,10 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/api/v1/favourites", h::own_list(svc, actors::timeline_kind::favourites, "read:favourites"));
   r->add("GET", "/api/v1/bookmarks", h::own_list(svc, actors::timeline_kind::bookmarks, "read:bookmarks"));
   // Timelines (Mastodon)
-  r->add("GET", "/api/v1/timelines/home", h::own_list(svc, actors::timeline_kind::home, "read:statuses"));
+  r->add("GET", "/api/v1/timelines/home", h::home_timeline(svc));
+  r->add("GET", "/api/v1/trends", h::trend_tags(svc));
+  r->add("GET", "/api/v1/trends/tags", h::trend_tags(svc));
+  r->add("GET", "/api/v1/trends/statuses", h::trend_statuses(svc));
   r->add("GET", "/api/v1/timelines/public", h::public_timeline(svc));
   r->add("GET", "/api/v1/timelines/tag/:hashtag", h::tag_timeline(svc));
   // Chorus extras: admin (loopback or admin token)

@@ -23,6 +23,7 @@ struct rel_state {
   id_generator* ids = nullptr;
   std::chrono::milliseconds timeout{5000};
   std::shared_ptr<actor_stats> stats;
+  feeds_actor feeds;  // told about committed changes (home timelines merge or revoke)
 };
 
 using self_ptr = relationships_actor::stateful_pointer<rel_state>;
@@ -86,9 +87,27 @@ std::vector<relation_outcome> change_batch(pqxx::connection_base& c, const std::
                                                         relation_outcome& o) { o.row = apply_change(tx, item); });
 }
 
+// Tells the feeds about a committed change that affects home timelines.
+void announce(self_ptr self, const relation_change& ch, const pg::relationship_row& row) {
+  auto& feeds = self->state.feeds;
+  if (!feeds)
+    return;
+  if (ch.verb == relation_verb::follow && !row.following)
+    return;  // a follow request, not a follow yet
+  feed_relation ev;
+  ev.me = ch.me;
+  ev.target = ch.target;
+  ev.verb = ch.verb;
+  ev.show_reblogs = ch.verb == relation_verb::follow ? row.showing_reblogs : true;
+  ev.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()).count();
+  self->send(feeds, std::move(ev));
+}
+
 relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_generator* ids, actor_registry* reg,
-                                          std::chrono::milliseconds timeout) {
+                                          std::chrono::milliseconds timeout, feeds_actor feeds) {
   self->state.pool = std::move(pool);
+  self->state.feeds = std::move(feeds);
   self->state.ids = ids;
   self->state.timeout = timeout;
   self->state.stats = reg->enlist(self, "relationships", "main", {"changes", "queries"});
@@ -107,11 +126,11 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
       relation_item item{ch, static_cast<std::int64_t>(st.ids->next())};
       self->request(st.writer, st.timeout, std::move(item))
         .then(
-          [rp](relation_outcome& o) mutable {
+          [self, rp, ch](relation_outcome& o) mutable {
             if (o.code != errc::ok)
-              rp.deliver(make_error(o.code, o.error));
-            else
-              rp.deliver(o.row);
+              return rp.deliver(make_error(o.code, o.error)), void();
+            announce(self, ch, o.row);  // before the reply: the client's next read sees it
+            rp.deliver(o.row);
           },
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
@@ -140,8 +159,8 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
 } // namespace
 
 relationships_actor spawn_relationships(caf::actor_system& sys, pg_pool_actor pool, id_generator& ids,
-                                        actor_registry& reg, std::chrono::milliseconds timeout) {
-  return sys.spawn(rel_fn, std::move(pool), &ids, &reg, timeout);
+                                        actor_registry& reg, std::chrono::milliseconds timeout, feeds_actor feeds) {
+  return sys.spawn(rel_fn, std::move(pool), &ids, &reg, timeout, std::move(feeds));
 }
 
 } // namespace chorus::actors

@@ -9,6 +9,7 @@
 namespace chorus::actors {
 
 relationships_actor spawn_relationships(caf::actor_system& sys, pg_pool_actor pool, id_generator& ids,
-                                        actor_registry& reg, std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                                        actor_registry& reg, std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                                        feeds_actor feeds = {});
 
 } // namespace chorus::actors

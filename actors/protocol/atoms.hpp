@@ -17,6 +17,7 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;       // ask an actor
 using health_atom = caf::atom_constant<caf::atom("health")>;     // liveness
 using ready_atom = caf::atom_constant<caf::atom("ready")>;       // readiness (dependencies reachable)
 using nodes_atom = caf::atom_constant<caf::atom("nodes")>;       // list cluster nodes
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>; // feed manager → feed: quit, state is in Redis
 using migr_atom = caf::atom_constant<caf::atom("migrations")>;   // list applied migrations
 
 } // namespace chorus::actors

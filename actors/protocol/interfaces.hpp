@@ -86,4 +86,42 @@ using relationships_actor = caf::typed_actor<
   caf::replies_to<relations_query>::with<relationship_list>,              // relationships to several accounts
   caf::replies_to<people_list_query>::with<account_list>>;                // paginated account lists
 
+
+// Hot-status cache: viewer-independent status rows and their accounts for the
+// statuses read most; misses are loaded with one multi-get per batch.
+using status_cache_actor = caf::typed_actor<
+  caf::replies_to<hot_get>::with<storage::pg::status_bundle>,     // rows for ids (missing ones skipped)
+  caf::reacts_to<hot_invalidate>>;                                 // drop changed statuses/accounts
+
+// One user's home timeline (virtual actor: activated on first use by the feed
+// manager, passivated when idle or least recently used; its mirror is in Redis).
+using feed_actor = caf::typed_actor<
+  caf::replies_to<home_query>::with<status_view>,                  // a page, hydrated
+  caf::reacts_to<feed_push>,                                       // new entries (fan-out on write)
+  caf::reacts_to<feed_revoke>,                                     // remove entries
+  caf::reacts_to<feed_relation>,                                   // this user's follows/blocks/mutes changed
+  caf::reacts_to<feed_interaction>,                                // this user's favourite/bookmark/reblog flags
+  caf::reacts_to<passivate_atom>>;                                 // quit (after pending loads)
+
+// Feed manager: directory of live feed actors (activation, LRU passivation),
+// hybrid fan-out on write, revocation, and the rings of large authors.
+using feeds_actor = caf::typed_actor<
+  caf::replies_to<home_query>::with<status_view>,                  // route to the viewer's feed actor
+  caf::reacts_to<feed_post>,                                       // fan out (or ring for large authors)
+  caf::reacts_to<feed_removal>,                                    // revoke from every cached timeline
+  caf::reacts_to<feed_relation>,                                   // revoke/merge for unfollow, block, mute, follow
+  caf::reacts_to<feed_interaction>,                                // viewer flags, hot-cache invalidation
+  caf::replies_to<ring_query>::with<ring_reply>,                   // recent entries of large authors
+  caf::replies_to<stats_atom>::with<feed_stats>,                   // counters
+  caf::reacts_to<tick_atom>>;                                      // idle passivation sweep
+
+// Trending statuses and tags from time-decayed scores kept incrementally.
+using trends_actor = caf::typed_actor<
+  caf::reacts_to<feed_post>,                                       // tag uses, replies
+  caf::reacts_to<feed_interaction>,                                // favourites, reblogs
+  caf::reacts_to<feed_removal>,                                    // drop removed statuses
+  caf::replies_to<trend_statuses_query>::with<status_view>,        // hydrated, most trending first
+  caf::replies_to<trend_tags_query>::with<trend_tag_list>,
+  caf::reacts_to<tick_atom>>;                                      // prune decayed entries
+
 } // namespace chorus::actors

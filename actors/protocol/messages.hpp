@@ -2,6 +2,7 @@
 // Message types exchanged between Chorus actors.
 #include "common/errc.hpp"
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/feeds.hpp"
 #include "storage/pg/relationships.hpp"
 #include "storage/pg/statuses.hpp"
 #include "storage/redis/context.hpp"
@@ -336,6 +337,7 @@ struct action_item {
 // Its outcome: the status after the action, or an error for this item alone.
 struct action_outcome {
   status_view view;
+  std::int64_t removed_id = 0;  // unreblog: the reblog status that was deleted
   errc code = errc::ok;
   std::string error;
 };
@@ -344,6 +346,122 @@ struct action_outcome {
 struct status_created {
   storage::pg::create_result result;
   status_view view;
+};
+
+
+// ---- Feeds, hot statuses and trends ----------------------------------------
+// Events flow one way, after the write committed: statuses/relationships →
+// feeds (and trends). `at_ns` is the steady clock when the event was made, for
+// the fan-out and revocation lag histograms.
+
+struct feed_post {            // a status (or reblog) was created
+  storage::pg::feed_entry entry;
+  std::int64_t reblog_of_id = 0;
+  std::int64_t in_reply_to_id = 0;       // 0: not a reply
+  std::int64_t in_reply_to_account = 0;
+  std::int16_t visibility = 0;
+  std::vector<std::int64_t> mentions;
+  std::vector<std::string> tags;         // lower-case names
+  std::string language;
+  std::int64_t at_ns = 0;
+};
+
+struct feed_removal {         // statuses were deleted (by their author, an unreblog or a moderator)
+  std::vector<std::int64_t> ids;
+  std::int64_t author = 0;
+  bool moderation = false;
+  std::int64_t at_ns = 0;
+};
+
+struct feed_relation {        // me → target changed (follow, unfollow, block, mute, …)
+  std::int64_t me = 0;
+  std::int64_t target = 0;
+  relation_verb verb = relation_verb::follow;
+  bool show_reblogs = true;
+  std::int64_t at_ns = 0;
+  // Filled by the feed manager for a follow: the followed account's follower
+  // count and its recent statuses, merged into the follower's timeline.
+  std::int64_t target_followers = 0;
+  std::vector<storage::pg::ring_entry> merge;
+};
+
+struct feed_interaction {     // viewer favourited/bookmarked/reblogged status (or undid it)
+  std::int64_t viewer = 0;
+  std::int64_t status = 0;
+  std::int64_t status_author = 0;
+  status_verb verb = status_verb::favourite;
+  std::int64_t at_ns = 0;
+};
+
+struct home_query {           // GET /api/v1/timelines/home
+  std::int64_t viewer = 0;
+  storage::pg::page page;
+};
+
+// Feed actor internals: the manager pushes entries and revocations to live feeds.
+struct feed_push {
+  std::vector<storage::pg::feed_entry> entries;
+};
+
+struct feed_revoke {
+  std::vector<std::int64_t> ids;        // these statuses
+  std::int64_t author = 0;              // and/or everything by this author (0: none)
+  bool with_reblogs_of_author = false;  // … and reblogs of this author's statuses
+};
+
+// Recent statuses of large authors, merged into home timelines at read time.
+struct ring_query {
+  std::vector<std::int64_t> authors;
+};
+
+struct ring_reply {
+  std::vector<storage::pg::ring_entry> entries;  // newest first, all authors merged
+};
+
+struct hot_get {              // hot-status cache multi-get (viewer-independent rows)
+  std::vector<std::int64_t> ids;
+};
+
+struct hot_invalidate {
+  std::vector<std::int64_t> statuses;
+  std::vector<std::int64_t> accounts;
+};
+
+struct feed_stats {
+  std::int64_t live = 0;
+  std::uint64_t activations = 0;
+  std::uint64_t passivations = 0;
+  std::uint64_t rebuilds = 0;       // cold feeds rebuilt from Postgres
+  std::uint64_t redis_loads = 0;    // cold feeds restored from Redis
+  std::uint64_t pushes = 0;         // entries pushed by fan-out on write
+  std::uint64_t revocations = 0;
+};
+
+struct trend_statuses_query { // GET /api/v1/trends/statuses
+  std::int64_t viewer = 0;
+  int limit = 20;
+  int offset = 0;
+};
+
+struct trend_tags_query {     // GET /api/v1/trends/tags
+  int limit = 10;
+  int offset = 0;
+};
+
+struct tag_history_day {
+  std::int64_t day = 0;        // Unix seconds of the UTC day start
+  std::int64_t uses = 0;
+  std::int64_t accounts = 0;
+};
+
+struct trend_tag {
+  std::string name;
+  double score = 0;
+  std::vector<tag_history_day> history;  // newest day first, 7 days
+};
+
+struct trend_tag_list {
+  std::vector<trend_tag> tags;
 };
 
 } // namespace chorus::actors
@@ -389,3 +507,19 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relations_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relationship_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_list_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::relationship_row)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_post)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_removal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_relation)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_interaction)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_push)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_revoke)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_invalidate)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_statuses_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tags_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tag_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::status_bundle)

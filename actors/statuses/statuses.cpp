@@ -51,22 +51,6 @@ std::vector<status_created> create_batch(pqxx::connection_base& c, const std::ve
   return out;
 }
 
-// Drops statuses the viewer may not see (and reblogs of such statuses).
-void filter_visible(pg::status_bundle& b, std::int64_t viewer) {
-  std::vector<pg::status_row> kept;
-  for (auto& s : b.statuses) {
-    if (!pg::visible_to(s, viewer))
-      continue;
-    if (s.reblog_of_id) {
-      auto it = b.reblogged.find(s.reblog_of_id);
-      if (it == b.reblogged.end() || !pg::visible_to(it->second, viewer))
-        continue;
-    }
-    kept.push_back(std::move(s));
-  }
-  b.statuses.swap(kept);
-}
-
 struct statuses_state {
   static inline const char* name = "chorus.statuses";
   statuses_options opts;
@@ -75,6 +59,7 @@ struct statuses_state {
   action_batcher actions;
   id_generator* ids = nullptr;
   std::shared_ptr<actor_stats> stats;
+  status_listeners listeners;
 };
 
 using self_ptr = statuses_actor::stateful_pointer<statuses_state>;
@@ -90,17 +75,17 @@ caf::error not_found() { return make_error(errc::not_found, "Record not found");
 // Loads one status for `viewer`; not_found unless visible.
 caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t viewer, status_view& out) {
   out.bundle = pg::load_statuses(c, {id}, viewer);
-  filter_visible(out.bundle, viewer);
+  pg::keep_visible(out.bundle, viewer);
   return out.bundle.statuses.empty() ? not_found() : caf::error{};
 }
 
 // One interaction inside the batch transaction. Throws chorus::failure to fail
 // (only) this item; the caller runs it in a savepoint.
-status_view apply_action(pqxx::transaction_base& tx, const action_item& item) {
+status_view apply_action(pqxx::transaction_base& tx, const action_item& item, std::int64_t& removed_id) {
   const auto& a = item.action;
   status_view out;
   out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
-  filter_visible(out.bundle, a.viewer);
+  pg::keep_visible(out.bundle, a.viewer);
   if (out.bundle.statuses.empty())
     throw failure(errc::not_found, "Record not found");
   auto& target = out.bundle.statuses.front();
@@ -111,7 +96,7 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item) {
     case status_verb::unfavourite: pg::unfavourite(tx, a.viewer, a.id); break;
     case status_verb::bookmark: pg::bookmark(tx, item.new_id, a.viewer, a.id); break;
     case status_verb::unbookmark: pg::unbookmark(tx, a.viewer, a.id); break;
-    case status_verb::unreblog: pg::unreblog(tx, a.viewer, a.id); break;
+    case status_verb::unreblog: removed_id = pg::unreblog(tx, a.viewer, a.id); break;
     case status_verb::reblog: {
       bool own = target.account_id == a.viewer;
       if (target.visibility >= 3 || (target.visibility == 2 && !own))
@@ -132,12 +117,79 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item) {
 // Group commit for interactions: one failing item does not fail the others.
 std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::vector<action_item>& items) {
   return savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
-                                                      action_outcome& o) { o.view = apply_action(tx, item); });
+                                                      action_outcome& o) { o.view = apply_action(tx, item, o.removed_id); });
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+// Tells feeds and trends about a status that was just committed.
+void announce_post(self_ptr self, const pg::status_bundle& b) {
+  auto& l = self->state.listeners;
+  if (b.statuses.empty() || (!l.feeds && !l.trends))
+    return;
+  const auto& s = b.statuses.front();
+  feed_post ev;
+  ev.entry = {s.id, s.account_id, 0};
+  ev.reblog_of_id = s.reblog_of_id;
+  if (s.reblog_of_id)
+    if (auto it = b.reblogged.find(s.reblog_of_id); it != b.reblogged.end())
+      ev.entry.origin_author = it->second.account_id;
+  ev.in_reply_to_id = s.in_reply_to_id;
+  ev.in_reply_to_account = s.in_reply_to_account_id;
+  ev.visibility = s.visibility;
+  ev.mentions = s.mention_ids;
+  ev.tags = s.tags;
+  ev.language = s.language;
+  ev.at_ns = now_ns();
+  if (l.trends)
+    self->send(l.trends, ev);
+  if (l.feeds)
+    self->send(l.feeds, std::move(ev));
+}
+
+void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t author) {
+  auto& l = self->state.listeners;
+  feed_removal ev{std::move(ids), author, false, now_ns()};
+  if (l.trends)
+    self->send(l.trends, ev);
+  if (l.feeds)
+    self->send(l.feeds, std::move(ev));
+}
+
+// After an interaction committed: flags, caches, trends, and for reblogs the
+// fan-out of the new reblog status (or the revocation of the removed one).
+void announce_action(self_ptr self, const status_action& a, const action_outcome& o) {
+  auto& l = self->state.listeners;
+  if (a.verb == status_verb::remove) {
+    if (!o.view.bundle.statuses.empty())
+      announce_removal(self, {a.id}, a.viewer);
+    return;
+  }
+  std::int64_t author = 0;  // of the status acted on (the original, for reblogs)
+  if (!o.view.bundle.statuses.empty()) {
+    const auto& front = o.view.bundle.statuses.front();
+    author = front.account_id;
+    if (auto it = o.view.bundle.reblogged.find(front.reblog_of_id); front.reblog_of_id && it != o.view.bundle.reblogged.end())
+      author = it->second.account_id;
+  }
+  if (a.verb == status_verb::reblog)
+    announce_post(self, o.view.bundle);
+  if (a.verb == status_verb::unreblog && o.removed_id)
+    announce_removal(self, {o.removed_id}, a.viewer);
+  feed_interaction ev{a.viewer, a.id, author, a.verb, now_ns()};
+  if (l.trends)
+    self->send(l.trends, ev);
+  if (l.feeds)
+    self->send(l.feeds, std::move(ev));
 }
 
 statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, pg_pool_actor pool, id_generator* ids,
-                                          actor_registry* reg) {
+                                          actor_registry* reg, status_listeners listeners) {
   auto& st = self->state;
+  st.listeners = std::move(listeners);
   st.opts = opts;
   st.pool = pool;
   st.ids = ids;
@@ -173,6 +225,8 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
         if (c.result.parent_missing)
           return rp.deliver(make_error(errc::not_found, "the status replied to does not exist")), void();
         self->state.stats->add(c.result.replayed ? c_replayed : c_created);
+        if (!c.result.replayed)
+          announce_post(self, c.view.bundle);
         rp.deliver(std::move(c.view));
       };
       if (!s.opts.batching) {
@@ -201,11 +255,11 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       action_item item{a, static_cast<std::int64_t>(s.ids->next())};
       self->request(s.actions, s.opts.timeout, std::move(item))
         .then(
-          [rp](action_outcome& o) mutable {
+          [self, rp, a](action_outcome& o) mutable {
             if (o.code != errc::ok)
-              rp.deliver(make_error(o.code, o.error));
-            else
-              rp.deliver(std::move(o.view));
+              return rp.deliver(make_error(o.code, o.error)), void();
+            announce_action(self, a, o);
+            rp.deliver(std::move(o.view));
           },
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
@@ -236,7 +290,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
           out.oldest_cursor = ids.back();
         }
         out.bundle = pg::load_statuses(c, ids, q.viewer);
-        filter_visible(out.bundle, q.viewer);
+        pg::keep_visible(out.bundle, q.viewer);
         return {};
       });
     },
@@ -248,9 +302,9 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
           return err;
         auto [up, down] = pg::context(c, q.id);
         auto ancestors = pg::load_statuses(c, up, q.viewer);
-        filter_visible(ancestors, q.viewer);
+        pg::keep_visible(ancestors, q.viewer);
         auto descendants = pg::load_statuses(c, down, q.viewer);
-        filter_visible(descendants, q.viewer);
+        pg::keep_visible(descendants, q.viewer);
         out.bundle = std::move(ancestors);
         out.split = out.bundle.statuses.size();
         for (auto& s : descendants.statuses)
@@ -282,8 +336,8 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
 } // namespace
 
 statuses_actor spawn_statuses(caf::actor_system& sys, statuses_options opts, pg_pool_actor pool, id_generator& ids,
-                              actor_registry& reg) {
-  return sys.spawn(statuses_fn, opts, std::move(pool), &ids, &reg);
+                              actor_registry& reg, status_listeners listeners) {
+  return sys.spawn(statuses_fn, opts, std::move(pool), &ids, &reg, std::move(listeners));
 }
 
 } // namespace chorus::actors

@@ -18,7 +18,13 @@ struct statuses_options {
   bool batching = true;  // false: every post is its own transaction (the naive baseline of bench/)
 };
 
+// Who hears about committed changes (either may be absent, e.g. in storage tests).
+struct status_listeners {
+  feeds_actor feeds;
+  trends_actor trends;
+};
+
 statuses_actor spawn_statuses(caf::actor_system& sys, statuses_options opts, pg_pool_actor pool, id_generator& ids,
-                              actor_registry& reg);
+                              actor_registry& reg, status_listeners listeners = {});
 
 } // namespace chorus::actors

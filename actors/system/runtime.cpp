@@ -3,6 +3,9 @@
 #include "actors/accounts/oauth.hpp"
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
+#include "actors/feed/feeds.hpp"
+#include "actors/feed/status_cache.hpp"
+#include "actors/trends/trends.hpp"
 #include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
 #include "actors/statuses/statuses.hpp"
@@ -18,6 +21,26 @@
 #include <thread>
 
 namespace chorus::actors {
+namespace {
+
+trends_options trends_from(const config& cfg) {
+  trends_options o;
+  auto& t = cfg.trends;
+  o.scoring.status_half_life_s = t.status_half_life_s;
+  o.scoring.tag_half_life_s = t.tag_half_life_s;
+  o.scoring.min_status_interactions = t.min_status_interactions;
+  o.scoring.min_status_accounts = t.min_status_accounts;
+  o.scoring.min_tag_accounts = t.min_tag_accounts;
+  o.scoring.max_statuses = static_cast<std::size_t>(t.max_statuses);
+  o.scoring.max_tags = static_cast<std::size_t>(t.max_tags);
+  o.scoring.prune_batch = static_cast<std::size_t>(t.prune_batch);
+  o.tick = std::chrono::milliseconds(t.tick_ms);
+  o.seed_hours = t.seed_hours;
+  o.seed_limit = t.seed_limit;
+  return o;
+}
+
+} // namespace
 
 runtime::runtime(const config& cfg, metrics::registry& metrics)
   : cfg_(cfg), registry_(cfg.node_name),
@@ -59,10 +82,26 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   oo.dummy_hash = crypto::hash_password(crypto::random_token(16));  // composition root thread, not an actor
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
+  status_cache_options sco;
+  sco.capacity = static_cast<std::size_t>(cfg.feed.hot_capacity);
+  sco.ttl = std::chrono::milliseconds(cfg.feed.hot_ttl_ms);
+  svc_.status_cache = spawn_status_cache(*sys_, sco, svc_.pg, registry_, &metrics);
+  feeds_options fo;
+  fo.max_live = static_cast<std::size_t>(cfg.feed.max_live);
+  fo.idle = std::chrono::milliseconds(cfg.feed.idle_ms);
+  fo.cache_size = static_cast<std::size_t>(cfg.feed.cache_size);
+  fo.fanout_max_followers = cfg.feed.fanout_max_followers;
+  fo.active_days = cfg.feed.active_days;
+  fo.ring_size = static_cast<std::size_t>(cfg.feed.ring_size);
+  fo.redis_ttl_s = cfg.feed.redis_ttl_s;
+  fo.flags_ttl = std::chrono::milliseconds(cfg.feed.flags_ttl_ms);
+  fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
+  svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
+  svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);
   statuses_options so;
   so.batching = cfg.batch_status_writes;
-  svc_.statuses = spawn_statuses(*sys_, so, svc_.pg, ids_, registry_);
-  svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_);
+  svc_.statuses = spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends});
+  svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_, std::chrono::seconds(5), svc_.feeds);
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -83,6 +122,9 @@ void runtime::shutdown() {
     caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.relationships, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.statuses, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.trends, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.feeds, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(svc_.status_cache, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);

@@ -26,6 +26,9 @@ struct services {
   accounts_actor accounts;
   statuses_actor statuses;
   relationships_actor relationships;
+  status_cache_actor status_cache;
+  feeds_actor feeds;
+  trends_actor trends;
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

@@ -242,4 +242,16 @@ handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std
   };
 }
 
+handler_fn home_timeline(const actors::services& svc) {
+  return [svc](request& req, const responder& res) {
+    authenticate(svc, req, res, "read:statuses", who::user, [svc, res, req](const actors::auth_context& ctx) {
+      actors::home_query q;
+      q.viewer = ctx.account_id;
+      q.page = read_page(req);
+      ask(*svc.system, res, svc.feeds, timeout_of(svc),
+          [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, q);
+    });
+  };
+}
+
 } // namespace chorus::http::handlers

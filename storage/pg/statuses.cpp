@@ -330,6 +330,22 @@ bool visible_to(const status_row& s, std::int64_t viewer) {
   return std::find(s.mention_ids.begin(), s.mention_ids.end(), viewer) != s.mention_ids.end();
 }
 
+void keep_visible(status_bundle& b, std::int64_t viewer) {
+  std::vector<status_row> kept;
+  kept.reserve(b.statuses.size());
+  for (auto& s : b.statuses) {
+    if (!visible_to(s, viewer))
+      continue;
+    if (s.reblog_of_id) {
+      auto it = b.reblogged.find(s.reblog_of_id);
+      if (it == b.reblogged.end() || !visible_to(it->second, viewer))
+        continue;
+    }
+    kept.push_back(std::move(s));
+  }
+  b.statuses.swap(kept);
+}
+
 status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
   return translated([&] {
     pqxx::work tx(c);
@@ -393,21 +409,23 @@ std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::stri
                   "s.id", p, tag);
 }
 
-std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+std::string home_filter(std::int64_t viewer) {
   auto v = std::to_string(viewer);
   auto followed = "(SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ")";
-  return id_query(c,
-                  "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL"
-                  " AND (s.account_id = " + v + " OR s.account_id IN " + followed + ")"
-                  " AND (s.visibility <> 3 OR s.account_id = " + v +
-                    " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
-                  " AND (s.reblog_of_id IS NULL OR s.account_id = " + v +
-                    " OR EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = " + v +
-                    " AND fo.target_account_id = s.account_id AND fo.show_reblogs))"
-                  " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
-                    ") OR s.in_reply_to_account_id IN " + followed + ")" +
-                    not_hidden_from(viewer),
-                  "s.id", p);
+  return " s.deleted_at IS NULL"
+         " AND (s.account_id = " + v + " OR s.account_id IN " + followed + ")"
+         " AND (s.visibility <> 3 OR s.account_id = " + v +
+           " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
+         " AND (s.reblog_of_id IS NULL OR s.account_id = " + v +
+           " OR EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = " + v +
+           " AND fo.target_account_id = s.account_id AND fo.show_reblogs))"
+         " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
+           ") OR s.in_reply_to_account_id IN " + followed + ")" +
+         not_hidden_from(viewer);
+}
+
+std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+  return id_query(c, "SELECT s.id FROM statuses s WHERE" + home_filter(viewer), "s.id", p);
 }
 
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
@@ -562,8 +580,8 @@ std::int64_t reblog(pqxx::transaction_base& tx, std::int64_t new_id, std::int64_
   });
 }
 
-void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
-  translated([&] {
+std::int64_t unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status) {
+  return translated([&] {
     auto r = tx.exec_params("UPDATE statuses SET deleted_at = now() WHERE account_id = $1 AND reblog_of_id = $2"
                             " AND deleted_at IS NULL RETURNING id",
                             account, status);
@@ -571,7 +589,7 @@ void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t sta
       tx.exec_params("UPDATE statuses SET reblogs_count = greatest(reblogs_count - 1, 0) WHERE id = $1", status);
       tx.exec_params("UPDATE accounts SET statuses_count = greatest(statuses_count - 1, 0) WHERE id = $1", account);
     }
-    return 0;
+    return r.empty() ? std::int64_t{0} : r[0][0].as<std::int64_t>();
   });
 }
 

@@ -81,6 +81,8 @@ status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::i
 
 // True if `viewer` (0 = anonymous) may see the status.
 bool visible_to(const status_row& s, std::int64_t viewer);
+// Drops from `b.statuses` what the viewer may not see (and reblogs of such statuses).
+void keep_visible(status_bundle& b, std::int64_t viewer);
 
 struct page {
   std::int64_t max_id = 0;    // exclusive upper bound (0 = none)
@@ -96,8 +98,11 @@ std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::stri
 // The viewer's home timeline computed on read (fan-out on read): own statuses and
 // those of followed accounts (their reblogs unless show_reblogs is off), replies
 // only to oneself, the viewer or followed accounts, direct ones only when mentioned,
-// without muted or blocked authors. Issue #4 puts cached per-user feeds in front.
+// without muted or blocked authors. The feed actors (actors/feed) serve the cached
+// newest 800 and use this only for older pages.
 std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
+// The WHERE condition of home_timeline over `statuses s` (shared with the feed rebuild).
+std::string home_filter(std::int64_t viewer);
 
 // Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
@@ -126,7 +131,8 @@ void unbookmark(pqxx::transaction_base& tx, std::int64_t account, std::int64_t s
 // Returns the id of the (new or existing) reblog status.
 std::int64_t reblog(pqxx::transaction_base& tx, std::int64_t new_id, std::int64_t account, std::int64_t status,
                     std::int16_t visibility);
-void unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
+// Returns the id of the deleted reblog, 0 if there was none.
+std::int64_t unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
 bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 

@@ -1,0 +1,886 @@
+#include "actors/feed/feeds.hpp"
+
+#include "actors/feed/timeline.hpp"
+#include "actors/protocol/errors.hpp"
+#include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "storage/redis/feeds.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <deque>
+#include <functional>
+#include <list>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace chorus::actors {
+namespace {
+
+namespace pg = storage::pg;
+namespace rd = storage::redis;
+using clock_type = std::chrono::steady_clock;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
+}
+
+double seconds_since(std::int64_t at_ns) { return at_ns > 0 ? static_cast<double>(now_ns() - at_ns) / 1e9 : 0.0; }
+
+// Lag buckets in seconds: fan-out and revocation are expected in milliseconds.
+std::vector<double> lag_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+}
+
+// What every feed actor shares with its manager (immutable after start).
+struct feed_deps {
+  feeds_options opts;
+  pg_pool_actor pool;
+  redis_actor redis;
+  status_cache_actor cache;
+  feeds_actor manager;
+  metrics::counter* cold_redis = nullptr;
+  metrics::counter* cold_postgres = nullptr;
+  metrics::counter* deep_reads = nullptr;
+};
+
+// ---- The feed actor: one user's timeline ----------------------------------
+
+struct pending_read {
+  home_query q;
+  caf::typed_response_promise<status_view> rp;
+};
+
+struct feed_state {
+  static inline const char* name = "chorus.feed";
+  std::int64_t viewer = 0;
+  std::shared_ptr<const feed_deps> deps;
+  feed::timeline tl;
+  feed::viewer_facts facts;
+  feed::flag_cache flags;
+  clock_type::time_point flags_at = clock_type::now();
+  bool ready = false;
+  bool quit_when_ready = false;
+  std::vector<pending_read> waiting;
+  std::vector<std::function<void()>> deferred;  // events that arrived while loading
+};
+
+using feed_ptr = feed_actor::stateful_pointer<feed_state>;
+
+void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp);
+
+// Writes this feed's mirror; a failure only costs a rebuild at the next activation.
+void write_mirror(feed_ptr self, storage::redis::command cmd) {
+  auto& s = self->state;
+  self->request(s.deps->redis, s.deps->opts.timeout, redis_request{{std::move(cmd)}})
+    .then([](redis_result&) {},
+          [self](caf::error& err) {
+            log::write(log::level::warn, "feed: mirror write failed",
+                       {{"viewer", self->state.viewer}, {"error", description_of(err)}});
+          });
+}
+
+// Applies `fn` now, or after the timeline has loaded.
+template <class Fn>
+void when_ready(feed_ptr self, Fn fn) {
+  if (self->state.ready)
+    fn();
+  else
+    self->state.deferred.emplace_back(std::move(fn));
+}
+
+void finish_loading(feed_ptr self) {
+  auto& s = self->state;
+  s.ready = true;
+  for (auto& fn : s.deferred)
+    fn();
+  s.deferred.clear();
+  auto waiting = std::move(s.waiting);
+  s.waiting.clear();
+  for (auto& w : waiting)
+    serve(self, std::move(w.q), std::move(w.rp));
+  if (s.quit_when_ready)
+    self->quit();
+}
+
+void fail_loading(feed_ptr self, const caf::error& err) {
+  for (auto& w : self->state.waiting)
+    w.rp.deliver(err);
+  self->state.waiting.clear();
+  self->quit(err);  // the manager sees the exit and activates a fresh feed next time
+}
+
+// Activation, step 2: the viewer's follows and hidden accounts, and when Redis
+// had no mirror, the timeline itself with one bounded query.
+void load_from_postgres(feed_ptr self, bool rebuild) {
+  auto& s = self->state;
+  struct result {
+    pg::feed_snapshot snapshot;
+    std::vector<pg::feed_entry> entries;
+  };
+  auto out = std::make_shared<result>();
+  auto viewer = s.viewer;
+  auto cap = static_cast<int>(s.deps->opts.cache_size);
+  auto max_following = s.deps->opts.max_following;
+  self->request(s.deps->pool, s.deps->opts.timeout,
+                db_call{rebuild ? "feed.rebuild" : "feed.snapshot",
+                        [=](pqxx::connection_base& c) {
+                          if (rebuild)
+                            out->entries = pg::rebuild_home(c, viewer, cap);
+                          out->snapshot = pg::load_snapshot(c, viewer, max_following);
+                        }})
+    .then(
+      [self, out, rebuild, cap](ok_atom) {
+        auto& s = self->state;
+        s.facts.assign(out->snapshot);
+        if (rebuild) {
+          bool complete = out->entries.size() < static_cast<std::size_t>(cap);
+          s.tl.assign(std::move(out->entries), complete);
+          if (s.deps->cold_postgres)
+            s.deps->cold_postgres->inc();
+        }
+        // Events that arrived meanwhile apply before the mirror is written back.
+        for (auto& fn : s.deferred)
+          fn();
+        s.deferred.clear();
+        if (rebuild)
+          write_mirror(self, rd::feed_store(s.viewer, s.tl.entries(), s.tl.complete(), s.deps->opts.redis_ttl_s));
+        finish_loading(self);
+      },
+      [self](caf::error& err) { fail_loading(self, err); });
+}
+
+// Activation, step 1: the mirror in Redis, if any (Redis down → rebuild).
+void activate(feed_ptr self) {
+  auto& s = self->state;
+  self->request(s.deps->redis, s.deps->opts.timeout, redis_request{rd::feed_load(s.viewer, s.deps->opts.redis_ttl_s)})
+    .then(
+      [self](redis_result& r) {
+        auto& s = self->state;
+        auto loaded = r.replies.empty() ? rd::loaded_feed{} : rd::parse_feed_load(r.replies.front());
+        if (!loaded.exists)
+          return load_from_postgres(self, true);
+        s.tl.assign(std::move(loaded.entries), loaded.complete);
+        if (s.deps->cold_redis)
+          s.deps->cold_redis->inc();
+        load_from_postgres(self, false);
+      },
+      [self](caf::error& err) {
+        log::write(log::level::warn, "feed: redis unavailable, rebuilding from postgres",
+                   {{"viewer", self->state.viewer}, {"error", description_of(err)}});
+        load_from_postgres(self, true);
+      });
+}
+
+// Copies the viewer's flags and relationship facts into the hydrated rows and
+// drops what the viewer may not see.
+void apply_viewer(feed_state& s, pg::status_bundle& b) {
+  auto fill = [&](pg::status_row& r) {
+    auto f = s.flags.get(r.id);
+    r.favourited = f & feed::flag_cache::favourited;
+    r.reblogged = f & feed::flag_cache::reblogged;
+    r.bookmarked = f & feed::flag_cache::bookmarked;
+    r.viewer_follows_author = s.facts.follows(r.account_id);
+    r.blocked = s.facts.hidden(r.account_id) && r.account_id != s.viewer;
+  };
+  for (auto& r : b.statuses)
+    fill(r);
+  for (auto& [id, r] : b.reblogged)
+    fill(r);
+  pg::keep_visible(b, s.viewer);
+}
+
+// Hydration: one multi-get from the hot-status cache, then (only for statuses
+// whose flags this feed has not seen yet) one flags query.
+void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_promise<status_view> rp) {
+  auto& s = self->state;
+  status_view view;
+  if (!ids.empty()) {
+    view.newest_cursor = ids.front();
+    view.oldest_cursor = ids.back();
+  }
+  self->request(s.deps->cache, s.deps->opts.timeout, hot_get{std::move(ids)})
+    .then(
+      [self, rp, view](pg::status_bundle& b) mutable {
+        auto& s = self->state;
+        if (clock_type::now() - s.flags_at > s.deps->opts.flags_ttl) {
+          s.flags.clear();
+          s.flags_at = clock_type::now();
+        }
+        std::vector<std::int64_t> unknown;
+        for (auto& r : b.statuses) {
+          if (!s.flags.known(r.id))
+            unknown.push_back(r.id);
+          if (r.reblog_of_id && !s.flags.known(r.reblog_of_id))
+            unknown.push_back(r.reblog_of_id);
+        }
+        auto bundle = std::make_shared<pg::status_bundle>(std::move(b));
+        auto done = [self, rp, view, bundle]() mutable {
+          apply_viewer(self->state, *bundle);
+          view.bundle = std::move(*bundle);
+          rp.deliver(std::move(view));
+        };
+        if (unknown.empty())
+          return done();
+        auto flags = std::make_shared<pg::viewer_flags>();
+        auto viewer = s.viewer;
+        self->request(s.deps->pool, s.deps->opts.timeout,
+                      db_call{"feed.flags", [=](pqxx::connection_base& c) { *flags = pg::load_flags(c, viewer, unknown); }})
+          .then(
+            [self, flags, unknown, done](ok_atom) mutable {
+              auto& fc = self->state.flags;
+              for (auto id : unknown)
+                fc.learn_none(id);
+              for (auto id : flags->favourited)
+                fc.set(id, feed::flag_cache::favourited, true);
+              for (auto id : flags->reblogged)
+                fc.set(id, feed::flag_cache::reblogged, true);
+              for (auto id : flags->bookmarked)
+                fc.set(id, feed::flag_cache::bookmarked, true);
+              done();
+            },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<pg::feed_entry>& entries) {
+  std::vector<std::int64_t> ids;
+  ids.reserve(entries.size());
+  for (auto& e : entries)
+    ids.push_back(e.id);
+  return ids;
+}
+
+void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp) {
+  auto& s = self->state;
+  if (s.tl.beyond(q.page)) {
+    // Older than the cached window: one keyset query (cost independent of depth).
+    if (s.deps->deep_reads)
+      s.deps->deep_reads->inc();
+    auto ids = std::make_shared<std::vector<std::int64_t>>();
+    auto viewer = s.viewer;
+    auto page = q.page;
+    self->request(s.deps->pool, s.deps->opts.timeout,
+                  db_call{"feed.older", [=](pqxx::connection_base& c) { *ids = pg::home_timeline(c, viewer, page); }})
+      .then([self, ids, rp](ok_atom) mutable { hydrate(self, std::move(*ids), rp); },
+            [rp](caf::error& err) mutable { rp.deliver(err); });
+    return;
+  }
+  auto large = s.facts.large_followees(s.deps->opts.fanout_max_followers);
+  if (large.empty())
+    return hydrate(self, ids_of(feed::select_page(s.tl.entries(), q.page)), rp);
+  // Large authors' statuses are not pushed: merge their rings in now.
+  self->request(s.deps->manager, s.deps->opts.timeout, ring_query{std::move(large)})
+    .then(
+      [self, q, rp](ring_reply& r) mutable {
+        auto& s = self->state;
+        std::vector<pg::feed_entry> extra;
+        for (auto& re : r.entries)
+          if (s.facts.admits(re))
+            extra.push_back(re.entry);
+        auto merged = feed::merge_newest_first(s.tl.entries(), extra);
+        hydrate(self, ids_of(feed::select_page(merged, q.page)), rp);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+void on_relation(feed_ptr self, const feed_relation& r) {
+  auto& s = self->state;
+  auto v = s.viewer;
+  auto other = r.me == v ? r.target : r.me;
+  switch (r.verb) {
+    case relation_verb::follow:
+    case relation_verb::authorize:
+      if (r.me != v)
+        return;
+      s.facts.follow(r.target, r.target_followers, r.show_reblogs);
+      if (!r.merge.empty()) {
+        std::vector<pg::feed_entry> admitted;
+        for (auto& re : r.merge)
+          if (s.facts.admits(re))
+            admitted.push_back(re.entry);
+        if (s.tl.insert(admitted) > 0)
+          write_mirror(self, rd::feed_push({v}, admitted, static_cast<int>(s.deps->opts.cache_size)));
+      }
+      return;
+    case relation_verb::unfollow:
+      if (r.me != v)
+        return;
+      s.facts.unfollow(r.target);
+      s.tl.remove_author(r.target, false);
+      return;
+    case relation_verb::block:
+      s.facts.unfollow(other);
+      s.facts.hide(other);
+      s.tl.remove_author(other, true);
+      return;
+    case relation_verb::mute:
+      if (r.me != v)
+        return;
+      s.facts.hide(r.target);
+      s.tl.remove_author(r.target, true);
+      return;
+    case relation_verb::unblock:
+    case relation_verb::unmute:
+      s.facts.unhide(other);
+      return;
+    case relation_verb::reject: return;
+  }
+}
+
+feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::shared_ptr<const feed_deps> deps) {
+  auto& st = self->state;
+  st.viewer = viewer;
+  st.deps = deps;
+  st.tl = feed::timeline(deps->opts.cache_size);
+  st.facts = feed::viewer_facts(viewer);
+  activate(self);
+  return {
+    [=](home_query& q) -> caf::result<status_view> {
+      auto rp = self->make_response_promise<status_view>();
+      if (!self->state.ready)
+        self->state.waiting.push_back({std::move(q), rp});
+      else
+        serve(self, std::move(q), rp);
+      return rp;
+    },
+    [=](feed_push& p) { when_ready(self, [self, p] { self->state.tl.insert(p.entries); }); },
+    [=](feed_revoke& r) {
+      when_ready(self, [self, r] {
+        auto& tl = self->state.tl;
+        tl.remove_ids(r.ids);
+        if (r.author)
+          tl.remove_author(r.author, r.with_reblogs_of_author);
+      });
+    },
+    [=](feed_relation& r) { when_ready(self, [self, r] { on_relation(self, r); }); },
+    [=](feed_interaction& i) {
+      auto& fc = self->state.flags;
+      switch (i.verb) {
+        case status_verb::favourite: fc.set(i.status, feed::flag_cache::favourited, true); break;
+        case status_verb::unfavourite: fc.set(i.status, feed::flag_cache::favourited, false); break;
+        case status_verb::reblog: fc.set(i.status, feed::flag_cache::reblogged, true); break;
+        case status_verb::unreblog: fc.set(i.status, feed::flag_cache::reblogged, false); break;
+        case status_verb::bookmark: fc.set(i.status, feed::flag_cache::bookmarked, true); break;
+        case status_verb::unbookmark: fc.set(i.status, feed::flag_cache::bookmarked, false); break;
+        case status_verb::remove: break;
+      }
+    },
+    [=](passivate_atom) {
+      if (self->state.ready)
+        self->quit();
+      else
+        self->state.quit_when_ready = true;
+    },
+  };
+}
+
+// ---- The feed manager -----------------------------------------------------
+
+enum counter : std::size_t {
+  c_live, c_activations, c_passivations, c_hits, c_pushes, c_fanouts, c_ring_merges, c_revocations, c_errors
+};
+
+struct live_feed {
+  feed_actor handle;
+  std::list<std::pair<std::int64_t, clock_type::time_point>>::iterator lru;
+};
+
+struct ring {
+  std::deque<pg::ring_entry> entries;  // newest first
+  bool loaded = false;
+};
+
+struct ring_waiter {
+  std::vector<std::int64_t> authors;
+  caf::typed_response_promise<ring_reply> rp;
+};
+
+struct manager_state {
+  static inline const char* name = "chorus.feeds";
+  std::shared_ptr<feed_deps> deps;
+  const feeds_options* opts = nullptr;
+  std::unordered_map<std::int64_t, live_feed> live;
+  std::unordered_map<caf::actor_id, std::int64_t> by_actor;  // live feed actor → viewer
+  std::list<std::pair<std::int64_t, clock_type::time_point>> lru;  // front: most recently used
+  std::unordered_map<std::int64_t, ring> rings;
+  std::unordered_set<std::int64_t> rings_loading;
+  std::vector<ring_waiter> ring_waiters;
+  std::deque<feed_post> fanout_queue;
+  int fanouts_in_flight = 0;
+  std::vector<std::int64_t> touched;  // activated since the last flush (users.last_active_at)
+  std::shared_ptr<actor_stats> stats;
+  feed_stats counts;
+  metrics::gauge* live_gauge = nullptr;
+  metrics::counter* activations = nullptr;
+  metrics::counter* passivations = nullptr;
+  metrics::counter* reads_hit = nullptr;
+  metrics::counter* reads_cold = nullptr;
+  metrics::histogram* fanout_lag = nullptr;
+  metrics::histogram* revocation_lag = nullptr;
+
+  void publish() {
+    counts.live = static_cast<std::int64_t>(live.size());
+    stats->set(c_live, counts.live);
+    if (live_gauge)
+      live_gauge->set(counts.live);
+  }
+};
+
+using manager_ptr = feeds_actor::stateful_pointer<manager_state>;
+
+const live_feed* find_live(manager_ptr self, std::int64_t account) {
+  auto it = self->state.live.find(account);
+  return it == self->state.live.end() ? nullptr : &it->second;
+}
+
+void passivate(manager_ptr self, std::int64_t account) {
+  auto& s = self->state;
+  auto it = s.live.find(account);
+  if (it == s.live.end())
+    return;
+  self->send(it->second.handle, passivate_atom::value);
+  s.by_actor.erase(it->second.handle.id());
+  s.lru.erase(it->second.lru);
+  s.live.erase(it);
+  ++s.counts.passivations;
+  s.stats->add(c_passivations);
+  if (s.passivations)
+    s.passivations->inc();
+}
+
+feed_actor feed_for(manager_ptr self, std::int64_t viewer) {
+  auto& s = self->state;
+  auto now = clock_type::now();
+  if (auto it = s.live.find(viewer); it != s.live.end()) {
+    s.lru.splice(s.lru.begin(), s.lru, it->second.lru);
+    it->second.lru->second = now;
+    s.stats->add(c_hits);
+    if (s.reads_hit)
+      s.reads_hit->inc();
+    return it->second.handle;
+  }
+  // Linked: feeds end with their manager; the manager's exit handler keeps it
+  // alive when a feed ends (passivation, or a failed activation).
+  auto handle = self->spawn<caf::linked>(feed_fn, viewer, std::shared_ptr<const feed_deps>(s.deps));
+  s.lru.emplace_front(viewer, now);
+  s.live.emplace(viewer, live_feed{handle, s.lru.begin()});
+  s.by_actor.emplace(handle.id(), viewer);
+  s.touched.push_back(viewer);
+  ++s.counts.activations;
+  s.stats->add(c_activations);
+  if (s.activations)
+    s.activations->inc();
+  if (s.reads_cold)
+    s.reads_cold->inc();
+  while (s.live.size() > s.opts->max_live && !s.lru.empty())
+    passivate(self, s.lru.back().first);
+  s.publish();
+  return handle;
+}
+
+// Sends Redis commands; logs (once per burst) and counts failures. `then` runs on success.
+template <class Then>
+void redis_send(manager_ptr self, std::vector<storage::redis::command> cmds, const char* what, Then then) {
+  auto& s = self->state;
+  if (cmds.empty())
+    return then();
+  self->request(s.deps->redis, s.opts->timeout, redis_request{std::move(cmds)})
+    .then([then](redis_result&) mutable { then(); },
+          [self, what](caf::error& err) {
+            self->state.stats->add(c_errors);
+            log::write(log::level::warn, "feeds: redis write failed (memory feeds are still updated)",
+                       {{"what", what}, {"error", description_of(err)}});
+          });
+}
+
+template <class Fn>
+void chunked(const std::vector<std::int64_t>& accounts, std::size_t chunk, Fn fn) {
+  for (std::size_t i = 0; i < accounts.size(); i += chunk)
+    fn(std::vector<std::int64_t>(accounts.begin() + static_cast<std::ptrdiff_t>(i),
+                                 accounts.begin() + static_cast<std::ptrdiff_t>(std::min(accounts.size(), i + chunk))));
+}
+
+void ring_add(manager_state& s, const feed_post& p) {
+  auto it = s.rings.find(p.entry.author);
+  if (it == s.rings.end() || !it->second.loaded || p.visibility == 3)
+    return;  // a ring not in memory loads from Postgres (which has this status) when needed
+  it->second.entries.push_front({p.entry, p.in_reply_to_account, p.visibility});
+  while (it->second.entries.size() > s.opts->ring_size)
+    it->second.entries.pop_back();
+}
+
+void start_fanout(manager_ptr self);
+
+// Delivers one post to its recipients: live feeds by message, mirrors by script.
+void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds) {
+  auto& s = self->state;
+  bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
+  if (large) {
+    ring_add(s, p);
+    s.stats->add(c_ring_merges);
+  }
+  const auto& to = t.recipients;  // the author only, for large authors
+  for (auto r : to)
+    if (auto* lf = find_live(self, r))
+      self->send(lf->handle, feed_push{{p.entry}});
+  chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
+    cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
+  });
+  s.counts.pushes += to.size();
+  s.stats->add(c_pushes, static_cast<std::int64_t>(to.size()));
+}
+
+// Fan-out batches: every post queued while a batch runs goes into the next one
+// (one pool job computing all their recipients, one Redis pipeline).
+void start_fanout(manager_ptr self) {
+  auto& s = self->state;
+  if (s.fanouts_in_flight >= 2 || s.fanout_queue.empty())
+    return;
+  auto batch = std::make_shared<std::vector<feed_post>>();
+  while (!s.fanout_queue.empty() && batch->size() < 128) {
+    batch->push_back(std::move(s.fanout_queue.front()));
+    s.fanout_queue.pop_front();
+  }
+  ++s.fanouts_in_flight;
+  auto targets = std::make_shared<std::vector<pg::fanout_targets>>();
+  auto max_followers = s.opts->fanout_max_followers;
+  auto days = s.opts->active_days;
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.fanout",
+                        [=](pqxx::connection_base& c) {
+                          for (auto& p : *batch) {
+                            pg::fanout_post fp{p.entry, p.in_reply_to_account, p.visibility, p.mentions};
+                            targets->push_back(pg::fanout_recipients(c, fp, max_followers, days));
+                          }
+                        },
+                        static_cast<std::uint32_t>(batch->size())})
+    .then(
+      [self, batch, targets](ok_atom) {
+        auto& s = self->state;
+        std::vector<rd::command> cmds;
+        for (std::size_t i = 0; i < batch->size(); ++i)
+          deliver(self, (*batch)[i], (*targets)[i], cmds);
+        s.stats->add(c_fanouts, static_cast<std::int64_t>(batch->size()));
+        auto finished = [self, batch] {
+          auto& s = self->state;
+          for (auto& p : *batch)
+            if (s.fanout_lag)
+              s.fanout_lag->observe(seconds_since(p.at_ns));
+        };
+        redis_send(self, std::move(cmds), "fanout", finished);
+        --s.fanouts_in_flight;
+        start_fanout(self);
+      },
+      [self, batch](caf::error& err) {
+        auto& s = self->state;
+        s.stats->add(c_errors);
+        log::write(log::level::error, "feeds: fan-out failed",
+                   {{"posts", batch->size()}, {"error", description_of(err)}});
+        --s.fanouts_in_flight;
+        start_fanout(self);
+      });
+}
+
+void observe_revocation(manager_state& s, std::int64_t at_ns) {
+  ++s.counts.revocations;
+  s.stats->add(c_revocations);
+  if (s.revocation_lag)
+    s.revocation_lag->observe(seconds_since(at_ns));
+}
+
+void on_removal(manager_ptr self, feed_removal r) {
+  auto& s = self->state;
+  self->send(s.deps->cache, hot_invalidate{r.ids, {}});
+  auto targets = std::make_shared<pg::removal_targets>();
+  auto ids = r.ids;
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.removal", [=](pqxx::connection_base& c) { *targets = pg::removal_recipients(c, ids); }})
+    .then(
+      [self, targets, r](ok_atom) {
+        auto& s = self->state;
+        std::vector<std::int64_t> all_ids;
+        for (auto& e : targets->entries)
+          all_ids.push_back(e.id);
+        for (auto& [author, rg] : s.rings)
+          rg.entries.erase(std::remove_if(rg.entries.begin(), rg.entries.end(),
+                                          [&](const pg::ring_entry& x) {
+                                            return std::find(all_ids.begin(), all_ids.end(), x.entry.id) !=
+                                                   all_ids.end();
+                                          }),
+                           rg.entries.end());
+        for (auto a : targets->accounts)
+          if (auto* lf = find_live(self, a))
+            self->send(lf->handle, feed_revoke{all_ids, 0, false});
+        self->send(s.deps->cache, hot_invalidate{all_ids, {}});
+        std::vector<rd::command> cmds;
+        chunked(targets->accounts, s.opts->push_chunk,
+                [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });
+        auto at = r.at_ns;
+        redis_send(self, std::move(cmds), "removal", [self, at] { observe_revocation(self->state, at); });
+      },
+      [self](caf::error& err) {
+        self->state.stats->add(c_errors);
+        log::write(log::level::error, "feeds: revocation failed", {{"error", description_of(err)}});
+      });
+}
+
+void on_relation(manager_ptr self, feed_relation r) {
+  auto& s = self->state;
+  if (r.verb == relation_verb::authorize) {  // `me` accepted `target`'s request: target now follows me
+    std::swap(r.me, r.target);
+    r.verb = relation_verb::follow;
+  }
+  auto notify_live = [self](std::int64_t account, const feed_relation& rel) {
+    if (auto* lf = find_live(self, account))
+      self->send(lf->handle, rel);
+  };
+  auto at = r.at_ns;
+  auto revoke_done = [self, at] { observe_revocation(self->state, at); };
+  switch (r.verb) {
+    case relation_verb::follow: {
+      auto merge = std::make_shared<std::vector<pg::ring_entry>>();
+      auto followers = std::make_shared<std::int64_t>(0);
+      auto target = r.target;
+      auto n = s.opts->merge_on_follow;
+      self->request(s.deps->pool, s.opts->timeout,
+                    db_call{"feeds.merge", [=](pqxx::connection_base& c) {
+                              *merge = pg::recent_of_author(c, target, n);
+                              *followers = pg::followers_count(c, target);
+                            }})
+        .then(
+          [self, r, merge, followers](ok_atom) mutable {
+            if (auto* lf = find_live(self, r.me)) {
+              r.merge = std::move(*merge);
+              r.target_followers = *followers;
+              self->send(lf->handle, r);
+            } else {
+              // No live feed: drop the mirror, the next activation rebuilds it with this follow.
+              redis_send(self, {{"DEL", rd::home_key(r.me)}}, "follow", [] {});
+            }
+          },
+          [self](caf::error& err) {
+            self->state.stats->add(c_errors);
+            log::write(log::level::error, "feeds: merge on follow failed", {{"error", description_of(err)}});
+          });
+      return;
+    }
+    case relation_verb::unfollow:
+      notify_live(r.me, r);
+      redis_send(self, {rd::feed_remove_author(r.me, r.target, false)}, "unfollow", revoke_done);
+      return;
+    case relation_verb::block:
+      notify_live(r.me, r);
+      notify_live(r.target, r);
+      redis_send(self, {rd::feed_remove_author(r.me, r.target, true), rd::feed_remove_author(r.target, r.me, true)},
+                 "block", revoke_done);
+      return;
+    case relation_verb::mute:
+      notify_live(r.me, r);
+      redis_send(self, {rd::feed_remove_author(r.me, r.target, true)}, "mute", revoke_done);
+      return;
+    case relation_verb::unblock:
+      notify_live(r.me, r);
+      notify_live(r.target, r);
+      return;
+    case relation_verb::unmute: notify_live(r.me, r); return;
+    case relation_verb::authorize:
+    case relation_verb::reject: return;
+  }
+}
+
+// Answers ring waiters whose authors are all loaded.
+void answer_ring_waiters(manager_ptr self) {
+  auto& s = self->state;
+  std::vector<ring_waiter> still;
+  for (auto& w : s.ring_waiters) {
+    bool ready = std::none_of(w.authors.begin(), w.authors.end(),
+                              [&](std::int64_t a) { return s.rings_loading.count(a) != 0; });
+    if (!ready) {
+      still.push_back(std::move(w));
+      continue;
+    }
+    ring_reply out;
+    for (auto a : w.authors)
+      if (auto it = s.rings.find(a); it != s.rings.end())
+        out.entries.insert(out.entries.end(), it->second.entries.begin(), it->second.entries.end());
+    std::sort(out.entries.begin(), out.entries.end(),
+              [](const pg::ring_entry& x, const pg::ring_entry& y) { return x.entry.id > y.entry.id; });
+    w.rp.deliver(std::move(out));
+  }
+  s.ring_waiters.swap(still);
+}
+
+caf::result<ring_reply> on_ring_query(manager_ptr self, ring_query& q) {
+  auto& s = self->state;
+  std::vector<std::int64_t> cold;
+  for (auto a : q.authors) {
+    auto it = s.rings.find(a);
+    if ((it == s.rings.end() || !it->second.loaded) && !s.rings_loading.count(a))
+      cold.push_back(a);
+  }
+  auto rp = self->make_response_promise<ring_reply>();
+  s.ring_waiters.push_back({std::move(q.authors), rp});
+  if (cold.empty()) {
+    answer_ring_waiters(self);
+    return rp;
+  }
+  for (auto a : cold)
+    s.rings_loading.insert(a);
+  auto loaded = std::make_shared<std::vector<std::vector<pg::ring_entry>>>();
+  auto n = static_cast<int>(s.opts->ring_size);
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.ring", [=](pqxx::connection_base& c) {
+                          for (auto a : cold)
+                            loaded->push_back(pg::recent_of_author(c, a, n));
+                        }})
+    .then(
+      [self, cold, loaded](ok_atom) {
+        auto& s = self->state;
+        for (std::size_t i = 0; i < cold.size(); ++i) {
+          auto& rg = s.rings[cold[i]];
+          rg.entries.assign((*loaded)[i].begin(), (*loaded)[i].end());
+          rg.loaded = true;
+          s.rings_loading.erase(cold[i]);
+        }
+        answer_ring_waiters(self);
+      },
+      [self, cold](caf::error& err) {
+        auto& s = self->state;
+        for (auto a : cold)
+          s.rings_loading.erase(a);
+        std::vector<ring_waiter> still;
+        for (auto& w : s.ring_waiters) {
+          bool hit = std::any_of(w.authors.begin(), w.authors.end(), [&](std::int64_t a) {
+            return std::find(cold.begin(), cold.end(), a) != cold.end();
+          });
+          if (hit)
+            w.rp.deliver(err);
+          else
+            still.push_back(std::move(w));
+        }
+        s.ring_waiters.swap(still);
+      });
+  return rp;
+}
+
+void on_tick(manager_ptr self) {
+  auto& s = self->state;
+  auto now = clock_type::now();
+  while (!s.lru.empty() && now - s.lru.back().second > s.opts->idle)
+    passivate(self, s.lru.back().first);
+  s.publish();
+  if (!s.touched.empty()) {
+    auto accounts = std::move(s.touched);
+    s.touched.clear();
+    self->request(s.deps->pool, s.opts->timeout,
+                  db_call{"feeds.touch", [accounts](pqxx::connection_base& c) { pg::touch_active(c, accounts); },
+                          static_cast<std::uint32_t>(accounts.size())})
+      .then([](ok_atom) {}, [self](caf::error&) { self->state.stats->add(c_errors); });
+  }
+  self->delayed_send(self, s.opts->tick, tick_atom::value);
+}
+
+feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_deps> deps, actor_registry* reg,
+                                      metrics::registry* metrics) {
+  auto& st = self->state;
+  deps->manager = caf::actor_cast<feeds_actor>(self);
+  st.deps = deps;
+  st.opts = &deps->opts;
+  st.stats = reg->enlist(self, "feeds", "main",
+                         {"live", "activations", "passivations", "hits", "pushes", "fanouts", "ring_merges",
+                          "revocations", "errors"});
+  if (metrics) {
+    st.live_gauge = &metrics->get_gauge("chorus_feed_live_actors", "Feed actors live on this node");
+    st.activations = &metrics->get_counter("chorus_feed_activations_total", "Feed actors activated");
+    st.passivations = &metrics->get_counter("chorus_feed_passivations_total", "Feed actors passivated (idle or LRU)");
+    st.reads_hit = &metrics->get_counter("chorus_feed_reads_total", "Home timeline reads by whether the feed was live",
+                                         {{"result", "hit"}});
+    st.reads_cold = &metrics->get_counter("chorus_feed_reads_total", "Home timeline reads by whether the feed was live",
+                                          {{"result", "activation"}});
+    st.fanout_lag = &metrics->get_histogram("chorus_fanout_lag_seconds",
+                                            "Post committed → last follower timeline updated", {}, lag_buckets());
+    st.revocation_lag = &metrics->get_histogram("chorus_revocation_lag_seconds",
+                                                "Revoking event → removed from every cached timeline", {}, lag_buckets());
+  }
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    auto& s = self->state;
+    auto it = s.by_actor.find(em.source.id());
+    if (it == s.by_actor.end()) {
+      if (em.reason != caf::exit_reason::normal)
+        self->quit(em.reason);  // shutdown: the linked feeds end with us (passivated feeds end normally)
+      return;
+    }
+    // A feed that failed to load (passivated ones were already removed).
+    if (auto lf = s.live.find(it->second); lf != s.live.end()) {
+      s.lru.erase(lf->second.lru);
+      s.live.erase(lf);
+    }
+    s.by_actor.erase(it);
+    s.publish();
+  });
+  st.publish();
+  self->delayed_send(self, st.opts->tick, tick_atom::value);
+  return {
+    [=](home_query& q) -> caf::result<status_view> {
+      observe(self, *self->state.stats);
+      return self->delegate(feed_for(self, q.viewer), std::move(q));
+    },
+    [=](feed_post& p) {
+      observe(self, *self->state.stats);
+      self->state.fanout_queue.push_back(std::move(p));
+      start_fanout(self);
+    },
+    [=](feed_removal& r) {
+      observe(self, *self->state.stats);
+      on_removal(self, std::move(r));
+    },
+    [=](feed_relation& r) {
+      observe(self, *self->state.stats);
+      on_relation(self, std::move(r));
+    },
+    [=](feed_interaction& i) {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      self->send(s.deps->cache, hot_invalidate{{i.status}, {}});
+      if (auto* lf = find_live(self, i.viewer))
+        self->send(lf->handle, i);
+    },
+    [=](ring_query& q) -> caf::result<ring_reply> {
+      observe(self, *self->state.stats);
+      return on_ring_query(self, q);
+    },
+    [=](stats_atom) -> feed_stats {
+      auto& s = self->state;
+      s.publish();
+      return s.counts;
+    },
+    [=](tick_atom) { on_tick(self); },
+  };
+}
+
+} // namespace
+
+feeds_actor spawn_feeds(caf::actor_system& sys, feeds_options opts, pg_pool_actor pool, redis_actor redis,
+                        status_cache_actor cache, actor_registry& reg, metrics::registry* metrics) {
+  auto deps = std::make_shared<feed_deps>();
+  deps->opts = opts;
+  deps->pool = std::move(pool);
+  deps->redis = std::move(redis);
+  deps->cache = std::move(cache);
+  if (metrics) {
+    deps->cold_redis = &metrics->get_counter("chorus_feed_cold_loads_total", "Feeds activated, by where they came from",
+                                             {{"source", "redis"}});
+    deps->cold_postgres = &metrics->get_counter("chorus_feed_cold_loads_total",
+                                                "Feeds activated, by where they came from", {{"source", "postgres"}});
+    deps->deep_reads = &metrics->get_counter("chorus_feed_deep_reads_total",
+                                             "Home timeline pages older than the cached window (read from Postgres)");
+  }
+  return sys.spawn(manager_fn, deps, &reg, metrics);
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,245 @@
+#include "actors/feed/status_cache.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "common/metrics.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <deque>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace chorus::actors {
+namespace {
+
+namespace pg = storage::pg;
+using clock_type = std::chrono::steady_clock;
+
+enum counter : std::size_t { c_hits, c_misses, c_loads, c_size };
+
+struct waiter {
+  std::vector<std::int64_t> ids;
+  caf::typed_response_promise<pg::status_bundle> rp;
+};
+
+struct cache_state {
+  static inline const char* name = "chorus.status_cache";
+  status_cache_options opts;
+  pg_pool_actor pool;
+  std::unordered_map<std::int64_t, std::pair<pg::status_row, clock_type::time_point>> statuses;
+  std::unordered_map<std::int64_t, std::pair<pg::account_row, clock_type::time_point>> accounts;
+  std::deque<std::int64_t> order;  // load order, for eviction
+  std::unordered_set<std::int64_t> loading;
+  std::vector<waiter> waiters;
+  std::shared_ptr<actor_stats> stats;
+  metrics::counter* hits = nullptr;
+  metrics::counter* misses = nullptr;
+
+  bool fresh(clock_type::time_point at, clock_type::time_point now) const { return now - at < opts.ttl; }
+
+  const pg::status_row* status(std::int64_t id, clock_type::time_point now) const {
+    auto it = statuses.find(id);
+    return it != statuses.end() && fresh(it->second.second, now) ? &it->second.first : nullptr;
+  }
+
+  bool has_account(std::int64_t id, clock_type::time_point now) const {
+    auto it = accounts.find(id);
+    return it != accounts.end() && fresh(it->second.second, now);
+  }
+
+  // True if the status and everything it refers to is cached and fresh.
+  bool complete(const pg::status_row& s, clock_type::time_point now) const {
+    if (!has_account(s.account_id, now))
+      return false;
+    for (auto m : s.mention_ids)
+      if (!has_account(m, now))
+        return false;
+    if (s.reblog_of_id) {
+      auto* o = status(s.reblog_of_id, now);
+      return o && complete(*o, now);
+    }
+    return true;
+  }
+
+  // Ids of `ids` that must be loaded (absent, stale or incomplete).
+  std::vector<std::int64_t> missing(const std::vector<std::int64_t>& ids, clock_type::time_point now) const {
+    std::vector<std::int64_t> out;
+    for (auto id : ids) {
+      auto* s = status(id, now);
+      if (!s || !complete(*s, now))
+        out.push_back(id);
+    }
+    return out;
+  }
+
+  void copy_account(pg::status_bundle& b, std::int64_t id) const {
+    if (auto it = accounts.find(id); it != accounts.end())
+      b.accounts.emplace(id, it->second.first);
+  }
+
+  void copy_status(pg::status_bundle& b, const pg::status_row& s) const {
+    copy_account(b, s.account_id);
+    for (auto m : s.mention_ids)
+      copy_account(b, m);
+  }
+
+  // What is cached of `ids`, in order (ids not found are skipped).
+  pg::status_bundle assemble(const std::vector<std::int64_t>& ids) const {
+    pg::status_bundle b;
+    for (auto id : ids) {
+      auto it = statuses.find(id);
+      if (it == statuses.end())
+        continue;
+      const auto& s = it->second.first;
+      b.statuses.push_back(s);
+      copy_status(b, s);
+      if (s.reblog_of_id)
+        if (auto o = statuses.find(s.reblog_of_id); o != statuses.end()) {
+          b.reblogged.emplace(s.reblog_of_id, o->second.first);
+          copy_status(b, o->second.first);
+        }
+    }
+    return b;
+  }
+
+  void store(pg::status_bundle& b, clock_type::time_point now) {
+    for (auto& [id, a] : b.accounts)
+      accounts[id] = {std::move(a), now};
+    auto put = [&](pg::status_row& s) {
+      auto [it, fresh_insert] = statuses.insert_or_assign(s.id, std::make_pair(std::move(s), now));
+      if (fresh_insert)
+        order.push_back(it->first);
+    };
+    for (auto& [id, s] : b.reblogged)
+      put(s);
+    for (auto& s : b.statuses)
+      put(s);
+    while (statuses.size() > opts.capacity && !order.empty()) {
+      statuses.erase(order.front());
+      order.pop_front();
+    }
+    if (accounts.size() > opts.capacity)
+      accounts.clear();  // rare: refilled by the next loads
+  }
+
+  void invalidate(const hot_invalidate& x) {
+    for (auto id : x.statuses)
+      statuses.erase(id);
+    for (auto id : x.accounts)
+      accounts.erase(id);
+    if (order.size() > 2 * opts.capacity) {  // compact ids erased out of order
+      std::deque<std::int64_t> kept;
+      for (auto id : order)
+        if (statuses.count(id))
+          kept.push_back(id);
+      order.swap(kept);
+    }
+  }
+};
+
+using self_ptr = status_cache_actor::stateful_pointer<cache_state>;
+
+// Answers every waiter whose ids are no longer being loaded.
+void answer_waiters(self_ptr self) {
+  auto& s = self->state;
+  std::vector<waiter> still;
+  for (auto& w : s.waiters) {
+    bool ready = std::none_of(w.ids.begin(), w.ids.end(), [&](std::int64_t id) { return s.loading.count(id) != 0; });
+    if (ready)
+      w.rp.deliver(s.assemble(w.ids));
+    else
+      still.push_back(std::move(w));
+  }
+  s.waiters.swap(still);
+}
+
+void load(self_ptr self, std::vector<std::int64_t> ids) {
+  auto& s = self->state;
+  for (auto id : ids)
+    s.loading.insert(id);
+  s.stats->add(c_loads);
+  auto out = std::make_shared<pg::status_bundle>();
+  self->request(s.pool, s.opts.timeout,
+                db_call{"status_cache.load", [ids, out](pqxx::connection_base& c) { *out = pg::load_statuses(c, ids, 0); },
+                        static_cast<std::uint32_t>(ids.size())})
+    .then(
+      [self, ids, out](ok_atom) {
+        auto& s = self->state;
+        s.store(*out, clock_type::now());
+        for (auto id : ids)
+          s.loading.erase(id);
+        s.stats->set(c_size, static_cast<std::int64_t>(s.statuses.size()));
+        answer_waiters(self);
+      },
+      [self, ids](caf::error& err) {
+        auto& s = self->state;
+        for (auto id : ids)
+          s.loading.erase(id);
+        // Fail the waiters that needed these ids; the others are answered as usual.
+        std::vector<waiter> still;
+        for (auto& w : s.waiters) {
+          bool hit = std::any_of(w.ids.begin(), w.ids.end(),
+                                 [&](std::int64_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
+          if (hit)
+            w.rp.deliver(err);
+          else
+            still.push_back(std::move(w));
+        }
+        s.waiters.swap(still);
+        answer_waiters(self);
+      });
+}
+
+status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options opts, pg_pool_actor pool,
+                                           actor_registry* reg, metrics::registry* metrics) {
+  auto& st = self->state;
+  st.opts = opts;
+  st.pool = std::move(pool);
+  st.stats = reg->enlist(self, "status_cache", "main", {"hits", "misses", "loads", "size"});
+  if (metrics) {
+    st.hits = &metrics->get_counter("chorus_hot_status_cache_total", "Hot-status cache lookups", {{"result", "hit"}});
+    st.misses = &metrics->get_counter("chorus_hot_status_cache_total", "Hot-status cache lookups", {{"result", "miss"}});
+  }
+  return {
+    [=](hot_get& q) -> caf::result<pg::status_bundle> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto now = clock_type::now();
+      auto need = s.missing(q.ids, now);
+      auto hits = q.ids.size() - need.size();
+      s.stats->add(c_hits, static_cast<std::int64_t>(hits));
+      s.stats->add(c_misses, static_cast<std::int64_t>(need.size()));
+      if (s.hits) {
+        s.hits->inc(hits);
+        s.misses->inc(need.size());
+      }
+      if (need.empty())
+        return s.assemble(q.ids);
+      std::vector<std::int64_t> to_load;
+      for (auto id : need)
+        if (!s.loading.count(id))
+          to_load.push_back(id);
+      auto rp = self->make_response_promise<pg::status_bundle>();
+      s.waiters.push_back({std::move(q.ids), rp});
+      if (!to_load.empty())
+        load(self, std::move(to_load));
+      return rp;
+    },
+    [=](hot_invalidate& x) {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      s.invalidate(x);
+      s.stats->set(c_size, static_cast<std::int64_t>(s.statuses.size()));
+    },
+  };
+}
+
+} // namespace
+
+status_cache_actor spawn_status_cache(caf::actor_system& sys, status_cache_options opts, pg_pool_actor pool,
+                                      actor_registry& reg, metrics::registry* metrics) {
+  return sys.spawn(cache_fn, opts, std::move(pool), &reg, metrics);
+}
+
+} // namespace chorus::actors

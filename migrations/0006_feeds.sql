@@ -1,0 +1,5 @@
+-- Home-timeline feeds: which users count as active (only they receive fan-out on
+-- write; the others are rebuilt on demand), and the index revocation needs to
+-- find reblogs of a deleted status after they were soft-deleted with it.
+ALTER TABLE users ADD COLUMN last_active_at timestamptz;
+CREATE INDEX statuses_reblogs_any ON statuses (reblog_of_id) WHERE reblog_of_id IS NOT NULL;
