@@ -524,7 +524,9 @@ void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, 
     ring_add(s, p);
     s.stats->add(c_ring_merges);
   }
-  const auto& to = t.recipients;  // the author only, for large authors
+  // recipients[0] is the author, already served when the post arrived.
+  std::vector<std::int64_t> to(t.recipients.empty() ? t.recipients.begin() : t.recipients.begin() + 1,
+                               t.recipients.end());
   for (auto r : to)
     if (auto* lf = find_live(self, r))
       self->send(lf->handle, feed_push{{p.entry}});
@@ -831,8 +833,15 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       return self->delegate(feed_for(self, q.viewer), std::move(q));
     },
     [=](feed_post& p) {
-      observe(self, *self->state.stats);
-      self->state.fanout_queue.push_back(std::move(p));
+      auto& s = self->state;
+      observe(self, *s.stats);
+      // The author sees their own status on their next read: push it now, ahead
+      // of the recipients query (the fan-out skips the author).
+      if (auto* lf = find_live(self, p.entry.author))
+        self->send(lf->handle, feed_push{{p.entry}});
+      redis_send(self, {rd::feed_push({p.entry.author}, {p.entry}, static_cast<int>(s.opts->cache_size))}, "own post",
+                 [] {});
+      s.fanout_queue.push_back(std::move(p));
       start_fanout(self);
     },
     [=](feed_removal& r) {
