@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# home_timeline: the feed actors, three measurements in one run.
+#
+# (1) Cached home timeline reads: GET /api/v1/timelines/home?limit=20,
+#     authenticated, wrk -t2 -c64, against nginx serving the very same response
+#     bytes as a static file (same request, same Authorization header). Median of
+#     BENCH_RUNS interleaved runs; reports req/s, p99 and chorusd/nginx.
+# (2) Fan-out lag for an author with 10,000 active followers (every follower has a
+#     timeline mirror in Redis): 40 posts, lag = commit → last follower's mirror
+#     updated, from chorusd's chorus_fanout_lag_seconds histogram; baseline: the
+#     same 10,000 ZADDs written raw with redis-cli --pipe in the same run.
+# (3) Page 1 vs page 500 (max_id = the 9,980th newest entry) of a 12,000-status
+#     home timeline, wrk -t1 -c1: p50/p99 of each and their ratio. The feed caches
+#     the newest 800 entries; older pages are one keyset query in Postgres.
+#
+# 2 cores are shared by wrk, chorusd, Postgres, Redis and nginx: absolute numbers
+# are machine-bound, the ratios are the result. Knobs: BENCH_SECONDS, BENCH_RUNS.
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../../scripts/lib.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+SECS="${BENCH_SECONDS:-10}"
+RUNS="${BENCH_RUNS:-3}"
+FOLLOWERS="${BENCH_FOLLOWERS:-10000}"
+POSTS=40
+CHORUSD="$CHORUS_BUILD_DIR/tools/chorusd"
+CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
+[ -x "$CHORUSD" ] && [ -x "$CHORUSCTL" ] || die "build first (bench/run does)"
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+for c in wrk curl psql redis-cli "$NGINX"; do command -v "$c" >/dev/null || die "$c is missing (bench/run installs it)"; done
+
+TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
+chmod 755 "$TMP"
+mkdir -p "$TMP/pg" "$TMP/nginx"
+chown postgres:postgres "$TMP/pg"
+PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  redis_stop
+  pg_stop "$TMP/pg"
+  [ ! -s "$TMP/chorusd.log" ] || { echo "home_timeline: chorusd log (last 10 lines):" >&2; tail -10 "$TMP/chorusd.log" >&2; }
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PG_PORT="$(free_port)"
+CHORUS_PG_FSYNC=off pg_start "$TMP/pg" "$PG_PORT" "$TMP/pg.log"
+pg_ensure_db "$PG_PORT" bench
+DSN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=bench"
+REDIS_PORT="$(free_port)"
+redis_start "$TMP/redis" "$REDIS_PORT"
+sql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench -v ON_ERROR_STOP=1 -qtA "$@"; }
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$TMP/chorusd.port" \
+  CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME=bench "$CHORUSD" 2>"$TMP/chorusd.log" &
+PIDS+=($!)
+for _ in $(seq 1 300); do [ -s "$TMP/chorusd.port" ] && break; sleep 0.1; done
+[ -s "$TMP/chorusd.port" ] || die "chorusd did not start"
+URL="http://127.0.0.1:$(cat "$TMP/chorusd.port")"
+
+json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
+app=$(curl -sf -X POST "$URL/api/v1/apps" -d client_name=bench -d redirect_uris=urn:ietf:wg:oauth:2.0:oob -d "scopes=read write")
+CID=$(echo "$app" | json_field client_id)
+SECRET=$(echo "$app" | json_field client_secret)
+# token_for USER → an access token for a new local account
+token_for() {
+  local password
+  password=$(CHORUS_PG_DSN="$DSN" "$CHORUSCTL" accounts create "$1" --email "$1@example.com" --confirmed |
+             sed -n 's/^New password: //p')
+  curl -sf -X POST "$URL/oauth/token" -d grant_type=password -d "client_id=$CID" -d "client_secret=$SECRET" \
+    -d username="$1" -d "password=$password" -d "scope=read write" | json_field access_token
+}
+READER_TOKEN=$(token_for reader)
+STAR_TOKEN=$(token_for star)
+[ -n "$READER_TOKEN" ] && [ -n "$STAR_TOKEN" ] || die "no tokens"
+READER=$(sql -c "SELECT id FROM accounts WHERE username = 'reader'")
+STAR=$(sql -c "SELECT id FROM accounts WHERE username = 'star'")
+
+# --- seed: 50 authors the reader follows, 12,000 statuses; 10,000 followers of star
+say "seeding 12,000 statuses by 50 followed authors and $FOLLOWERS active followers of star"
+BASE=$(( $(date +%s%3N) << 16 ))   # older than anything chorusd will generate
+sql <<SQL
+INSERT INTO accounts (id, username, followers_count) SELECT 9000000 + g, 'author' || g, 1 FROM generate_series(1, 50) g;
+INSERT INTO follows (id, account_id, target_account_id) SELECT 9100000 + g, $READER, 9000000 + g FROM generate_series(1, 50) g;
+UPDATE accounts SET following_count = 50 WHERE id = $READER;
+INSERT INTO statuses (id, account_id, text, content, created_at)
+  SELECT $BASE - g, 9000001 + (g % 50), 'status number ' || g || ' with a few words of text, like a real post would have',
+         '<p>status number ' || g || ' with a few words of text, like a real post would have</p>', now() - g * interval '1 second'
+  FROM generate_series(1, 12000) g;
+INSERT INTO accounts (id, username) SELECT 20000000 + g, 'fan' || g FROM generate_series(1, $FOLLOWERS) g;
+INSERT INTO users (account_id, email, password_hash, confirmed, last_active_at)
+  SELECT 20000000 + g, 'fan' || g || '@example.com', 'x', true, now() FROM generate_series(1, $FOLLOWERS) g;
+INSERT INTO follows (id, account_id, target_account_id) SELECT 30000000 + g, 20000000 + g, $STAR FROM generate_series(1, $FOLLOWERS) g;
+UPDATE accounts SET followers_count = $FOLLOWERS WHERE id = $STAR;
+ANALYZE;
+SQL
+# Every follower has a timeline mirror (an active user's feed), so every push writes.
+seq 1 "$FOLLOWERS" | awk '{ printf "ZADD chorus:home:%d 0 ~c\r\n", 20000000 + $1 }' | rcli --pipe >/dev/null
+
+# --- (1) cached reads vs nginx with the same bytes ------------------------------------
+curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20" > /dev/null  # activate
+curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20" > "$TMP/nginx/home.json"
+ITEMS=$(grep -o '"uri":' "$TMP/nginx/home.json" | wc -l)
+[ "$ITEMS" -ge 20 ] || die "home timeline has $ITEMS items, expected 20"
+NGINX_PORT="$(free_port)"
+cat > "$TMP/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server_tokens off;
+  client_body_temp_path $TMP/nginx/body;
+  proxy_temp_path $TMP/nginx/proxy;
+  fastcgi_temp_path $TMP/nginx/fastcgi;
+  uwsgi_temp_path $TMP/nginx/uwsgi;
+  scgi_temp_path $TMP/nginx/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location = /api/v1/timelines/home { default_type "application/json; charset=utf-8"; alias $TMP/nginx/home.json; }
+  }
+}
+CONF
+"$NGINX" -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" > "$TMP/nginx/stdout.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/api/v1/timelines/home" && break; sleep 0.1; done
+cmp -s "$TMP/nginx/home.json" <(curl -sf "http://127.0.0.1:$NGINX_PORT/api/v1/timelines/home?limit=20") ||
+  die "nginx does not serve the same bytes"
+cat > "$TMP/auth.lua" <<'LUA'
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+LUA
+
+# wrk_line URL THREADS CONNS SECS → "req/s p50_ms p99_ms non2xx"
+wrk_line() {
+  TOKEN="$READER_TOKEN" timeout $(( $4 + 30 )) wrk -t"$2" -c"$3" -d"$4s" --latency -s "$TMP/auth.lua" "$1" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { n = $NF }
+    END { printf "%s %.2f %.2f %d\n", rps, p50, p99, n + 0 }'
+}
+median() { sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+
+say "(1) wrk -t2 -c64 -d${SECS}s GET /api/v1/timelines/home?limit=20, $RUNS run(s) each, interleaved"
+: > "$TMP/runs.nginx"; : > "$TMP/runs.chorusd"
+for r in $(seq 1 "$RUNS"); do
+  for s in nginx chorusd; do
+    if [ $s = nginx ]; then u="http://127.0.0.1:$NGINX_PORT"; else u="$URL"; fi
+    line=$(wrk_line "$u/api/v1/timelines/home?limit=20" 2 64 "$SECS")
+    echo "  run $r/$RUNS $s: $line (req/s p50 p99 non-2xx)" >&2
+    echo "$line" >> "$TMP/runs.$s"
+  done
+done
+N=$(median < "$TMP/runs.nginx")
+C=$(median < "$TMP/runs.chorusd")
+hits=$(curl -s "$URL/metrics" | awk '/^chorus_hot_status_cache_total\{result="hit"\}/ {h=$2} /^chorus_hot_status_cache_total\{result="miss"\}/ {m=$2} END {if (h+m > 0) printf "%.4f", h/(h+m)}')
+
+# --- (3) page 1 vs page 500 -----------------------------------------------------------
+MAX_ID=$(sql -c "SELECT s.id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id AND f.account_id = $READER
+                 ORDER BY s.id DESC OFFSET 9979 LIMIT 1")
+P500_COUNT=$(curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" | grep -o '"uri":' | wc -l)
+[ "$P500_COUNT" -eq 20 ] || die "page 500 has $P500_COUNT items"
+say "(3) wrk -t1 -c1 -d${SECS}s page 1 and page 500"
+P1=$(wrk_line "$URL/api/v1/timelines/home?limit=20" 1 1 "$SECS")
+P500=$(wrk_line "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" 1 1 "$SECS")
+
+# --- (2) fan-out lag to 10,000 followers ------------------------------------------------
+say "(2) $POSTS posts by an author with $FOLLOWERS followers"
+for i in $(seq 1 "$POSTS"); do
+  curl -sf -o "$TMP/post.json" -X POST -H "Authorization: Bearer $STAR_TOKEN" "$URL/api/v1/statuses" -d "status=fan-out+$i" ||
+    die "post $i failed"
+done
+LAST_ID=$(json_field id < "$TMP/post.json")
+LAST_KEY="chorus:home:$((20000000 + FOLLOWERS))"
+for _ in $(seq 1 300); do
+  rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" && break
+  sleep 0.1
+done
+rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" || die "the last follower never received the last post"
+for _ in $(seq 1 100); do
+  n=$(curl -s "$URL/metrics" | awk '/^chorus_fanout_lag_seconds_count/ {print $2}')
+  [ "${n:-0}" -ge "$POSTS" ] && break
+  sleep 0.1
+done
+# p50/p99 from the cumulative buckets (linear inside a bucket, as Prometheus does).
+LAG=$(curl -s "$URL/metrics" | awk -F'[ "]' '
+  /^chorus_fanout_lag_seconds_bucket/ { le = $3; c = $NF; if (le == "+Inf") le = 1e9; n++; B[n] = le; C[n] = c }
+  /^chorus_fanout_lag_seconds_count/ { total = $2 }
+  function q(p,   i, want, lo, plo) { want = p * total; lo = 0; plo = 0
+    for (i = 1; i <= n; i++) { if (C[i] >= want) { return lo + (B[i] - lo) * (want - plo) / (C[i] - plo > 0 ? C[i] - plo : 1) } lo = B[i]; plo = C[i] } }
+  END { printf "%.2f %.2f %d\n", q(0.5) * 1000, q(0.99) * 1000, total }')
+# Baseline: the raw Redis writes of one fan-out (10,000 ZADDs + trims), pipelined by redis-cli.
+seq 1 "$FOLLOWERS" | awk '{ printf "ZADD chorus:raw:%d 0 m\r\nZCARD chorus:raw:%d\r\n", $1, $1 }' > "$TMP/raw.txt"
+t0=$(date +%s%N); rcli --pipe < "$TMP/raw.txt" > /dev/null; t1=$(date +%s%N)
+RAW_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", (b - a) / 1e6 }')
+
+# --- report --------------------------------------------------------------------------
+echo "home_timeline: 2 shared cores (wrk, chorusd, Postgres, Redis, nginx); median of $RUNS runs of ${SECS}s"
+echo "(1) cached home reads, limit=20 ($(wc -c < "$TMP/nginx/home.json") bytes), wrk -t2 -c64:"
+printf '  %-8s %10s %9s %9s %7s\n' server req/s p50_ms p99_ms non2xx
+set -- $N; printf '  %-8s %10s %9s %9s %7s\n' nginx "$1" "$2" "$3" "$4"
+set -- $C; printf '  %-8s %10s %9s %9s %7s\n' chorusd "$1" "$2" "$3" "$4"
+awk -v c="${C%% *}" -v n="${N%% *}" -v h="$hits" 'BEGIN { printf "  chorusd/nginx = %.2f (hot-status cache hit ratio %s)\n", c / n, h }'
+set -- $LAG
+echo "(2) fan-out to $FOLLOWERS followers, $3 posts: lag p50 $1 ms, p99 $2 ms; raw redis-cli --pipe of the same writes $RAW_MS ms; p50/raw = $(awk -v a="$1" -v b="$RAW_MS" 'BEGIN { printf "%.2f", a / b }')"
+set -- $P1; p1_50=$2; p1_99=$3; p1_rps=$1
+set -- $P500; p5_50=$2; p5_99=$3; p5_rps=$1
+echo "(3) wrk -t1 -c1: page 1 p50 $p1_50 ms p99 $p1_99 ms ($p1_rps req/s); page 500 p50 $p5_50 ms p99 $p5_99 ms ($p5_rps req/s); page500/page1 p50 = $(awk -v a="$p5_50" -v b="$p1_50" 'BEGIN { printf "%.2f", a / b }')"
