@@ -69,6 +69,7 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   r->add("GET", "/api/v1/timelines/tag/:hashtag", h::tag_timeline(svc));
   // Chorus extras: admin (loopback or admin token)
   r->add("GET", "/api/v1/chorus/admin/actors", h::admin_actors(svc));
+  r->add("DELETE", "/api/v1/chorus/admin/statuses/:id", h::admin_takedown(svc));
   r->add("GET", "/api/v1/chorus/admin/nodes", h::admin_nodes(svc));
   r->add("GET", "/api/v1/chorus/admin/migrations", h::admin_migrations(svc));
   r->add("GET", "/api/v1/chorus/admin/log_level", h::admin_get_log_level(svc));

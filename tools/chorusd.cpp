@@ -1,6 +1,7 @@
 // chorusd: the composition root. Config → migrations → actors → HTTP, and the
 // reverse on SIGINT/SIGTERM.
 #include "actors/system/runtime.hpp"
+#include "http/dto/status.hpp"
 #include "common/config.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <caf/send.hpp>
 #include <thread>
 
 using namespace chorus;
@@ -133,6 +135,10 @@ int main(int argc, char** argv) {
   }
   while (!svc.base_url.empty() && svc.base_url.back() == '/')
     svc.base_url.pop_back();
+  // Feeds answer with JSON assembled from per-status templates rendered once.
+  caf::anon_send(svc.status_cache, actors::renderer_install{[base = svc.base_url](const auto& s, const auto& b) {
+                   return http::status_template(s, b, base);
+                 }});
   srv.set_routes(http::make_routes(svc));
   srv.run();
   if (!cfg.http.port_file.empty())

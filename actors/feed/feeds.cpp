@@ -193,6 +193,39 @@ void apply_viewer(feed_state& s, pg::status_bundle& b) {
   pg::keep_visible(b, s.viewer);
 }
 
+// The page as a JSON array, from the cache's per-status templates and this
+// viewer's flags; empty when any kept status has no template.
+std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::status_bundle& b,
+                                               const std::unordered_map<std::int64_t,
+                                                                        std::shared_ptr<const rendered_status>>& t) {
+  if (t.empty())
+    return nullptr;
+  auto body = std::make_shared<std::string>();
+  std::size_t size = 2;
+  for (auto& r : b.statuses) {
+    auto it = t.find(r.id);
+    if (it == t.end())
+      return nullptr;
+    for (auto& part : it->second->text)
+      size += part.size() + 6;
+  }
+  body->reserve(size + b.statuses.size());
+  body->push_back('[');
+  for (auto& r : b.statuses) {
+    const auto& tpl = *t.at(r.id);
+    if (body->size() > 1)
+      body->push_back(',');
+    auto flags = s.flags.get(tpl.flags_of);
+    for (std::size_t i = 0; i < tpl.slots.size(); ++i) {
+      body->append(tpl.text[i]);
+      body->append(flags & tpl.slots[i] ? "true" : "false");
+    }
+    body->append(tpl.text.back());
+  }
+  body->push_back(']');
+  return body;
+}
+
 // Hydration: one multi-get from the hot-status cache, then (only for statuses
 // whose flags this feed has not seen yet) one flags query.
 void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_promise<status_view> rp) {
@@ -204,23 +237,26 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_p
   }
   self->request(s.deps->cache, s.deps->opts.timeout, hot_get{std::move(ids)})
     .then(
-      [self, rp, view](pg::status_bundle& b) mutable {
+      [self, rp, view](hot_reply& hr) mutable {
         auto& s = self->state;
         if (clock_type::now() - s.flags_at > s.deps->opts.flags_ttl) {
           s.flags.clear();
           s.flags_at = clock_type::now();
         }
         std::vector<std::int64_t> unknown;
-        for (auto& r : b.statuses) {
+        for (auto& r : hr.bundle.statuses) {
           if (!s.flags.known(r.id))
             unknown.push_back(r.id);
           if (r.reblog_of_id && !s.flags.known(r.reblog_of_id))
             unknown.push_back(r.reblog_of_id);
         }
-        auto bundle = std::make_shared<pg::status_bundle>(std::move(b));
-        auto done = [self, rp, view, bundle]() mutable {
-          apply_viewer(self->state, *bundle);
-          view.bundle = std::move(*bundle);
+        auto reply = std::make_shared<hot_reply>(std::move(hr));
+        auto done = [self, rp, view, reply]() mutable {
+          auto& s = self->state;
+          apply_viewer(s, reply->bundle);
+          view.body = render_page(s, reply->bundle, reply->rendered);
+          if (!view.body)
+            view.bundle = std::move(reply->bundle);  // the HTTP layer renders it
           rp.deliver(std::move(view));
         };
         if (unknown.empty())
@@ -367,7 +403,8 @@ feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::share
         case status_verb::unreblog: fc.set(i.status, feed::flag_cache::reblogged, false); break;
         case status_verb::bookmark: fc.set(i.status, feed::flag_cache::bookmarked, true); break;
         case status_verb::unbookmark: fc.set(i.status, feed::flag_cache::bookmarked, false); break;
-        case status_verb::remove: break;
+        case status_verb::remove:
+        case status_verb::takedown: break;
       }
     },
     [=](passivate_atom) {

@@ -20,14 +20,22 @@ enum counter : std::size_t { c_hits, c_misses, c_loads, c_size };
 
 struct waiter {
   std::vector<std::int64_t> ids;
-  caf::typed_response_promise<pg::status_bundle> rp;
+  caf::typed_response_promise<hot_reply> rp;
+};
+
+struct cached_status {
+  pg::status_row row;
+  clock_type::time_point at;
+  std::shared_ptr<const rendered_status> rendered;  // made on first use
+  clock_type::time_point rendered_at;
 };
 
 struct cache_state {
   static inline const char* name = "chorus.status_cache";
   status_cache_options opts;
   pg_pool_actor pool;
-  std::unordered_map<std::int64_t, std::pair<pg::status_row, clock_type::time_point>> statuses;
+  std::unordered_map<std::int64_t, cached_status> statuses;
+  status_renderer render;
   std::unordered_map<std::int64_t, std::pair<pg::account_row, clock_type::time_point>> accounts;
   std::deque<std::int64_t> order;  // load order, for eviction
   std::unordered_set<std::int64_t> loading;
@@ -40,7 +48,7 @@ struct cache_state {
 
   const pg::status_row* status(std::int64_t id, clock_type::time_point now) const {
     auto it = statuses.find(id);
-    return it != statuses.end() && fresh(it->second.second, now) ? &it->second.first : nullptr;
+    return it != statuses.end() && fresh(it->second.at, now) ? &it->second.row : nullptr;
   }
 
   bool has_account(std::int64_t id, clock_type::time_point now) const {
@@ -84,30 +92,53 @@ struct cache_state {
       copy_account(b, m);
   }
 
-  // What is cached of `ids`, in order (ids not found are skipped).
-  pg::status_bundle assemble(const std::vector<std::int64_t>& ids) const {
-    pg::status_bundle b;
+  // What is cached of `ids`, in order (ids not found are skipped), with their
+  // JSON templates when a renderer is installed.
+  hot_reply assemble(const std::vector<std::int64_t>& ids) {
+    hot_reply out;
+    auto& b = out.bundle;
     for (auto id : ids) {
       auto it = statuses.find(id);
       if (it == statuses.end())
         continue;
-      const auto& s = it->second.first;
+      const auto& s = it->second.row;
       b.statuses.push_back(s);
       copy_status(b, s);
       if (s.reblog_of_id)
         if (auto o = statuses.find(s.reblog_of_id); o != statuses.end()) {
-          b.reblogged.emplace(s.reblog_of_id, o->second.first);
-          copy_status(b, o->second.first);
+          b.reblogged.emplace(s.reblog_of_id, o->second.row);
+          copy_status(b, o->second.row);
         }
     }
-    return b;
+    if (render)
+      for (auto id : ids)
+        if (auto t = rendered(id, b))
+          out.rendered.emplace(id, std::move(t));
+    return out;
+  }
+
+  // The template of a cached status, re-rendered when it (or the status it reblogs) was reloaded since.
+  std::shared_ptr<const rendered_status> rendered(std::int64_t id, const pg::status_bundle& b) {
+    auto it = statuses.find(id);
+    if (it == statuses.end())
+      return nullptr;
+    auto& e = it->second;
+    auto stamp = e.at;
+    if (e.row.reblog_of_id)
+      if (auto o = statuses.find(e.row.reblog_of_id); o != statuses.end())
+        stamp = std::max(stamp, o->second.at);
+    if (!e.rendered || e.rendered_at < stamp) {
+      e.rendered = render(e.row, b);
+      e.rendered_at = stamp;
+    }
+    return e.rendered;
   }
 
   void store(pg::status_bundle& b, clock_type::time_point now) {
     for (auto& [id, a] : b.accounts)
       accounts[id] = {std::move(a), now};
     auto put = [&](pg::status_row& s) {
-      auto [it, fresh_insert] = statuses.insert_or_assign(s.id, std::make_pair(std::move(s), now));
+      auto [it, fresh_insert] = statuses.insert_or_assign(s.id, cached_status{std::move(s), now, nullptr, {}});
       if (fresh_insert)
         order.push_back(it->first);
     };
@@ -202,7 +233,7 @@ status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options o
     st.misses = &metrics->get_counter("chorus_hot_status_cache_total", "Hot-status cache lookups", {{"result", "miss"}});
   }
   return {
-    [=](hot_get& q) -> caf::result<pg::status_bundle> {
+    [=](hot_get& q) -> caf::result<hot_reply> {
       auto& s = self->state;
       observe(self, *s.stats);
       auto now = clock_type::now();
@@ -220,11 +251,17 @@ status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options o
       for (auto id : need)
         if (!s.loading.count(id))
           to_load.push_back(id);
-      auto rp = self->make_response_promise<pg::status_bundle>();
+      auto rp = self->make_response_promise<hot_reply>();
       s.waiters.push_back({std::move(q.ids), rp});
       if (!to_load.empty())
         load(self, std::move(to_load));
       return rp;
+    },
+    [=](renderer_install& r) {
+      auto& s = self->state;
+      s.render = std::move(r.render);
+      for (auto& [id, e] : s.statuses)
+        e.rendered.reset();
     },
     [=](hot_invalidate& x) {
       auto& s = self->state;

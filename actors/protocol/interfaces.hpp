@@ -90,8 +90,9 @@ using relationships_actor = caf::typed_actor<
 // Hot-status cache: viewer-independent status rows and their accounts for the
 // statuses read most; misses are loaded with one multi-get per batch.
 using status_cache_actor = caf::typed_actor<
-  caf::replies_to<hot_get>::with<storage::pg::status_bundle>,     // rows for ids (missing ones skipped)
-  caf::reacts_to<hot_invalidate>>;                                 // drop changed statuses/accounts
+  caf::replies_to<hot_get>::with<hot_reply>,                       // rows (+ JSON templates) for ids, missing skipped
+  caf::reacts_to<hot_invalidate>,                                  // drop changed statuses/accounts
+  caf::reacts_to<renderer_install>>;                               // render templates from now on
 
 // One user's home timeline (virtual actor: activated on first use by the feed
 // manager, passivated when idle or least recently used; its mirror is in Redis).

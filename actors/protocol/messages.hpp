@@ -11,6 +11,8 @@
 #include <caf/meta/type_name.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -230,6 +232,9 @@ struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
 // Statuses with everything needed to render them, plus pagination cursors.
 struct status_view {
   storage::pg::status_bundle bundle;
+  // The statuses already rendered as a JSON array (the feeds do this from the
+  // hot-status cache's templates); empty: the HTTP layer renders `bundle`.
+  std::shared_ptr<const std::string> body;
   std::size_t split = 0;          // context replies: statuses[0, split) are ancestors, the rest descendants
   std::int64_t newest_cursor = 0; // pagination cursor of the first (newest) item, 0 when empty
   std::int64_t oldest_cursor = 0; // … of the last (oldest) item
@@ -245,7 +250,8 @@ struct status_get {           // GET /api/v1/statuses/:id
   std::int64_t id = 0;
 };
 
-enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove };
+// takedown: a moderator removes any status (and its reblogs); the viewer is ignored.
+enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove, takedown };
 
 struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
   std::int64_t viewer = 0;
@@ -422,6 +428,28 @@ struct hot_get {              // hot-status cache multi-get (viewer-independent 
   std::vector<std::int64_t> ids;
 };
 
+// A status rendered once as Mastodon JSON with the viewer's flags left open:
+// text[0] slot[0] text[1] … text[n]; each slot is "true"/"false" for one flag
+// (1 favourited, 2 reblogged, 4 bookmarked) of the status `flags_of` (the
+// original, for reblogs).
+struct rendered_status {
+  std::vector<std::string> text;
+  std::vector<std::uint8_t> slots;
+  std::int64_t flags_of = 0;
+};
+
+using status_renderer = std::function<std::shared_ptr<const rendered_status>(const storage::pg::status_row&,
+                                                                           const storage::pg::status_bundle&)>;
+
+struct renderer_install {     // the HTTP layer hands its renderer to the hot-status cache
+  status_renderer render;
+};
+
+struct hot_reply {
+  storage::pg::status_bundle bundle;
+  std::unordered_map<std::int64_t, std::shared_ptr<const rendered_status>> rendered;  // by status id, when a renderer is installed
+};
+
 struct hot_invalidate {
   std::vector<std::int64_t> statuses;
   std::vector<std::int64_t> accounts;
@@ -517,6 +545,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_revoke)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_invalidate)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_statuses_query)

@@ -84,6 +84,12 @@ caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t 
 status_view apply_action(pqxx::transaction_base& tx, const action_item& item, std::int64_t& removed_id) {
   const auto& a = item.action;
   status_view out;
+  if (a.verb == status_verb::takedown) {
+    if (!pg::takedown_status(tx, a.id))
+      throw failure(errc::not_found, "Record not found");
+    out.bundle = pg::load_statuses(tx, {a.id}, 0);
+    return out;
+  }
   out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
   pg::keep_visible(out.bundle, a.viewer);
   if (out.bundle.statuses.empty())
@@ -109,6 +115,7 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item, st
       if (target.account_id != a.viewer || !pg::delete_status(tx, a.viewer, a.id))
         throw failure(errc::not_found, "Record not found");
       return out;  // the status as it was, with its source text (Mastodon's redraft)
+    case status_verb::takedown: break;  // handled above
   }
   out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
   return out;
@@ -150,9 +157,9 @@ void announce_post(self_ptr self, const pg::status_bundle& b) {
     self->send(l.feeds, std::move(ev));
 }
 
-void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t author) {
+void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t author, bool moderation = false) {
   auto& l = self->state.listeners;
-  feed_removal ev{std::move(ids), author, false, now_ns()};
+  feed_removal ev{std::move(ids), author, moderation, now_ns()};
   if (l.trends)
     self->send(l.trends, ev);
   if (l.feeds)
@@ -163,9 +170,9 @@ void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t
 // fan-out of the new reblog status (or the revocation of the removed one).
 void announce_action(self_ptr self, const status_action& a, const action_outcome& o) {
   auto& l = self->state.listeners;
-  if (a.verb == status_verb::remove) {
+  if (a.verb == status_verb::remove || a.verb == status_verb::takedown) {
     if (!o.view.bundle.statuses.empty())
-      announce_removal(self, {a.id}, a.viewer);
+      announce_removal(self, {a.id}, o.view.bundle.statuses.front().account_id, a.verb == status_verb::takedown);
     return;
   }
   std::int64_t author = 0;  // of the status acted on (the original, for reblogs)

@@ -145,7 +145,7 @@ caf::result<status_view> trending_statuses(self_ptr self, const trend_statuses_q
   // Anonymous readers get viewer-independent rows: the hot-status cache has them.
   if (viewer == 0 && s.cache) {
     self->request(s.cache, s.opts.timeout, hot_get{ids})
-      .then([self, rp, ids](pg::status_bundle& b) { deliver_view(self, rp, std::move(b), ids, 0); }, fail);
+      .then([self, rp, ids](hot_reply& r) { deliver_view(self, rp, std::move(r.bundle), ids, 0); }, fail);
     return rp;
   }
   // Signed in: viewer flags and visibility (blocks, follows) need one pool job.

@@ -107,7 +107,7 @@ seq 1 "$FOLLOWERS" | awk '{ printf "ZADD chorus:home:%d 0 ~c\r\n", 20000000 + $1
 # --- (1) cached reads vs nginx with the same bytes ------------------------------------
 curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20" > /dev/null  # activate
 curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20" > "$TMP/nginx/home.json"
-ITEMS=$(grep -o '"uri":' "$TMP/nginx/home.json" | wc -l)
+ITEMS=$(grep -o '"visibility":' "$TMP/nginx/home.json" | wc -l)
 [ "$ITEMS" -ge 20 ] || die "home timeline has $ITEMS items, expected 20"
 NGINX_PORT="$(free_port)"
 cat > "$TMP/nginx/nginx.conf" <<CONF
@@ -148,6 +148,14 @@ wrk_line() {
 }
 median() { sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
 
+if [ -n "${BENCH_PERF:-}" ]; then  # profile chorusd under the read load, then stop
+  command -v perf >/dev/null || die "perf is missing"
+  perf record -F 999 -g -o "$TMP/perf.data" -p "${PIDS[0]}" -- sleep "$SECS" 2>/dev/null &
+  wrk_line "$URL/api/v1/timelines/home?limit=20" 2 64 "$SECS" >&2
+  wait $!
+  perf report -i "$TMP/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -120
+  exit 0
+fi
 say "(1) wrk -t2 -c64 -d${SECS}s GET /api/v1/timelines/home?limit=20, $RUNS run(s) each, interleaved"
 : > "$TMP/runs.nginx"; : > "$TMP/runs.chorusd"
 for r in $(seq 1 "$RUNS"); do
@@ -165,7 +173,7 @@ hits=$(curl -s "$URL/metrics" | awk '/^chorus_hot_status_cache_total\{result="hi
 # --- (3) page 1 vs page 500 -----------------------------------------------------------
 MAX_ID=$(sql -c "SELECT s.id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id AND f.account_id = $READER
                  ORDER BY s.id DESC OFFSET 9979 LIMIT 1")
-P500_COUNT=$(curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" | grep -o '"uri":' | wc -l)
+P500_COUNT=$(curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" | grep -o '"visibility":' | wc -l)
 [ "$P500_COUNT" -eq 20 ] || die "page 500 has $P500_COUNT items"
 say "(3) wrk -t1 -c1 -d${SECS}s page 1 and page 500"
 P1=$(wrk_line "$URL/api/v1/timelines/home?limit=20" 1 1 "$SECS")

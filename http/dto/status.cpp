@@ -1,5 +1,7 @@
 #include "http/dto/status.hpp"
 
+#include "common/crypto.hpp"
+
 #include "http/dto/account.hpp"
 
 namespace chorus::http {
@@ -100,6 +102,36 @@ nlohmann::json statuses_json(const storage::pg::status_bundle& b, const std::str
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t i = from; i < b.statuses.size() && i < to; ++i)
     out.push_back(status_json(b.statuses[i], b, base_url));
+  return out;
+}
+
+std::shared_ptr<const actors::rendered_status> status_template(const storage::pg::status_row& s,
+                                                               const storage::pg::status_bundle& b,
+                                                               const std::string& base_url) {
+  // Each open flag is rendered as a marker string no user text can produce
+  // (a control character and a per-process nonce), then cut out of the text.
+  static const std::string nonce = crypto::random_token(6);
+  static const std::string prefix = "\"\\u0001" + nonce;  // how dump() writes "\x01<nonce>"
+  static const std::pair<const char*, std::uint8_t> flags[] = {{"favourited", 1}, {"reblogged", 2}, {"bookmarked", 4}};
+  auto j = status_json(s, b, base_url);
+  auto mark = [&](nlohmann::json& o) {
+    for (auto& [name, bit] : flags)
+      if (o.contains(name))
+        o[name] = "\x01" + nonce + static_cast<char>('0' + bit);
+  };
+  mark(j);
+  if (j.contains("reblog") && j["reblog"].is_object())
+    mark(j["reblog"]);
+  auto text = j.dump();
+  auto out = std::make_shared<actors::rendered_status>();
+  out->flags_of = s.reblog_of_id ? s.reblog_of_id : s.id;
+  std::size_t pos = 0;
+  for (auto k = text.find(prefix); k != std::string::npos; k = text.find(prefix, pos)) {
+    out->text.push_back(text.substr(pos, k - pos));
+    out->slots.push_back(static_cast<std::uint8_t>(text[k + prefix.size()] - '0'));
+    pos = k + prefix.size() + 2;  // the flag digit and the closing quote
+  }
+  out->text.push_back(text.substr(pos));
   return out;
 }
 

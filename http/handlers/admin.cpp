@@ -6,6 +6,7 @@
 #include "http/dto/body.hpp"
 #include "http/handlers/handlers.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
@@ -127,6 +128,24 @@ handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router>
       for (auto& e : r->list())
         out.push_back({{"method", e.method}, {"path", e.pattern}});
     res.json(200, out);
+  });
+}
+
+handler_fn admin_takedown(const actors::services& svc) {
+  return guarded(svc, [svc](request& req, const responder& res) {
+    std::int64_t id = 0;
+    auto& p = req.params["id"];
+    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
+    if (ec != std::errc{} || ptr != p.data() + p.size() || id <= 0)
+      return res.fail(errc::not_found, "Record not found");
+    actors::status_action a;
+    a.id = id;
+    a.verb = actors::status_verb::takedown;
+    ask(*svc.system, res, svc.statuses, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res, id](const actors::status_view&) {
+          res.json(200, {{"id", std::to_string(id)}, {"removed", true}});
+        },
+        a);
   });
 }
 

@@ -50,6 +50,7 @@ handler_fn account_statuses(const actors::services& svc);
 // GET /api/v1/favourites, /api/v1/bookmarks, /api/v1/timelines/home
 handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope);
 handler_fn home_timeline(const actors::services& svc);  // served by the feed actors
+handler_fn admin_takedown(const actors::services& svc);  // moderator removal of a status
 handler_fn trend_statuses(const actors::services& svc);
 handler_fn trend_tags(const actors::services& svc);
 

@@ -23,7 +23,7 @@ namespace {
 // Sends a list of statuses with the Link header for the next/previous page.
 void send_page(const responder& res, const actors::services& svc, const request& req, const actors::status_view& v) {
   response r;
-  r.body = statuses_json(v.bundle, svc.base_url).dump();
+  r.body = v.body ? *v.body : statuses_json(v.bundle, svc.base_url).dump();
   auto link = link_header(svc.base_url, req, v.newest_cursor, v.oldest_cursor);
   if (!link.empty())
     r.headers.emplace_back("Link", link);

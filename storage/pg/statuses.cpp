@@ -614,4 +614,18 @@ bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_
   });
 }
 
+std::int64_t takedown_status(pqxx::transaction_base& tx, std::int64_t status) {
+  return translated([&] {
+    auto r = tx.exec_params("SELECT account_id, reblog_of_id IS NOT NULL FROM statuses WHERE id = $1 AND deleted_at IS NULL",
+                            status);
+    if (r.empty())
+      return std::int64_t{0};
+    auto author = r[0][0].as<std::int64_t>();
+    bool removed = r[0][1].as<bool>() ? unreblog(tx, author, tx.exec_params("SELECT reblog_of_id FROM statuses WHERE id = $1",
+                                                                            status)[0][0].as<std::int64_t>()) != 0
+                                      : delete_status(tx, author, status);
+    return removed ? author : std::int64_t{0};
+  });
+}
+
 } // namespace chorus::storage::pg

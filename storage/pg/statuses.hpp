@@ -133,6 +133,9 @@ std::int64_t reblog(pqxx::transaction_base& tx, std::int64_t new_id, std::int64_
                     std::int16_t visibility);
 // Returns the id of the deleted reblog, 0 if there was none.
 std::int64_t unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
+// A moderator's removal: soft-deletes any live status (and reblogs of it) with
+// the same counter changes as a delete; returns its author, 0 if it is gone.
+std::int64_t takedown_status(pqxx::transaction_base& tx, std::int64_t status);
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
 bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 

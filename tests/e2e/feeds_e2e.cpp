@@ -316,3 +316,33 @@ TEST_F(Feeds, FavouriteFlagsAndCountersStayFresh) {
   EXPECT_EQ(r[0]["favourited"], false);
   EXPECT_EQ(r[0]["favourites_count"], 0);
 }
+
+TEST_F(Feeds, ModeratorTakedownRevokesStatusAndItsReblogs) {
+  start();
+  auto alice = user("alice"), bob = user("bob"), carol = user("carol");
+  follow(alice, bob);
+  follow(alice, carol);
+  home(alice);
+  auto id = post(bob, "something that breaks the rules");
+  auto reblog = act(carol, "/api/v1/statuses/" + id + "/reblog").json()["id"].get<std::string>();
+  auto other = post(carol, "carol's own");
+  ASSERT_TRUE(eventually_has(alice, id));
+  ASSERT_TRUE(eventually_has(alice, reblog));
+  ASSERT_TRUE(eventually_has(alice, other));
+  auto before = metric("chorus_revocation_lag_seconds_count");
+  // Only admins (loopback without forwarding headers, or the admin token) may take down.
+  auto refused = http("DELETE", d->url("/api/v1/chorus/admin/statuses/" + id), "", {"X-Forwarded-For: 203.0.113.9"});
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_TRUE(has(alice, id));
+  auto r = http("DELETE", d->url("/api/v1/chorus/admin/statuses/" + id));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["removed"], true);
+  EXPECT_TRUE(eventually_has(alice, id, false));
+  EXPECT_TRUE(eventually_has(bob, id, false)) << "gone from the author's own timeline too";
+  EXPECT_FALSE(has(alice, reblog)) << "reblogs go with it";
+  EXPECT_EQ(get(d->url("/api/v1/statuses/" + id), auth(alice)).status, 404);
+  EXPECT_EQ(http("DELETE", d->url("/api/v1/chorus/admin/statuses/" + id)).status, 404) << "already removed";
+  EXPECT_EQ(http("DELETE", d->url("/api/v1/chorus/admin/statuses/nope")).status, 404);
+  EXPECT_TRUE(wait_until([&] { return metric("chorus_revocation_lag_seconds_count") > before; }));
+  EXPECT_TRUE(has(alice, other)) << "other statuses stay";
+}
