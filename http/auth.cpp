@@ -1,6 +1,8 @@
 #include "http/auth.hpp"
 
+#include "actors/accounts/token_cache.hpp"
 #include "common/config.hpp"
+#include "common/crypto.hpp"
 #include "common/scopes.hpp"
 #include "http/ask.hpp"
 
@@ -21,18 +23,38 @@ std::string bearer_token(const request& req) {
   return token;
 }
 
+std::chrono::milliseconds request_timeout(const actors::services& svc) {
+  return std::chrono::milliseconds(svc.cfg->http.request_timeout_ms);
+}
+
+std::optional<actors::auth_context> cached_context(const actors::services& svc, const std::string& token) {
+  if (!svc.tokens)
+    return std::nullopt;
+  return svc.tokens->find(crypto::sha256_hex(token));
+}
+
+bool admit(const actors::auth_context& ctx, const std::string& scope, who required, const responder& res) {
+  if (!scope.empty() && !scopes::allows(ctx.scopes, scope))
+    return res.fail(errc::forbidden, "This action is outside the authorized scopes"), false;
+  if (required == who::user && ctx.account_id == 0)
+    return res.fail(errc::unprocessable, "This method requires an authenticated user"), false;
+  return true;
+}
+
 void authenticate(const actors::services& svc, const request& req, const responder& res, std::string scope,
                   who required, std::function<void(const actors::auth_context&)> next) {
   auto token = bearer_token(req);
   if (token.empty() || token.size() > 512)
     return res.fail(errc::unauthorized, "The access token is invalid");
+  if (auto ctx = cached_context(svc, token)) {
+    if (admit(*ctx, scope, required, res))
+      next(*ctx);
+    return;
+  }
   ask(*svc.system, res, svc.oauth, std::chrono::milliseconds(svc.cfg->http.request_timeout_ms),
       [res, scope, required, next](const actors::auth_context& ctx) {
-        if (!scope.empty() && !scopes::allows(ctx.scopes, scope))
-          return res.fail(errc::forbidden, "This action is outside the authorized scopes");
-        if (required == who::user && ctx.account_id == 0)
-          return res.fail(errc::unprocessable, "This method requires an authenticated user");
-        next(ctx);
+        if (admit(ctx, scope, required, res))
+          next(ctx);
       },
       actors::bearer{token});
 }

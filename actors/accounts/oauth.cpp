@@ -1,4 +1,5 @@
 #include "actors/accounts/oauth.hpp"
+#include "actors/accounts/token_cache.hpp"
 
 #include "actors/protocol/errors.hpp"
 #include "common/crypto.hpp"
@@ -27,24 +28,13 @@ struct oauth_state {
   blocking_pool_actor cpu;
   id_generator* ids = nullptr;
   std::shared_ptr<actor_stats> stats;
-  struct cached {
-    auth_context ctx;
-    clock::time_point expires;
-  };
-  std::unordered_map<std::string, cached> cache;  // token digest → context
+  std::shared_ptr<token_cache> cache;  // token digest → context, also read by HTTP threads
   std::unordered_map<std::string, std::vector<caf::typed_response_promise<auth_context>>> pending;
   std::string dummy_hash;  // verified against when the login is unknown, so timing does not tell
 
   void remember(const std::string& digest, const auth_context& ctx) {
-    auto now = clock::now();
-    if (cache.size() >= opts.cache_max) {
-      for (auto it = cache.begin(); it != cache.end();)
-        it = it->second.expires <= now ? cache.erase(it) : std::next(it);
-      if (cache.size() >= opts.cache_max)
-        cache.clear();
-    }
-    cache[digest] = cached{ctx, now + opts.cache_ttl};
-    stats->set(c_cached, static_cast<std::int64_t>(cache.size()));
+    cache->remember(digest, ctx, clock::now() + opts.cache_ttl);
+    stats->set(c_cached, static_cast<std::int64_t>(cache->size()));
   }
 };
 
@@ -132,6 +122,7 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
                                     id_generator* ids, actor_registry* reg) {
   auto& st = self->state;
   st.opts = opts;
+  st.cache = opts.cache ? opts.cache : std::make_shared<token_cache>(opts.cache_max);
   st.pool = std::move(pool);
   st.cpu = std::move(cpu);
   st.ids = ids;
@@ -300,7 +291,7 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
       self->request(s.pool, s.opts.timeout, std::move(call))
         .then(
           [=](ok_atom) mutable {
-            self->state.cache.erase(digest);
+            self->state.cache->forget(digest);
             if (!*authorized)
               { rp.deliver(make_error(errc::forbidden, "unauthorized_client: client authentication failed")); return; }
             rp.deliver(ok_atom::value);
@@ -312,10 +303,9 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
       auto& s = self->state;
       observe(self, *s.stats);
       auto digest = crypto::sha256_hex(b.token);
-      auto it = s.cache.find(digest);
-      if (it != s.cache.end() && it->second.expires > clock::now()) {
+      if (auto hit = s.cache->find(digest)) {
         s.stats->add(c_hits);
-        return it->second.ctx;
+        return *hit;
       }
       s.stats->add(c_misses);
       auto rp = self->make_response_promise<auth_context>();

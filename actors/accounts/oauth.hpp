@@ -11,8 +11,11 @@
 
 #include <caf/fwd.hpp>
 #include <chrono>
+#include <memory>
 
 namespace chorus::actors {
+
+class token_cache;
 
 struct oauth_options {
   std::chrono::milliseconds cache_ttl{30'000};  // a revoked token stays valid on other nodes this long at most
@@ -21,6 +24,8 @@ struct oauth_options {
   // A real argon2id hash (same parameters as passwords) verified for unknown
   // logins so timing does not tell which exist; made once, off the scheduler.
   std::string dummy_hash;
+  // Shared with the HTTP layer (services::tokens); the actor makes its own if null.
+  std::shared_ptr<token_cache> cache;
 };
 
 oauth_actor spawn_oauth(caf::actor_system& sys, oauth_options opts, pg_pool_actor pool, blocking_pool_actor cpu,

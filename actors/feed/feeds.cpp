@@ -66,6 +66,18 @@ struct feed_state {
   bool quit_when_ready = false;
   std::vector<pending_read> waiting;
   std::vector<std::function<void()>> deferred;  // events that arrived while loading
+  // Rendered pages, reused while nothing in this feed changed and for at most
+  // page_cache (counters of other people's interactions show up after that).
+  struct cached_page {
+    pg::page key;
+    status_view view;
+    clock_type::time_point at;
+    std::uint64_t version = 0;
+  };
+  std::vector<cached_page> pages;  // a handful: page 1 and the pages being walked
+  std::uint64_t version = 0;       // bumped by every change to entries, facts or flags
+
+  void changed() { ++version; }
 };
 
 using feed_ptr = feed_actor::stateful_pointer<feed_state>;
@@ -193,6 +205,33 @@ void apply_viewer(feed_state& s, pg::status_bundle& b) {
   pg::keep_visible(b, s.viewer);
 }
 
+bool same_page(const pg::page& a, const pg::page& b) {
+  return a.max_id == b.max_id && a.since_id == b.since_id && a.min_id == b.min_id && a.limit == b.limit;
+}
+
+// Remembers a rendered page for identical reads until something changes.
+void remember(feed_state& s, const pg::page& key, const status_view& v) {
+  if (s.deps->opts.page_cache.count() <= 0 || !v.body)
+    return;
+  auto now = clock_type::now();
+  for (auto& p : s.pages)
+    if (same_page(p.key, key)) {
+      p = {key, v, now, s.version};
+      return;
+    }
+  if (s.pages.size() >= 4)
+    s.pages.erase(s.pages.begin());
+  s.pages.push_back({key, v, now, s.version});
+}
+
+const status_view* cached(feed_state& s, const pg::page& key) {
+  auto now = clock_type::now();
+  for (auto& p : s.pages)
+    if (same_page(p.key, key) && p.version == s.version && now - p.at < s.deps->opts.page_cache)
+      return &p.view;
+  return nullptr;
+}
+
 // The page as a JSON array, from the cache's per-status templates and this
 // viewer's flags; empty when any kept status has no template.
 std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::status_bundle& b,
@@ -228,7 +267,7 @@ std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::st
 
 // Hydration: one multi-get from the hot-status cache, then (only for statuses
 // whose flags this feed has not seen yet) one flags query.
-void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_promise<status_view> rp) {
+void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_promise<status_view> rp, pg::page key) {
   auto& s = self->state;
   status_view view;
   if (!ids.empty()) {
@@ -237,7 +276,7 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_p
   }
   self->request(s.deps->cache, s.deps->opts.timeout, hot_get{std::move(ids)})
     .then(
-      [self, rp, view](hot_reply& hr) mutable {
+      [self, rp, view, key](hot_reply& hr) mutable {
         auto& s = self->state;
         if (clock_type::now() - s.flags_at > s.deps->opts.flags_ttl) {
           s.flags.clear();
@@ -251,12 +290,15 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_p
             unknown.push_back(r.reblog_of_id);
         }
         auto reply = std::make_shared<hot_reply>(std::move(hr));
-        auto done = [self, rp, view, reply]() mutable {
+        auto version = s.version;
+        auto done = [self, rp, view, reply, key, version]() mutable {
           auto& s = self->state;
           apply_viewer(s, reply->bundle);
           view.body = render_page(s, reply->bundle, reply->rendered);
           if (!view.body)
             view.bundle = std::move(reply->bundle);  // the HTTP layer renders it
+          else if (version == s.version)  // nothing changed while this page was built
+            remember(s, key, view);
           rp.deliver(std::move(view));
         };
         if (unknown.empty())
@@ -293,6 +335,8 @@ std::vector<std::int64_t> ids_of(const std::vector<pg::feed_entry>& entries) {
 
 void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp) {
   auto& s = self->state;
+  if (auto* v = cached(s, q.page))
+    return rp.deliver(*v), void();
   if (s.tl.beyond(q.page)) {
     // Older than the cached window: one keyset query (cost independent of depth).
     if (s.deps->deep_reads)
@@ -302,13 +346,13 @@ void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view>
     auto page = q.page;
     self->request(s.deps->pool, s.deps->opts.timeout,
                   db_call{"feed.older", [=](pqxx::connection_base& c) { *ids = pg::home_timeline(c, viewer, page); }})
-      .then([self, ids, rp](ok_atom) mutable { hydrate(self, std::move(*ids), rp); },
+      .then([self, ids, rp, page](ok_atom) mutable { hydrate(self, std::move(*ids), rp, page); },
             [rp](caf::error& err) mutable { rp.deliver(err); });
     return;
   }
   auto large = s.facts.large_followees(s.deps->opts.fanout_max_followers);
   if (large.empty())
-    return hydrate(self, ids_of(feed::select_page(s.tl.entries(), q.page)), rp);
+    return hydrate(self, ids_of(feed::select_page(s.tl.entries(), q.page)), rp, q.page);
   // Large authors' statuses are not pushed: merge their rings in now.
   self->request(s.deps->manager, s.deps->opts.timeout, ring_query{std::move(large)})
     .then(
@@ -319,7 +363,7 @@ void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view>
           if (s.facts.admits(re))
             extra.push_back(re.entry);
         auto merged = feed::merge_newest_first(s.tl.entries(), extra);
-        hydrate(self, ids_of(feed::select_page(merged, q.page)), rp);
+        hydrate(self, ids_of(feed::select_page(merged, q.page)), rp, q.page);
       },
       [rp](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -384,17 +428,29 @@ feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::share
         serve(self, std::move(q), rp);
       return rp;
     },
-    [=](feed_push& p) { when_ready(self, [self, p] { self->state.tl.insert(p.entries); }); },
+    [=](feed_push& p) {
+      when_ready(self, [self, p] {
+        if (self->state.tl.insert(p.entries) > 0)
+          self->state.changed();
+      });
+    },
     [=](feed_revoke& r) {
       when_ready(self, [self, r] {
         auto& tl = self->state.tl;
         tl.remove_ids(r.ids);
         if (r.author)
           tl.remove_author(r.author, r.with_reblogs_of_author);
+        self->state.changed();
       });
     },
-    [=](feed_relation& r) { when_ready(self, [self, r] { on_relation(self, r); }); },
+    [=](feed_relation& r) {
+      when_ready(self, [self, r] {
+        on_relation(self, r);
+        self->state.changed();
+      });
+    },
     [=](feed_interaction& i) {
+      self->state.changed();
       auto& fc = self->state.flags;
       switch (i.verb) {
         case status_verb::favourite: fc.set(i.status, feed::flag_cache::favourited, true); break;

@@ -1,6 +1,7 @@
 #include "actors/system/runtime.hpp"
 
 #include "actors/accounts/oauth.hpp"
+#include "actors/accounts/token_cache.hpp"
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
 #include "actors/feed/feeds.hpp"
@@ -80,6 +81,8 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   oauth_options oo;
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
   oo.dummy_hash = crypto::hash_password(crypto::random_token(16));  // composition root thread, not an actor
+  svc_.tokens = std::make_shared<token_cache>();
+  oo.cache = svc_.tokens;
   svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
   svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
   status_cache_options sco;
@@ -95,6 +98,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.ring_size = static_cast<std::size_t>(cfg.feed.ring_size);
   fo.redis_ttl_s = cfg.feed.redis_ttl_s;
   fo.flags_ttl = std::chrono::milliseconds(cfg.feed.flags_ttl_ms);
+  fo.page_cache = std::chrono::milliseconds(cfg.feed.page_cache_ms);
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
   svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);

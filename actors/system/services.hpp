@@ -3,6 +3,7 @@
 // Built by actors::runtime (actors/system/runtime.cpp) in dependency order.
 #include "actors/protocol/interfaces.hpp"
 
+#include <memory>
 #include <string>
 
 namespace caf { class actor_system; }
@@ -12,6 +13,7 @@ namespace chorus::metrics { class registry; }
 namespace chorus::actors {
 
 class actor_registry;
+class token_cache;
 
 struct services {
   caf::actor_system* system = nullptr;
@@ -29,6 +31,7 @@ struct services {
   status_cache_actor status_cache;
   feeds_actor feeds;
   trends_actor trends;
+  std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

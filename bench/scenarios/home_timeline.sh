@@ -58,12 +58,21 @@ redis_start "$TMP/redis" "$REDIS_PORT"
 sql() { psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench -v ON_ERROR_STOP=1 -qtA "$@"; }
 rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 
-CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$TMP/chorusd.port" \
-  CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME=bench "$CHORUSD" 2>"$TMP/chorusd.log" &
-PIDS+=($!)
-for _ in $(seq 1 300); do [ -s "$TMP/chorusd.port" ] && break; sleep 0.1; done
-[ -s "$TMP/chorusd.port" ] || die "chorusd did not start"
-URL="http://127.0.0.1:$(cat "$TMP/chorusd.port")"
+# start_chorusd NAME [ENV=VALUE...] → prints its URL
+start_chorusd() {
+  local name="$1"; shift
+  env CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$TMP/$name.port" \
+    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME="$name" "$@" "$CHORUSD" 2>>"$TMP/chorusd.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
+  [ -s "$TMP/$name.port" ] || die "chorusd $name did not start"
+}
+start_chorusd bench
+URL="http://127.0.0.1:$(cat "$TMP/bench.port")"
+# A second node on the same Postgres and Redis without the rendered-page cache:
+# what a read costs when it is really computed (part 1b and part 3).
+start_chorusd nocache CHORUS_FEED_PAGE_CACHE_MS=0
+URL_NOCACHE="http://127.0.0.1:$(cat "$TMP/nocache.port")"
 
 json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }
 app=$(curl -sf -X POST "$URL/api/v1/apps" -d client_name=bench -d redirect_uris=urn:ietf:wg:oauth:2.0:oob -d "scopes=read write")
@@ -153,9 +162,10 @@ if [ -n "${BENCH_PERF:-}" ]; then  # profile chorusd under the read load, then s
   perf record -F 999 -g -o "$TMP/perf.data" -p "${PIDS[0]}" -- sleep "$SECS" 2>/dev/null &
   wrk_line "$URL/api/v1/timelines/home?limit=20" 2 64 "$SECS" >&2
   wait $!
-  perf report -i "$TMP/perf.data" --stdio --no-children --percent-limit 1 2>/dev/null | grep -v '^$' | head -120
+  perf report -i "$TMP/perf.data" --stdio ${BENCH_PERF_ARGS:---no-children} --percent-limit 1 2>/dev/null | grep -v '^$' | head -120
   exit 0
 fi
+[ -z "${BENCH_ONLY_READS:-}" ] || { for s in nginx chorusd; do u=$URL; [ $s = nginx ] && u="http://127.0.0.1:$NGINX_PORT"; echo "$s $(wrk_line "$u/api/v1/timelines/home?limit=20" 2 64 "$SECS")"; done; exit 0; }
 say "(1) wrk -t2 -c64 -d${SECS}s GET /api/v1/timelines/home?limit=20, $RUNS run(s) each, interleaved"
 : > "$TMP/runs.nginx"; : > "$TMP/runs.chorusd"
 for r in $(seq 1 "$RUNS"); do
@@ -168,16 +178,25 @@ for r in $(seq 1 "$RUNS"); do
 done
 N=$(median < "$TMP/runs.nginx")
 C=$(median < "$TMP/runs.chorusd")
-hits=$(curl -s "$URL/metrics" | awk '/^chorus_hot_status_cache_total\{result="hit"\}/ {h=$2} /^chorus_hot_status_cache_total\{result="miss"\}/ {m=$2} END {if (h+m > 0) printf "%.4f", h/(h+m)}')
+curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL_NOCACHE/api/v1/timelines/home?limit=20" > /dev/null
+say "(1b) the same on the node without the page cache, $RUNS run(s)"
+: > "$TMP/runs.nocache"
+for r in $(seq 1 "$RUNS"); do
+  line=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20" 2 64 "$SECS")
+  echo "  run $r/$RUNS chorusd (no page cache): $line" >&2
+  echo "$line" >> "$TMP/runs.nocache"
+done
+NC=$(median < "$TMP/runs.nocache")
+hits=$(curl -s "$URL_NOCACHE/metrics" | awk '/^chorus_hot_status_cache_total\{result="hit"\}/ {h=$2} /^chorus_hot_status_cache_total\{result="miss"\}/ {m=$2} END {if (h+m > 0) printf "%.4f", h/(h+m)}')
 
 # --- (3) page 1 vs page 500 -----------------------------------------------------------
 MAX_ID=$(sql -c "SELECT s.id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id AND f.account_id = $READER
                  ORDER BY s.id DESC OFFSET 9979 LIMIT 1")
 P500_COUNT=$(curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" | grep -o '"visibility":' | wc -l)
 [ "$P500_COUNT" -eq 20 ] || die "page 500 has $P500_COUNT items"
-say "(3) wrk -t1 -c1 -d${SECS}s page 1 and page 500"
-P1=$(wrk_line "$URL/api/v1/timelines/home?limit=20" 1 1 "$SECS")
-P500=$(wrk_line "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" 1 1 "$SECS")
+say "(3) wrk -t1 -c1 -d${SECS}s page 1 and page 500 on the node without the page cache"
+P1=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20" 1 1 "$SECS")
+P500=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20&max_id=$MAX_ID" 1 1 "$SECS")
 
 # --- (2) fan-out lag to 10,000 followers ------------------------------------------------
 say "(2) $POSTS posts by an author with $FOLLOWERS followers"
@@ -185,7 +204,8 @@ for i in $(seq 1 "$POSTS"); do
   curl -sf -o "$TMP/post.json" -X POST -H "Authorization: Bearer $STAR_TOKEN" "$URL/api/v1/statuses" -d "status=fan-out+$i" ||
     die "post $i failed"
 done
-LAST_ID=$(json_field id < "$TMP/post.json")
+LAST_ID=$(grep -o '/statuses/[0-9]*"' "$TMP/post.json" | head -1 | tr -dc 0-9)  # keys are sorted: "account" comes before "id"
+[ -n "$LAST_ID" ] || die "no status id in $(head -c 300 "$TMP/post.json")"
 LAST_KEY="chorus:home:$((20000000 + FOLLOWERS))"
 for _ in $(seq 1 300); do
   rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" && break
@@ -199,7 +219,7 @@ for _ in $(seq 1 100); do
 done
 # p50/p99 from the cumulative buckets (linear inside a bucket, as Prometheus does).
 LAG=$(curl -s "$URL/metrics" | awk -F'[ "]' '
-  /^chorus_fanout_lag_seconds_bucket/ { le = $3; c = $NF; if (le == "+Inf") le = 1e9; n++; B[n] = le; C[n] = c }
+  /^chorus_fanout_lag_seconds_bucket/ { le = $2; c = $NF; if (le == "+Inf") le = 1e9; n++; B[n] = le; C[n] = c }
   /^chorus_fanout_lag_seconds_count/ { total = $2 }
   function q(p,   i, want, lo, plo) { want = p * total; lo = 0; plo = 0
     for (i = 1; i <= n; i++) { if (C[i] >= want) { return lo + (B[i] - lo) * (want - plo) / (C[i] - plo > 0 ? C[i] - plo : 1) } lo = B[i]; plo = C[i] } }
@@ -215,7 +235,8 @@ echo "(1) cached home reads, limit=20 ($(wc -c < "$TMP/nginx/home.json") bytes),
 printf '  %-8s %10s %9s %9s %7s\n' server req/s p50_ms p99_ms non2xx
 set -- $N; printf '  %-8s %10s %9s %9s %7s\n' nginx "$1" "$2" "$3" "$4"
 set -- $C; printf '  %-8s %10s %9s %9s %7s\n' chorusd "$1" "$2" "$3" "$4"
-awk -v c="${C%% *}" -v n="${N%% *}" -v h="$hits" 'BEGIN { printf "  chorusd/nginx = %.2f (hot-status cache hit ratio %s)\n", c / n, h }'
+set -- $NC; printf '  %-8s %10s %9s %9s %7s   (second node, feed.page_cache_ms=0)\n' chorusd "$1" "$2" "$3" "$4"
+awk -v c="${C%% *}" -v nc="${NC%% *}" -v n="${N%% *}" -v h="$hits" 'BEGIN { printf "  chorusd/nginx = %.2f; without the page cache %.2f (hot-status cache hit ratio %s)\n", c / n, nc / n, h }'
 set -- $LAG
 echo "(2) fan-out to $FOLLOWERS followers, $3 posts: lag p50 $1 ms, p99 $2 ms; raw redis-cli --pipe of the same writes $RAW_MS ms; p50/raw = $(awk -v a="$1" -v b="$RAW_MS" 'BEGIN { printf "%.2f", a / b }')"
 set -- $P1; p1_50=$2; p1_99=$3; p1_rps=$1

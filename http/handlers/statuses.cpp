@@ -242,15 +242,14 @@ handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std
   };
 }
 
+// The hottest read: token check and feed request in one bridge actor.
 handler_fn home_timeline(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    authenticate(svc, req, res, "read:statuses", who::user, [svc, res, req](const actors::auth_context& ctx) {
-      actors::home_query q;
-      q.viewer = ctx.account_id;
-      q.page = read_page(req);
-      ask(*svc.system, res, svc.feeds, timeout_of(svc),
-          [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); }, q);
-    });
+    auto page = read_page(req);
+    authenticated_ask(
+      svc, req, res, "read:statuses", who::user, svc.feeds,
+      [page](const actors::auth_context& ctx) { return actors::home_query{ctx.account_id, page}; },
+      [svc, res, req](const actors::status_view& v) { send_page(res, svc, req, v); });
   };
 }
 
