@@ -515,6 +515,8 @@ struct manager_state {
   metrics::counter* reads_cold = nullptr;
   metrics::histogram* fanout_lag = nullptr;
   metrics::histogram* revocation_lag = nullptr;
+  metrics::histogram* stage_recipients = nullptr;  // fan-out batch: the recipients job
+  metrics::histogram* stage_write = nullptr;       // fan-out batch: the mirror writes
 
   void publish() {
     counts.live = static_cast<std::int64_t>(live.size());
@@ -642,6 +644,7 @@ void start_fanout(manager_ptr self) {
     s.fanout_queue.pop_front();
   }
   ++s.fanouts_in_flight;
+  auto started = clock_type::now();
   auto targets = std::make_shared<std::vector<pg::fanout_targets>>();
   auto max_followers = s.opts->fanout_max_followers;
   auto days = s.opts->active_days;
@@ -655,14 +658,19 @@ void start_fanout(manager_ptr self) {
                         },
                         static_cast<std::uint32_t>(batch->size())})
     .then(
-      [self, batch, targets](ok_atom) {
+      [self, batch, targets, started](ok_atom) {
         auto& s = self->state;
+        auto queried = clock_type::now();
+        if (s.stage_recipients)
+          s.stage_recipients->observe(std::chrono::duration<double>(queried - started).count());
         std::vector<rd::command> cmds;
         for (std::size_t i = 0; i < batch->size(); ++i)
           deliver(self, (*batch)[i], (*targets)[i], cmds);
         s.stats->add(c_fanouts, static_cast<std::int64_t>(batch->size()));
-        auto finished = [self, batch] {
+        auto finished = [self, batch, queried] {
           auto& s = self->state;
+          if (s.stage_write)
+            s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
           for (auto& p : *batch)
             if (s.fanout_lag)
               s.fanout_lag->observe(seconds_since(p.at_ns));
@@ -899,6 +907,10 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
                                           {{"result", "activation"}});
     st.fanout_lag = &metrics->get_histogram("chorus_fanout_lag_seconds",
                                             "Post committed → last follower timeline updated", {}, lag_buckets());
+    st.stage_recipients = &metrics->get_histogram("chorus_fanout_stage_seconds", "Fan-out batch stages",
+                                                  {{"stage", "recipients"}}, lag_buckets());
+    st.stage_write = &metrics->get_histogram("chorus_fanout_stage_seconds", "Fan-out batch stages",
+                                             {{"stage", "write"}}, lag_buckets());
     st.revocation_lag = &metrics->get_histogram("chorus_revocation_lag_seconds",
                                                 "Revoking event → removed from every cached timeline", {}, lag_buckets());
   }

@@ -6,7 +6,7 @@
 #     bytes as a static file (same request, same Authorization header). Median of
 #     BENCH_RUNS interleaved runs; reports req/s, p99 and chorusd/nginx.
 # (2) Fan-out lag for an author with 10,000 active followers (every follower has a
-#     timeline mirror in Redis): 40 posts, lag = commit → last follower's mirror
+#     timeline mirror in Redis): 40 posts one after another (each delivered first), lag = commit → last follower's mirror
 #     updated, from chorusd's chorus_fanout_lag_seconds histogram; baseline: the
 #     same 10,000 ZADDs written raw with redis-cli --pipe in the same run.
 # (3) Page 1 vs page 500 (max_id = the 9,980th newest entry) of a 12,000-status
@@ -190,28 +190,36 @@ NC=$(median < "$TMP/runs.nocache")
 hits=$(curl -s "$URL_NOCACHE/metrics" | awk '/^chorus_hot_status_cache_total\{result="hit"\}/ {h=$2} /^chorus_hot_status_cache_total\{result="miss"\}/ {m=$2} END {if (h+m > 0) printf "%.4f", h/(h+m)}')
 
 # --- (3) page 1 vs page 500 -----------------------------------------------------------
-MAX_ID=$(sql -c "SELECT s.id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id AND f.account_id = $READER
-                 ORDER BY s.id DESC OFFSET 9979 LIMIT 1")
+# nth_id N → the id of the Nth newest entry of the reader's timeline (a page's max_id)
+nth_id() {
+  sql -c "SELECT s.id FROM statuses s JOIN follows f ON f.target_account_id = s.account_id AND f.account_id = $READER
+          ORDER BY s.id DESC OFFSET $(( $1 - 1 )) LIMIT 1"
+}
+MAX_ID=$(nth_id 9980)     # page 500 starts after the 9,980th entry
+MAX_ID_40=$(nth_id 780)   # page 40: the last page inside the cached 800
+MAX_ID_41=$(nth_id 800)   # page 41: the first page Postgres answers
 P500_COUNT=$(curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?limit=20&max_id=$MAX_ID" | grep -o '"visibility":' | wc -l)
 [ "$P500_COUNT" -eq 20 ] || die "page 500 has $P500_COUNT items"
 say "(3) wrk -t1 -c1 -d${SECS}s page 1 and page 500 on the node without the page cache"
 P1=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20" 1 1 "$SECS")
 P500=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20&max_id=$MAX_ID" 1 1 "$SECS")
+P40=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20&max_id=$MAX_ID_40" 1 1 "$SECS")
+P41=$(wrk_line "$URL_NOCACHE/api/v1/timelines/home?limit=20&max_id=$MAX_ID_41" 1 1 "$SECS")
 
 # --- (2) fan-out lag to 10,000 followers ------------------------------------------------
-say "(2) $POSTS posts by an author with $FOLLOWERS followers"
+say "(2) $POSTS posts by an author with $FOLLOWERS followers, one at a time (each delivered before the next)"
+LAST_KEY="chorus:home:$((20000000 + FOLLOWERS))"
 for i in $(seq 1 "$POSTS"); do
   curl -sf -o "$TMP/post.json" -X POST -H "Authorization: Bearer $STAR_TOKEN" "$URL/api/v1/statuses" -d "status=fan-out+$i" ||
     die "post $i failed"
+  LAST_ID=$(grep -o '/statuses/[0-9]*"' "$TMP/post.json" | head -1 | tr -dc 0-9)  # keys are sorted: "account" comes before "id"
+  [ -n "$LAST_ID" ] || die "no status id in $(head -c 300 "$TMP/post.json")"
+  for _ in $(seq 1 1000); do
+    rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" && break
+    sleep 0.01
+  done
+  rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" || die "the last follower never received post $i"
 done
-LAST_ID=$(grep -o '/statuses/[0-9]*"' "$TMP/post.json" | head -1 | tr -dc 0-9)  # keys are sorted: "account" comes before "id"
-[ -n "$LAST_ID" ] || die "no status id in $(head -c 300 "$TMP/post.json")"
-LAST_KEY="chorus:home:$((20000000 + FOLLOWERS))"
-for _ in $(seq 1 300); do
-  rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" && break
-  sleep 0.1
-done
-rcli ZRANGE "$LAST_KEY" 0 -1 | grep -q "^0*$LAST_ID:" || die "the last follower never received the last post"
 for _ in $(seq 1 100); do
   n=$(curl -s "$URL/metrics" | awk '/^chorus_fanout_lag_seconds_count/ {print $2}')
   [ "${n:-0}" -ge "$POSTS" ] && break
@@ -224,6 +232,10 @@ LAG=$(curl -s "$URL/metrics" | awk -F'[ "]' '
   function q(p,   i, want, lo, plo) { want = p * total; lo = 0; plo = 0
     for (i = 1; i <= n; i++) { if (C[i] >= want) { return lo + (B[i] - lo) * (want - plo) / (C[i] - plo > 0 ? C[i] - plo : 1) } lo = B[i]; plo = C[i] } }
   END { printf "%.2f %.2f %d\n", q(0.5) * 1000, q(0.99) * 1000, total }')
+STAGES=$(curl -s "$URL/metrics" | awk -F'[ "{}]' '/^chorus_fanout_stage_seconds_(sum|count)/ { v[$1 "_" $3] = $NF }
+  END { printf "recipients query %.1f ms, mirror writes %.1f ms (mean per batch)",
+        1000 * v["chorus_fanout_stage_seconds_sum_recipients"] / v["chorus_fanout_stage_seconds_count_recipients"],
+        1000 * v["chorus_fanout_stage_seconds_sum_write"] / v["chorus_fanout_stage_seconds_count_write"] }')
 # Baseline: the raw Redis writes of one fan-out (10,000 ZADDs + trims), pipelined by redis-cli.
 seq 1 "$FOLLOWERS" | awk '{ printf "ZADD chorus:raw:%d 0 m\r\nZCARD chorus:raw:%d\r\n", $1, $1 }' > "$TMP/raw.txt"
 t0=$(date +%s%N); rcli --pipe < "$TMP/raw.txt" > /dev/null; t1=$(date +%s%N)
@@ -238,7 +250,10 @@ set -- $C; printf '  %-8s %10s %9s %9s %7s\n' chorusd "$1" "$2" "$3" "$4"
 set -- $NC; printf '  %-8s %10s %9s %9s %7s   (second node, feed.page_cache_ms=0)\n' chorusd "$1" "$2" "$3" "$4"
 awk -v c="${C%% *}" -v nc="${NC%% *}" -v n="${N%% *}" -v h="$hits" 'BEGIN { printf "  chorusd/nginx = %.2f; without the page cache %.2f (hot-status cache hit ratio %s)\n", c / n, nc / n, h }'
 set -- $LAG
-echo "(2) fan-out to $FOLLOWERS followers, $3 posts: lag p50 $1 ms, p99 $2 ms; raw redis-cli --pipe of the same writes $RAW_MS ms; p50/raw = $(awk -v a="$1" -v b="$RAW_MS" 'BEGIN { printf "%.2f", a / b }')"
+echo "(2) fan-out to $FOLLOWERS followers, $3 posts: lag p50 $1 ms, p99 $2 ms ($STAGES); raw redis-cli --pipe of the same writes $RAW_MS ms; p50/raw = $(awk -v a="$1" -v b="$RAW_MS" 'BEGIN { printf "%.2f", a / b }')"
 set -- $P1; p1_50=$2; p1_99=$3; p1_rps=$1
 set -- $P500; p5_50=$2; p5_99=$3; p5_rps=$1
-echo "(3) wrk -t1 -c1: page 1 p50 $p1_50 ms p99 $p1_99 ms ($p1_rps req/s); page 500 p50 $p5_50 ms p99 $p5_99 ms ($p5_rps req/s); page500/page1 p50 = $(awk -v a="$p5_50" -v b="$p1_50" 'BEGIN { printf "%.2f", a / b }')"
+set -- $P40; p40_50=$2; p40_99=$3
+set -- $P41; p41_50=$2; p41_99=$3
+echo "(3) wrk -t1 -c1, node without page cache, p50/p99 ms: page 1 $p1_50/$p1_99 ($p1_rps req/s), page 40 $p40_50/$p40_99 (memory), page 41 $p41_50/$p41_99 (Postgres), page 500 $p5_50/$p5_99 ($p5_rps req/s)"
+echo "    page500/page1 p50 = $(awk -v a="$p5_50" -v b="$p1_50" 'BEGIN { printf "%.2f", a / b }'), page500/page41 p50 = $(awk -v a="$p5_50" -v b="$p41_50" 'BEGIN { printf "%.2f", a / b }') (both from Postgres: depth costs nothing)"

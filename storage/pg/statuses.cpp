@@ -425,7 +425,29 @@ std::string home_filter(std::int64_t viewer) {
 }
 
 std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
-  return id_query(c, "SELECT s.id FROM statuses s WHERE" + home_filter(viewer), "s.id", p);
+  // One bounded index range scan per followed account (and the viewer), then the
+  // newest `limit` of those: the cost depends on how many accounts are followed,
+  // not on how deep the page is (a plain ORDER BY over all their statuses would
+  // read every status below max_id).
+  return translated([&] {
+    bool asc = false;
+    auto where = page_clause("s.id", p, asc);
+    auto v = std::to_string(viewer);
+    auto limit = std::to_string(clamp_limit(p.limit));
+    const char* dir = asc ? " ASC" : " DESC";
+    auto sql = "SELECT t.id FROM (SELECT " + v + "::bigint AS account"
+               " UNION SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ") a"
+               " CROSS JOIN LATERAL (SELECT s.id FROM statuses s WHERE s.account_id = a.account AND" +
+               home_filter(viewer) + where + " ORDER BY s.id" + dir + " LIMIT " + limit + ") t"
+               " ORDER BY t.id" + dir + " LIMIT " + limit;
+    pqxx::work tx(c);
+    std::vector<std::int64_t> out;
+    for (const auto& r : tx.exec(sql))
+      out.push_back(r[0].as<std::int64_t>());
+    if (asc)
+      std::reverse(out.begin(), out.end());
+    return out;
+  });
 }
 
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
