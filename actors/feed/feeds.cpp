@@ -62,6 +62,10 @@ struct feed_state {
   feed::viewer_facts facts;
   feed::flag_cache flags;
   clock_type::time_point flags_at = clock_type::now();
+  clock_type::time_point synced_at = clock_type::now();    // entries last read from the mirror (or rebuilt)
+  clock_type::time_point snapshot_at = clock_type::now();  // follows and hidden accounts last read
+  bool syncing = false;
+  std::vector<std::function<void()>> during_sync;  // local changes made while a mirror read is in flight
   bool ready = false;
   bool quit_when_ready = false;
   std::vector<pending_read> waiting;
@@ -96,12 +100,16 @@ void write_mirror(feed_ptr self, storage::redis::command cmd) {
 }
 
 // Applies `fn` now, or after the timeline has loaded.
+// (A change made while a mirror re-read is in flight is applied again on top of
+// what that read returns, which may predate it.)
 template <class Fn>
 void when_ready(feed_ptr self, Fn fn) {
-  if (self->state.ready)
-    fn();
-  else
-    self->state.deferred.emplace_back(std::move(fn));
+  auto& s = self->state;
+  if (!s.ready)
+    return s.deferred.emplace_back(std::move(fn)), void();
+  if (s.syncing)
+    s.during_sync.emplace_back(fn);
+  fn();
 }
 
 void finish_loading(feed_ptr self) {
@@ -148,6 +156,7 @@ void load_from_postgres(feed_ptr self, bool rebuild) {
       [self, out, rebuild, cap](ok_atom) {
         auto& s = self->state;
         s.facts.assign(out->snapshot);
+        s.synced_at = s.snapshot_at = clock_type::now();
         if (rebuild) {
           bool complete = out->entries.size() < static_cast<std::size_t>(cap);
           s.tl.assign(std::move(out->entries), complete);
@@ -203,6 +212,58 @@ void apply_viewer(feed_state& s, pg::status_bundle& b) {
   for (auto& [id, r] : b.reblogged)
     fill(r);
   pg::keep_visible(b, s.viewer);
+}
+
+// Other nodes fan out and revoke into the Redis mirror only (feed events are
+// node-local), so a live feed re-reads its mirror every feed.mirror_sync_ms and
+// its follows/hidden accounts every feed.snapshot_ttl_ms while it is being read.
+// Local changes are in the mirror before the re-read: the Redis actor keeps the
+// order of requests, and every local write was sent before this read.
+void maybe_sync(feed_ptr self) {
+  auto& s = self->state;
+  auto& o = s.deps->opts;
+  auto now = clock_type::now();
+  if (s.syncing)
+    return;
+  bool mirror = o.mirror_sync.count() > 0 && now - s.synced_at >= o.mirror_sync;
+  bool snapshot = o.snapshot_ttl.count() > 0 && now - s.snapshot_at >= o.snapshot_ttl;
+  if (mirror) {
+    s.syncing = true;
+    s.synced_at = now;
+    self->request(s.deps->redis, o.timeout, redis_request{rd::feed_load(s.viewer, o.redis_ttl_s)})
+      .then(
+        [self](redis_result& r) {
+          auto& s = self->state;
+          s.syncing = false;
+          auto replay = std::move(s.during_sync);
+          s.during_sync.clear();
+          auto loaded = r.replies.empty() ? rd::loaded_feed{} : rd::parse_feed_load(r.replies.front());
+          if (!loaded.exists)
+            return;  // expired or dropped (e.g. after a follow elsewhere): keep memory, rebuild at the next activation
+          s.tl.assign(std::move(loaded.entries), loaded.complete);
+          for (auto& fn : replay)
+            fn();
+          s.changed();
+        },
+        [self](caf::error&) {
+          self->state.syncing = false;
+          self->state.during_sync.clear();
+        });
+  }
+  if (snapshot) {
+    s.snapshot_at = now;
+    auto out = std::make_shared<pg::feed_snapshot>();
+    auto viewer = s.viewer;
+    auto max_following = o.max_following;
+    self->request(s.deps->pool, o.timeout,
+                  db_call{"feed.snapshot", [=](pqxx::connection_base& c) { *out = pg::load_snapshot(c, viewer, max_following); }})
+      .then(
+        [self, out](ok_atom) {
+          self->state.facts.assign(*out);
+          self->state.changed();
+        },
+        [](caf::error&) {});
+  }
 }
 
 bool same_page(const pg::page& a, const pg::page& b) {
@@ -335,6 +396,7 @@ std::vector<std::int64_t> ids_of(const std::vector<pg::feed_entry>& entries) {
 
 void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp) {
   auto& s = self->state;
+  maybe_sync(self);  // asynchronous: this read is answered from memory as it is now
   if (auto* v = cached(s, q.page))
     return rp.deliver(*v), void();
   if (s.tl.beyond(q.page)) {

@@ -21,6 +21,8 @@ struct feeds_options {
   int redis_ttl_s = 14 * 24 * 3600;                  // an unread timeline mirror expires
   std::chrono::milliseconds flags_ttl{30'000};       // viewer flags re-read after this (cross-node changes)
   std::chrono::milliseconds page_cache{2'000};       // a rendered page is reused this long if nothing changed
+  std::chrono::milliseconds mirror_sync{5'000};      // a live feed re-reads its Redis mirror this often (other nodes' writes)
+  std::chrono::milliseconds snapshot_ttl{60'000};    // … and its follows/blocks/mutes from Postgres
   int max_following = 10'000;                        // follows a feed keeps in memory
   int merge_on_follow = 200;                         // statuses merged into a timeline on follow
   std::size_t push_chunk = 500;                      // home keys per Redis script call

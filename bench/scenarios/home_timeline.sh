@@ -108,7 +108,7 @@ INSERT INTO users (account_id, email, password_hash, confirmed, last_active_at)
   SELECT 20000000 + g, 'fan' || g || '@example.com', 'x', true, now() FROM generate_series(1, $FOLLOWERS) g;
 INSERT INTO follows (id, account_id, target_account_id) SELECT 30000000 + g, 20000000 + g, $STAR FROM generate_series(1, $FOLLOWERS) g;
 UPDATE accounts SET followers_count = $FOLLOWERS WHERE id = $STAR;
-ANALYZE;
+VACUUM ANALYZE;
 SQL
 # Every follower has a timeline mirror (an active user's feed), so every push writes.
 seq 1 "$FOLLOWERS" | awk '{ printf "ZADD chorus:home:%d 0 ~c\r\n", 20000000 + $1 }' | rcli --pipe >/dev/null

@@ -346,3 +346,51 @@ TEST_F(Feeds, ModeratorTakedownRevokesStatusAndItsReblogs) {
   EXPECT_TRUE(wait_until([&] { return metric("chorus_revocation_lag_seconds_count") > before; }));
   EXPECT_TRUE(has(alice, other)) << "other statuses stay";
 }
+
+TEST_F(Feeds, RedisDownFeedsRebuildFromPostgresAndKeepServing) {
+  private_redis redis;
+  redis.start();
+  start({{"CHORUS_REDIS_PORT", std::to_string(redis.port())}, {"CHORUS_FEED_MAX_LIVE", "1"},
+         {"CHORUS_REDIS_TIMEOUT_MS", "300"}, {"CHORUS_REDIS_RECONNECT_MAX_MS", "200"}});
+  auto alice = user("alice"), bob = user("bob"), carol = user("carol");
+  follow(alice, bob);
+  auto id = post(bob, "before the outage");
+  ASSERT_TRUE(eventually_has(alice, id));
+  redis.stop();
+  home(carol);  // passivates alice's feed: her next read must activate without Redis
+  auto during = post(bob, "during the outage");
+  EXPECT_TRUE(eventually_has(alice, during)) << "rebuilt from Postgres";
+  EXPECT_TRUE(has(alice, id));
+  EXPECT_GE(metric("chorus_feed_cold_loads_total{source=\"postgres\"}"), 2.0);
+  redis.start();
+  auto after = post(bob, "after the outage");
+  EXPECT_TRUE(eventually_has(alice, after));
+}
+
+TEST_F(Feeds, TwoNodesConvergeThroughTheMirror) {
+  std::map<std::string, std::string> env{{"CHORUS_FEED_MIRROR_SYNC_MS", "100"}, {"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
+  start(env);
+  auto b_env = env;
+  b_env["CHORUS_NODE_NAME"] = "second";
+  chorusd second(db.dsn(), b_env);
+  auto alice = user("alice"), bob = user("bob");
+  follow(alice, bob);
+  auto on_b = [&](const std::string& query = "limit=40") {
+    auto r = get(second.url("/api/v1/timelines/home?" + query), auth(alice));
+    std::vector<std::string> ids;
+    if (r.status == 200)
+      for (auto& s : r.json())
+        ids.push_back(s["id"]);
+    return ids;
+  };
+  auto b_has = [&](const std::string& id) {
+    auto ids = on_b();
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  home(alice);   // a mirror exists (activated on the first node)
+  on_b();        // alice's feed is live on the second node too
+  auto id = post(bob, "posted through the first node");
+  EXPECT_TRUE(wait_until([&] { return b_has(id); })) << "fan-out on node 1 reaches the live feed on node 2";
+  act(alice, "/api/v1/accounts/" + bob.id + "/unfollow");
+  EXPECT_TRUE(wait_until([&] { return !b_has(id); })) << "revocation on node 1 reaches node 2";
+}
