@@ -761,6 +761,10 @@ void observe_revocation(manager_state& s, std::int64_t at_ns) {
 void on_removal(manager_ptr self, feed_removal r) {
   auto& s = self->state;
   self->send(s.deps->cache, hot_invalidate{r.ids, {}});
+  // The author's next read must not show it: revoke there at once (the other
+  // timelines follow when the removal job has found them).
+  if (auto* lf = find_live(self, r.author))
+    self->send(lf->handle, feed_revoke{r.ids, 0, false});
   auto targets = std::make_shared<pg::removal_targets>();
   auto ids = r.ids;
   self->request(s.deps->pool, s.opts->timeout,
