@@ -3,7 +3,7 @@
 // through the Redis mirror, read-time merge of large authors, deep pages, and
 // Mastodon's visibility rules. Every wait is a condition with a deadline.
 #include "storage/redis/feeds.hpp"
-#include "support/harness.hpp"
+#include "support/client.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -14,58 +14,7 @@ using namespace chorus::test;
 
 namespace {
 
-const std::vector<std::string> form = {"Content-Type: application/x-www-form-urlencoded"};
-
-struct Feeds : ::testing::Test {
-  temp_database db;
-  std::unique_ptr<chorusd> d;
-  std::string app_token;
-
-  struct who {
-    std::string token, id;
-  };
-
-  void start(std::map<std::string, std::string> env = {}) {
-    d = std::make_unique<chorusd>(db.dsn(), std::move(env));
-    auto app = http("POST", d->url("/api/v1/apps"),
-                    "client_name=t&redirect_uris=urn:ietf:wg:oauth:2.0:oob&scopes=read+write+follow", form)
-                 .json();
-    app_token = http("POST", d->url("/oauth/token"),
-                     "grant_type=client_credentials&client_id=" + app["client_id"].get<std::string>() +
-                       "&client_secret=" + app["client_secret"].get<std::string>() + "&scope=read+write+follow",
-                     form)
-                  .json()["access_token"];
-  }
-  who user(const std::string& name) {
-    auto r = http("POST", d->url("/api/v1/accounts"),
-                  "username=" + name + "&email=" + name + "%40example.com&password=a-long-password&agreement=true",
-                  {"Content-Type: application/x-www-form-urlencoded", "Authorization: Bearer " + app_token});
-    EXPECT_EQ(r.status, 200) << r.body;
-    who w{r.json()["access_token"], ""};
-    w.id = get(d->url("/api/v1/accounts/verify_credentials"), auth(w)).json()["id"];
-    return w;
-  }
-  std::vector<std::string> auth(const who& w) { return {"Authorization: Bearer " + w.token}; }
-  http_response act(const who& me, const std::string& path, const std::string& body = "") {
-    auto h = auth(me);
-    h.push_back("Content-Type: application/x-www-form-urlencoded");
-    return http("POST", d->url(path), body, h);
-  }
-  void follow(const who& a, const who& b) {
-    auto r = act(a, "/api/v1/accounts/" + b.id + "/follow");
-    ASSERT_EQ(r.status, 200) << r.body;
-  }
-  std::string post(const who& w, const std::string& text, const std::string& vis = "public",
-                   const std::string& reply_to = "") {
-    auto h = auth(w);
-    h.push_back("Content-Type: application/json");
-    nlohmann::json body{{"status", text}, {"visibility", vis}};
-    if (!reply_to.empty())
-      body["in_reply_to_id"] = reply_to;
-    auto r = http("POST", d->url("/api/v1/statuses"), body.dump(), h);
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json().value("id", "");
-  }
+struct Feeds : client_fixture {
   std::vector<std::string> home(const who& w, const std::string& query = "limit=40") {
     auto r = get(d->url("/api/v1/timelines/home?" + query), auth(w));
     EXPECT_EQ(r.status, 200) << r.body;

@@ -1,5 +1,5 @@
 // Follows, follow requests, blocks and mutes, and what they do to visibility.
-#include "support/harness.hpp"
+#include "support/client.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -8,50 +8,10 @@ using namespace chorus::test;
 
 namespace {
 
-const std::vector<std::string> form = {"Content-Type: application/x-www-form-urlencoded"};
-
-struct Relationships : ::testing::Test {
-  temp_database db;
-  std::unique_ptr<chorusd> d;
-  std::string app_token;
-
-  void SetUp() override {
-    d = std::make_unique<chorusd>(db.dsn());
-    auto app = http("POST", d->url("/api/v1/apps"),
-                    "client_name=t&redirect_uris=urn:ietf:wg:oauth:2.0:oob&scopes=read+write+follow", form)
-                 .json();
-    app_token = http("POST", d->url("/oauth/token"),
-                     "grant_type=client_credentials&client_id=" + app["client_id"].get<std::string>() +
-                       "&client_secret=" + app["client_secret"].get<std::string>() + "&scope=read+write+follow",
-                     form)
-                  .json()["access_token"];
-  }
-  struct who {
-    std::string token, id;
-  };
-  who user(const std::string& name) {
-    auto r = http("POST", d->url("/api/v1/accounts"),
-                  "username=" + name + "&email=" + name + "%40example.com&password=a-long-password&agreement=true",
-                  {"Content-Type: application/x-www-form-urlencoded", "Authorization: Bearer " + app_token});
-    EXPECT_EQ(r.status, 200) << r.body;
-    who w{r.json()["access_token"], ""};
-    w.id = get(d->url("/api/v1/accounts/verify_credentials"), auth(w)).json()["id"];
-    return w;
-  }
-  std::vector<std::string> auth(const who& w) { return {"Authorization: Bearer " + w.token}; }
-  http_response rel(const who& me, const std::string& path, const std::string& body = "") {
-    auto h = auth(me);
-    h.push_back("Content-Type: application/x-www-form-urlencoded");
-    return http("POST", d->url(path), body, h);
-  }
+struct Relationships : client_fixture {
+  void SetUp() override { start(); }
+  http_response rel(const who& me, const std::string& path, const std::string& body = "") { return act(me, path, body); }
   nlohmann::json account(const who& w) { return get(d->url("/api/v1/accounts/" + w.id)).json(); }
-  std::string post(const who& w, const std::string& text, const std::string& vis) {
-    auto h = auth(w);
-    h.push_back("Content-Type: application/json");
-    auto r = http("POST", d->url("/api/v1/statuses"), nlohmann::json({{"status", text}, {"visibility", vis}}).dump(), h);
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json()["id"];
-  }
 };
 
 } // namespace
@@ -82,7 +42,7 @@ TEST_F(Relationships, FollowAndUnfollowKeepCounters) {
   EXPECT_EQ(account(bob)["followers_count"], 0);
   EXPECT_EQ(rel(alice, "/api/v1/accounts/" + alice.id + "/follow").status, 422);
   EXPECT_EQ(rel(alice, "/api/v1/accounts/424242/follow").status, 404);
-  EXPECT_EQ(http("POST", d->url("/api/v1/accounts/" + bob.id + "/follow"), "", form).status, 401);
+  EXPECT_EQ(http("POST", d->url("/api/v1/accounts/" + bob.id + "/follow"), "", {"Content-Type: application/x-www-form-urlencoded"}).status, 401);
 }
 
 TEST_F(Relationships, LockedAccountsGetFollowRequests) {

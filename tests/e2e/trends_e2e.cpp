@@ -1,6 +1,6 @@
 // Trending statuses and tags through a real chorusd: scores move with posts and
 // interactions as they happen (no recompute), deletions and private statuses never show.
-#include "support/harness.hpp"
+#include "support/client.hpp"
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -9,57 +9,22 @@ using namespace chorus::test;
 
 namespace {
 
-const std::vector<std::string> json_ct = {"Content-Type: application/json"};
-const std::vector<std::string> form = {"Content-Type: application/x-www-form-urlencoded"};
-
-struct Trends : ::testing::Test {
-  temp_database db;
-  std::unique_ptr<chorusd> d;
-  std::string app_token;
-
+struct Trends : client_fixture {
   void SetUp() override {
     // One interaction from one account is enough for a status here; tags keep the
     // default of two distinct accounts.
-    d = std::make_unique<chorusd>(db.dsn(), std::map<std::string, std::string>{
-                                              {"CHORUS_TRENDS_MIN_STATUS_INTERACTIONS", "1"},
-                                              {"CHORUS_TRENDS_MIN_STATUS_ACCOUNTS", "1"},
-                                              {"CHORUS_TRENDS_MIN_TAG_ACCOUNTS", "2"},
-                                              {"CHORUS_TRENDS_TICK_MS", "200"}});
-    auto app = http("POST", d->url("/api/v1/apps"),
-                    "client_name=t&redirect_uris=urn:ietf:wg:oauth:2.0:oob&scopes=read+write+follow", form)
-                 .json();
-    std::string cid = app["client_id"], secret = app["client_secret"];
-    app_token = http("POST", d->url("/oauth/token"),
-                     "grant_type=client_credentials&client_id=" + cid + "&client_secret=" + secret + "&scope=read+write",
-                     form)
-                  .json()["access_token"];
+    start({{"CHORUS_TRENDS_MIN_STATUS_INTERACTIONS", "1"},
+           {"CHORUS_TRENDS_MIN_STATUS_ACCOUNTS", "1"},
+           {"CHORUS_TRENDS_MIN_TAG_ACCOUNTS", "2"},
+           {"CHORUS_TRENDS_TICK_MS", "200"}});
   }
-  std::string user(const std::string& name) {
-    auto r = http("POST", d->url("/api/v1/accounts"),
-                  nlohmann::json({{"username", name}, {"email", name + "@example.com"}, {"password", "a-long-password"},
-                                  {"agreement", true}})
-                    .dump(),
-                  {"Content-Type: application/json", "Authorization: Bearer " + app_token});
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json()["access_token"];
-  }
-  std::vector<std::string> as(const std::string& token, std::vector<std::string> h = json_ct) {
-    h.push_back("Authorization: Bearer " + token);
-    return h;
-  }
-  std::string post_id(const std::string& token, const std::string& text, const std::string& visibility = "public") {
-    auto r = http("POST", d->url("/api/v1/statuses"), nlohmann::json({{"status", text}, {"visibility", visibility}}).dump(),
-                  as(token));
-    EXPECT_EQ(r.status, 200) << r.body;
-    return r.json()["id"];
-  }
-  void act(const std::string& token, const std::string& id, const std::string& verb) {
-    auto r = http("POST", d->url("/api/v1/statuses/" + id + "/" + verb), "", as(token));
+  void interact(const who& w, const std::string& id, const std::string& verb) {
+    auto r = act(w, "/api/v1/statuses/" + id + "/" + verb);
     EXPECT_EQ(r.status, 200) << verb << ": " << r.body;
   }
-  // Ids of /api/v1/trends/statuses as `token` sees them ("" = anonymous).
-  std::vector<std::string> trending(const std::string& token = {}, const std::string& query = {}) {
-    auto r = get(d->url("/api/v1/trends/statuses" + query), token.empty() ? std::vector<std::string>{} : as(token, {}));
+  // Ids of /api/v1/trends/statuses as `w` sees them (nullptr = anonymous).
+  std::vector<std::string> trending(const who* w = nullptr, const std::string& query = {}) {
+    auto r = get(d->url("/api/v1/trends/statuses" + query), w ? auth(*w) : std::vector<std::string>{});
     std::vector<std::string> ids;
     if (r.status != 200)
       return ids;
@@ -84,11 +49,11 @@ TEST_F(Trends, TagsTrendWithHistoryFromDistinctAccountsOfPublicStatuses) {
   auto alice = user("alice");
   auto bob = user("bob");
   auto carol = user("carol");
-  post_id(alice, "first #Chorus");
-  post_id(alice, "again #chorus");  // same account, same day: a use, not an account
+  post(alice, "first #Chorus");
+  post(alice, "again #chorus");  // same account, same day: a use, not an account
   EXPECT_EQ(tag_named("/api/v1/trends/tags", "chorus"), nullptr);  // one account is not a trend
-  post_id(bob, "me too #chorus");
-  post_id(carol, "quiet #chorus", "private");  // private statuses never count
+  post(bob, "me too #chorus");
+  post(carol, "quiet #chorus", "private");  // private statuses never count
   nlohmann::json tag;
   ASSERT_TRUE(wait_until([&] {
     tag = tag_named("/api/v1/trends/tags", "chorus");
@@ -111,23 +76,23 @@ TEST_F(Trends, StatusesRankByInteractionsAndDeletedOrPrivateOnesNeverShow) {
   auto alice = user("alice");
   auto bob = user("bob");
   auto carol = user("carol");
-  auto a = post_id(alice, "the big one #news");
-  auto b = post_id(bob, "a smaller one #news");
-  auto quiet = post_id(alice, "nobody reacts");
-  auto secret = post_id(carol, "secret for @bob", "private");
-  act(bob, a, "favourite");
-  act(carol, a, "reblog");
-  act(alice, b, "favourite");
-  act(bob, secret, "favourite");
-  act(bob, secret, "favourite");  // repeated: counted once
+  auto a = post(alice, "the big one #news");
+  auto b = post(bob, "a smaller one #news");
+  auto quiet = post(alice, "nobody reacts");
+  auto secret = post(carol, "secret for @bob", "private");
+  interact(bob, a, "favourite");
+  interact(carol, a, "reblog");
+  interact(alice, b, "favourite");
+  interact(bob, secret, "favourite");
+  interact(bob, secret, "favourite");  // repeated: counted once
   // The most favourited/reblogged status first; nothing without interactions.
   std::vector<std::string> ids;
   ASSERT_TRUE(wait_until([&] { return (ids = trending()) == std::vector<std::string>{a, b}; }))
     << ::testing::PrintToString(ids);
   // A signed-in viewer gets the same ranking (and never a status it may not see).
-  auto for_bob = trending(bob);
+  auto for_bob = trending(&bob);
   EXPECT_EQ(for_bob, (std::vector<std::string>{a, b}));
-  for (const auto& id : trending(carol))
+  for (const auto& id : trending(&carol))
     EXPECT_NE(id, secret);
   EXPECT_EQ(std::count(for_bob.begin(), for_bob.end(), quiet), 0);
   // Offset pagination with a Link header, as Mastodon.
@@ -136,13 +101,13 @@ TEST_F(Trends, StatusesRankByInteractionsAndDeletedOrPrivateOnesNeverShow) {
   ASSERT_EQ(page.json().size(), 1u);
   EXPECT_EQ(page.json()[0]["id"], a);
   EXPECT_NE(page.header("link").find("offset=1"), std::string::npos) << page.header("link");
-  EXPECT_EQ(trending({}, "?offset=1"), (std::vector<std::string>{b}));
+  EXPECT_EQ(trending(nullptr, "?offset=1"), (std::vector<std::string>{b}));
   // A deleted status leaves the trends.
-  auto del = http("DELETE", d->url("/api/v1/statuses/" + a), "", as(alice));
+  auto del = http("DELETE", d->url("/api/v1/statuses/" + a), "", auth(alice));
   ASSERT_EQ(del.status, 200) << del.body;
   ASSERT_TRUE(wait_until([&] { return (ids = trending()) == std::vector<std::string>{b}; }))
     << ::testing::PrintToString(ids);
-  EXPECT_EQ(trending(bob), (std::vector<std::string>{b}));
+  EXPECT_EQ(trending(&bob), (std::vector<std::string>{b}));
 }
 
 TEST_F(Trends, BadPaginationIsRefused) {
