@@ -30,9 +30,7 @@ storage::pg::page read_page(const request& req, int default_limit, int max_limit
   return p;
 }
 
-std::string link_header(const std::string& base_url, const request& req, std::int64_t newest, std::int64_t oldest) {
-  if (newest == 0 || oldest == 0)
-    return {};
+std::string link_prefix(const std::string& base_url, const request& req) {
   std::string keep;
   for (auto& [k, v] : req.query_all())
     if (k != "max_id" && k != "since_id" && k != "min_id")
@@ -50,9 +48,20 @@ std::string link_header(const std::string& base_url, const request& req, std::in
     path += text::url_encode(req.path.substr(pos, end - pos));
     pos = end;
   }
-  auto url = base_url + path + "?" + keep;
-  return "<" + url + "max_id=" + std::to_string(oldest) + ">; rel=\"next\", <" + url + "min_id=" +
+  return base_url + path + "?" + keep;
+}
+
+std::string link_header(const std::string& prefix, std::int64_t newest, std::int64_t oldest) {
+  if (newest == 0 || oldest == 0)
+    return {};
+  return "<" + prefix + "max_id=" + std::to_string(oldest) + ">; rel=\"next\", <" + prefix + "min_id=" +
          std::to_string(newest) + ">; rel=\"prev\"";
+}
+
+std::string link_header(const std::string& base_url, const request& req, std::int64_t newest, std::int64_t oldest) {
+  if (newest == 0 || oldest == 0)
+    return {};
+  return link_header(link_prefix(base_url, req), newest, oldest);
 }
 
 } // namespace chorus::http

@@ -15,4 +15,10 @@ storage::pg::page read_page(const request& req, int default_limit = 20, int max_
 // request's other query parameters; "" when the page is empty.
 std::string link_header(const std::string& base_url, const request& req, std::int64_t newest, std::int64_t oldest);
 
+// The same in two steps, for callbacks that should not carry the request: the
+// part of the URLs that does not depend on the page (base URL, encoded path, the
+// other query parameters, ending in ? or &), then the header from it.
+std::string link_prefix(const std::string& base_url, const request& req);
+std::string link_header(const std::string& prefix, std::int64_t newest, std::int64_t oldest);
+
 } // namespace chorus::http

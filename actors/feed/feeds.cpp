@@ -49,9 +49,28 @@ struct feed_deps {
 
 // ---- The feed actor: one user's timeline ----------------------------------
 
+// Whoever waits for a page: a request's response promise or a home_request's callback.
+struct answer {
+  caf::typed_response_promise<status_view> promise;
+  std::function<void(const status_view*, const caf::error*)> callback;
+
+  void deliver(status_view v) {
+    if (callback)
+      callback(&v, nullptr);
+    else
+      promise.deliver(std::move(v));
+  }
+  void deliver(caf::error e) {
+    if (callback)
+      callback(nullptr, &e);
+    else
+      promise.deliver(std::move(e));
+  }
+};
+
 struct pending_read {
   home_query q;
-  caf::typed_response_promise<status_view> rp;
+  answer rp;
 };
 
 struct feed_state {
@@ -86,7 +105,7 @@ struct feed_state {
 
 using feed_ptr = feed_actor::stateful_pointer<feed_state>;
 
-void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp);
+void serve(feed_ptr self, home_query q, answer rp);
 
 // Writes this feed's mirror; a failure only costs a rebuild at the next activation.
 void write_mirror(feed_ptr self, storage::redis::command cmd) {
@@ -328,7 +347,7 @@ std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::st
 
 // Hydration: one multi-get from the hot-status cache, then (only for statuses
 // whose flags this feed has not seen yet) one flags query.
-void hydrate(feed_ptr self, std::vector<std::int64_t> ids, caf::typed_response_promise<status_view> rp, pg::page key) {
+void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page key) {
   auto& s = self->state;
   status_view view;
   if (!ids.empty()) {
@@ -394,7 +413,7 @@ std::vector<std::int64_t> ids_of(const std::vector<pg::feed_entry>& entries) {
   return ids;
 }
 
-void serve(feed_ptr self, home_query q, caf::typed_response_promise<status_view> rp) {
+void serve(feed_ptr self, home_query q, answer rp) {
   auto& s = self->state;
   maybe_sync(self);  // asynchronous: this read is answered from memory as it is now
   if (auto* v = cached(s, q.page))
@@ -485,10 +504,17 @@ feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::share
     [=](home_query& q) -> caf::result<status_view> {
       auto rp = self->make_response_promise<status_view>();
       if (!self->state.ready)
-        self->state.waiting.push_back({std::move(q), rp});
+        self->state.waiting.push_back({std::move(q), answer{rp, {}}});
       else
-        serve(self, std::move(q), rp);
+        serve(self, std::move(q), answer{rp, {}});
       return rp;
+    },
+    [=](home_request& r) {
+      answer a{{}, std::move(r.reply)};
+      if (!self->state.ready)
+        self->state.waiting.push_back({std::move(r.q), std::move(a)});
+      else
+        serve(self, std::move(r.q), std::move(a));
     },
     [=](feed_push& p) {
       when_ready(self, [self, p] {
@@ -1002,6 +1028,10 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
     [=](home_query& q) -> caf::result<status_view> {
       observe(self, *self->state.stats);
       return self->delegate(feed_for(self, q.viewer), std::move(q));
+    },
+    [=](home_request& r) {
+      observe(self, *self->state.stats);
+      self->send(feed_for(self, r.q.viewer), std::move(r));
     },
     [=](feed_post& p) {
       auto& s = self->state;

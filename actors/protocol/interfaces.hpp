@@ -98,6 +98,7 @@ using status_cache_actor = caf::typed_actor<
 // manager, passivated when idle or least recently used; its mirror is in Redis).
 using feed_actor = caf::typed_actor<
   caf::replies_to<home_query>::with<status_view>,                  // a page, hydrated
+  caf::reacts_to<home_request>,                                    // the same, answered through its callback
   caf::reacts_to<feed_push>,                                       // new entries (fan-out on write)
   caf::reacts_to<feed_revoke>,                                     // remove entries
   caf::reacts_to<feed_relation>,                                   // this user's follows/blocks/mutes changed
@@ -108,6 +109,7 @@ using feed_actor = caf::typed_actor<
 // hybrid fan-out on write, revocation, and the rings of large authors.
 using feeds_actor = caf::typed_actor<
   caf::replies_to<home_query>::with<status_view>,                  // route to the viewer's feed actor
+  caf::reacts_to<home_request>,                                    // the same, answered through its callback
   caf::reacts_to<feed_post>,                                       // fan out (or ring for large authors)
   caf::reacts_to<feed_removal>,                                    // revoke from every cached timeline
   caf::reacts_to<feed_relation>,                                   // revoke/merge for unfollow, block, mute, follow

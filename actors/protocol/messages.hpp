@@ -8,6 +8,7 @@
 #include "storage/redis/context.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 #include <cstdint>
 #include <functional>
@@ -404,6 +405,15 @@ struct home_query {           // GET /api/v1/timelines/home
   storage::pg::page page;
 };
 
+// The same read, answered through a callback instead of a response message: the
+// HTTP layer's hottest path (no bridge actor, no per-request CAF timeout; every
+// step behind it has its own deadline, so the callback always runs). Exactly one
+// of the two arguments is set.
+struct home_request {
+  home_query q;
+  std::function<void(const status_view*, const caf::error*)> reply;
+};
+
 // Feed actor internals: the manager pushes entries and revocations to live feeds.
 struct feed_push {
   std::vector<storage::pg::feed_entry> entries;
@@ -545,6 +555,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_revoke)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_invalidate)
