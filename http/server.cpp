@@ -102,6 +102,33 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
 namespace {
 
+// A response body shared with a cache: serialized straight from the shared
+// string (a Beast Body with only a writer; never parsed into).
+struct shared_string_body {
+  using value_type = std::shared_ptr<const std::string>;
+
+  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
+
+  class writer {
+    const value_type& body_;
+
+  public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    explicit writer(const bhttp::header<isRequest, Fields>&, const value_type& b) : body_(b) {}
+
+    void init(beast::error_code& ec) { ec = {}; }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!body_)
+        return boost::none;
+      return {{net::const_buffer(body_->data(), body_->size()), false}};
+    }
+  };
+};
+
 std::string make_request_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* hex = "0123456789abcdef";
@@ -326,13 +353,23 @@ private:
       finish(r.status, 0);
       return;
     }
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(r.status), version_);
+    if (r.shared_body) {
+      auto body = std::move(r.shared_body);
+      return send<shared_string_body>(r, std::move(body));
+    }
+    auto body = std::move(r.body);
+    send<bhttp::string_body>(r, std::move(body));
+  }
+
+  template <class Body>
+  void send(const response& r, typename Body::value_type body) {
+    auto res = std::make_shared<bhttp::response<Body>>(static_cast<bhttp::status>(r.status), version_);
     res->set(bhttp::field::server, "chorus");
     res->set(bhttp::field::content_type, r.content_type);
     res->set("X-Request-Id", request_id_);
     for (auto& [k, v] : r.headers)
       res->insert(k, v);
-    res->body() = std::move(r.body);
+    res->body() = std::move(body);
     res->keep_alive(keep_alive_ && !closing_ && !srv_->stopping.load());
     res->prepare_payload();
     stream_.expires_after(std::chrono::milliseconds(srv_->cfg.read_timeout_ms));

@@ -1,6 +1,7 @@
 #pragma once
 // Plain request/response values handed to handlers. Handlers never see Beast.
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,9 @@ struct response {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, sent instead of `body` without copying it (bodies cached and shared
+  // by many responses, e.g. a feed's rendered page).
+  std::shared_ptr<const std::string> shared_body;
 };
 
 // Percent-decoding ('+' → ' ' when `plus_is_space`). Returns false on a malformed escape.

@@ -24,7 +24,10 @@ namespace {
 // Sends a list of statuses with the Link header for the next/previous page.
 void send_page(const responder& res, const actors::services& svc, const request& req, const actors::status_view& v) {
   response r;
-  r.body = v.body ? *v.body : statuses_json(v.bundle, svc.base_url).dump();
+  if (v.body)
+    r.shared_body = v.body;
+  else
+    r.body = statuses_json(v.bundle, svc.base_url).dump();
   auto link = link_header(svc.base_url, req, v.newest_cursor, v.oldest_cursor);
   if (!link.empty())
     r.headers.emplace_back("Link", link);
@@ -260,7 +263,10 @@ handler_fn home_timeline(const actors::services& svc) {
         if (!v)
           return res.fail(*err);
         response r;
-        r.body = v->body ? *v->body : statuses_json(v->bundle, base).dump();
+        if (v->body)
+          r.shared_body = v->body;
+        else
+          r.body = statuses_json(v->bundle, base).dump();
         auto link = link_header(prefix, v->newest_cursor, v->oldest_cursor);
         if (!link.empty())
           r.headers.emplace_back("Link", std::move(link));
