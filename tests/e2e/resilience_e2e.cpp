@@ -52,7 +52,9 @@ TEST(Resilience, RedisStoppedMidTestThenRecovers) {
 TEST(Resilience, SaturatedPoolShedsWith503AndRetryAfter) {
   temp_database db;
   chorusd d(db.dsn(), {{"CHORUS_PG_POOL_SIZE", "1"}, {"CHORUS_PG_QUEUE_LIMIT", "1"}});
-  ASSERT_EQ(get(d.url("/api/v1/chorus/admin/nodes")).status, 200);
+  // Startup's own background jobs (heartbeat, the trends seed) may hold the one
+  // connection and the one queue slot for a moment.
+  ASSERT_TRUE(wait_until([&] { return get(d.url("/api/v1/chorus/admin/nodes")).status == 200; }));
   pqxx::connection locker(db.dsn());
   pqxx::work lock_tx(locker);
   lock_tx.exec("LOCK TABLE nodes IN ACCESS EXCLUSIVE MODE");
