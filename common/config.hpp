@@ -55,7 +55,8 @@ struct feed_config {
   int flags_ttl_ms = 30'000;          // favourite/bookmark flags re-read after this
   int page_cache_ms = 2'000;
   int mirror_sync_ms = 5'000;         // a live feed re-reads its Redis mirror this often (0: never; single node)
-  int snapshot_ttl_ms = 60'000;       // … and its follows/blocks/mutes from Postgres (0: never)          // a rendered page is reused this long while the feed is unchanged (0: off)
+  int snapshot_ttl_ms = 60'000;
+  int catchup_s = 300;                // on start, fan out again statuses created this recently (0: off)       // … and its follows/blocks/mutes from Postgres (0: never)          // a rendered page is reused this long while the feed is unchanged (0: off)
   int hot_capacity = 100'000;         // statuses in the hot-status cache
   int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)
 };

@@ -594,6 +594,16 @@ struct manager_state {
   std::deque<feed_post> fanout_queue;
   int fanouts_in_flight = 0;
   std::vector<std::int64_t> touched;  // activated since the last flush (users.last_active_at)
+  // Mirror writes that could not be made (Redis unreachable), kept in order and
+  // retried every tick; while any wait, new writes queue behind them so that a
+  // later removal is never overtaken by an earlier push.
+  struct mirror_write {
+    std::vector<storage::redis::command> cmds;
+    std::function<void()> then;
+  };
+  std::deque<mirror_write> backlog;
+  bool backlog_in_flight = false;
+  std::uint64_t dropped_writes = 0;
   std::shared_ptr<actor_stats> stats;
   feed_stats counts;
   metrics::gauge* live_gauge = nullptr;
@@ -603,6 +613,7 @@ struct manager_state {
   metrics::counter* reads_cold = nullptr;
   metrics::histogram* fanout_lag = nullptr;
   metrics::histogram* revocation_lag = nullptr;
+  metrics::counter* writes_dropped = nullptr;
   metrics::histogram* stage_recipients = nullptr;  // fan-out batch: the recipients job
   metrics::histogram* stage_write = nullptr;       // fan-out batch: the mirror writes
 
@@ -667,18 +678,64 @@ feed_actor feed_for(manager_ptr self, std::int64_t viewer) {
 }
 
 // Sends Redis commands; logs (once per burst) and counts failures. `then` runs on success.
+void flush_backlog(manager_ptr self);
+
+void to_backlog(manager_ptr self, std::vector<storage::redis::command> cmds, std::function<void()> then) {
+  auto& s = self->state;
+  s.backlog.push_back({std::move(cmds), std::move(then)});
+  while (s.backlog.size() > s.opts->mirror_backlog) {
+    s.backlog.pop_front();
+    ++s.dropped_writes;
+    if (s.writes_dropped)
+      s.writes_dropped->inc();
+    if (s.dropped_writes == 1 || s.dropped_writes % 1000 == 0)
+      log::write(log::level::error, "feeds: mirror write backlog full, dropping the oldest (mirrors go stale)",
+                 {{"dropped", s.dropped_writes}});
+  }
+}
+
+// Sends mirror writes (in order with any backlog); `then` runs once they are done.
 template <class Then>
 void redis_send(manager_ptr self, std::vector<storage::redis::command> cmds, const char* what, Then then) {
   auto& s = self->state;
   if (cmds.empty())
     return then();
+  if (!s.backlog.empty())
+    return to_backlog(self, std::move(cmds), then);
+  auto copy = std::make_shared<std::vector<storage::redis::command>>(cmds);
   self->request(s.deps->redis, s.opts->timeout, redis_request{std::move(cmds)})
     .then([then](redis_result&) mutable { then(); },
-          [self, what](caf::error& err) {
+          [self, what, copy, then](caf::error& err) mutable {
             self->state.stats->add(c_errors);
-            log::write(log::level::warn, "feeds: redis write failed (memory feeds are still updated)",
-                       {{"what", what}, {"error", description_of(err)}});
+            if (self->state.backlog.empty())
+              log::write(log::level::warn, "feeds: redis write failed, keeping it for retry (memory feeds are updated)",
+                         {{"what", what}, {"error", description_of(err)}});
+            to_backlog(self, std::move(*copy), then);
           });
+}
+
+// One backlog entry at a time, in order; stops at the first failure until the next tick.
+void flush_backlog(manager_ptr self) {
+  auto& s = self->state;
+  if (s.backlog.empty() || s.backlog_in_flight)
+    return;
+  s.backlog_in_flight = true;
+  self->request(s.deps->redis, s.opts->timeout, redis_request{s.backlog.front().cmds})
+    .then(
+      [self](redis_result&) {
+        auto& s = self->state;
+        s.backlog_in_flight = false;
+        if (s.backlog.empty())
+          return;
+        auto then = std::move(s.backlog.front().then);
+        s.backlog.pop_front();
+        if (then)
+          then();
+        if (s.backlog.empty())
+          log::write(log::level::info, "feeds: mirror writes caught up after redis came back");
+        flush_backlog(self);
+      },
+      [self](caf::error&) { self->state.backlog_in_flight = false; });
 }
 
 template <class Fn>
@@ -760,7 +817,7 @@ void start_fanout(manager_ptr self) {
           if (s.stage_write)
             s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
           for (auto& p : *batch)
-            if (s.fanout_lag)
+            if (s.fanout_lag && p.at_ns > 0)
               s.fanout_lag->observe(seconds_since(p.at_ns));
         };
         redis_send(self, std::move(cmds), "fanout", finished);
@@ -770,10 +827,19 @@ void start_fanout(manager_ptr self) {
       [self, batch](caf::error& err) {
         auto& s = self->state;
         s.stats->add(c_errors);
-        log::write(log::level::error, "feeds: fan-out failed",
-                   {{"posts", batch->size()}, {"error", description_of(err)}});
         --s.fanouts_in_flight;
-        start_fanout(self);
+        // Back to the front of the queue (the next tick retries), three times at most.
+        std::size_t given_up = 0;
+        for (auto it = batch->rbegin(); it != batch->rend(); ++it) {
+          if (++it->attempts > 3) {
+            ++given_up;
+            continue;
+          }
+          s.fanout_queue.push_front(std::move(*it));
+        }
+        log::write(given_up ? log::level::error : log::level::warn,
+                   given_up ? "feeds: fan-out failed, giving up on some posts" : "feeds: fan-out failed, will retry",
+                   {{"posts", batch->size()}, {"given_up", given_up}, {"error", description_of(err)}});
       });
 }
 
@@ -977,7 +1043,39 @@ void on_tick(manager_ptr self) {
                           static_cast<std::uint32_t>(accounts.size())})
       .then([](ok_atom) {}, [self](caf::error&) { self->state.stats->add(c_errors); });
   }
+  flush_backlog(self);
+  start_fanout(self);  // retries of failed batches wait for a tick
   self->delayed_send(self, s.opts->tick, tick_atom::value);
+}
+
+// A node that stopped between a commit and its fan-out left those statuses
+// undelivered: on start, fan out the most recent ones again (idempotent).
+void catch_up(manager_ptr self) {
+  auto& s = self->state;
+  if (s.opts->catchup_s <= 0)
+    return;
+  auto posts = std::make_shared<std::vector<pg::fanout_post>>();
+  auto secs = s.opts->catchup_s;
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.catch_up", [=](pqxx::connection_base& c) { *posts = pg::recent_posts(c, secs, 10'000); }})
+    .then(
+      [self, posts](ok_atom) {
+        auto& s = self->state;
+        for (auto& p : *posts) {
+          feed_post ev;
+          ev.entry = p.entry;
+          ev.in_reply_to_account = p.in_reply_to_account;
+          ev.visibility = p.visibility;
+          ev.mentions = std::move(p.mentions);
+          s.fanout_queue.push_back(std::move(ev));
+        }
+        if (!posts->empty())
+          log::write(log::level::info, "feeds: fanning out recent statuses again after start", {{"statuses", posts->size()}});
+        start_fanout(self);
+      },
+      [](caf::error& err) {
+        log::write(log::level::warn, "feeds: startup catch-up failed", {{"error", description_of(err)}});
+      });
 }
 
 feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_deps> deps, actor_registry* reg,
@@ -999,6 +1097,8 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
                                           {{"result", "activation"}});
     st.fanout_lag = &metrics->get_histogram("chorus_fanout_lag_seconds",
                                             "Post committed → last follower timeline updated", {}, lag_buckets());
+    st.writes_dropped = &metrics->get_counter("chorus_feed_mirror_writes_dropped_total",
+                                              "Mirror writes dropped because the retry backlog was full");
     st.stage_recipients = &metrics->get_histogram("chorus_fanout_stage_seconds", "Fan-out batch stages",
                                                   {{"stage", "recipients"}}, lag_buckets());
     st.stage_write = &metrics->get_histogram("chorus_fanout_stage_seconds", "Fan-out batch stages",
@@ -1024,6 +1124,7 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
   });
   st.publish();
   self->delayed_send(self, st.opts->tick, tick_atom::value);
+  catch_up(self);
   return {
     [=](home_query& q) -> caf::result<status_view> {
       observe(self, *self->state.stats);

@@ -370,7 +370,8 @@ struct feed_post {            // a status (or reblog) was created
   std::vector<std::int64_t> mentions;
   std::vector<std::string> tags;         // lower-case names
   std::string language;
-  std::int64_t at_ns = 0;
+  std::int64_t at_ns = 0;     // 0: not timed (e.g. re-delivered at startup)
+  std::uint8_t attempts = 0;  // fan-out batches that failed with this post in them
 };
 
 struct feed_removal {         // statuses were deleted (by their author, an unreblog or a moderator)

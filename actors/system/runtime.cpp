@@ -101,6 +101,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.page_cache = std::chrono::milliseconds(cfg.feed.page_cache_ms);
   fo.mirror_sync = std::chrono::milliseconds(cfg.feed.mirror_sync_ms);
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
+  fo.catchup_s = cfg.feed.catchup_s;
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
   svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);

@@ -161,6 +161,24 @@ removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<s
   });
 }
 
+std::vector<fanout_post> recent_posts(pqxx::connection_base& c, int seconds, int limit) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(std::string("SELECT ") + entry_columns +
+                                 ", coalesce(s.in_reply_to_account_id, 0), s.visibility,"
+                                 " (SELECT array_agg(m.account_id) FROM mentions m WHERE m.status_id = s.id)"
+                                 " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id"
+                                 " WHERE s.created_at > now() - make_interval(secs => $1) AND s.deleted_at IS NULL"
+                                 " ORDER BY s.id LIMIT $2",
+                               seconds, limit);
+    std::vector<fanout_post> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+      out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>(), parse_bigint_array(r[5])});
+    return out;
+  });
+}
+
 void touch_active(pqxx::connection_base& c, const std::vector<std::int64_t>& accounts) {
   if (accounts.empty())
     return;

@@ -90,6 +90,11 @@ struct removal_targets {
 
 removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
 
+// Statuses created in the last `seconds` (oldest first, at most `limit`): a
+// starting node fans them out again, since a node that stopped between a commit
+// and its fan-out left them undelivered (pushes are idempotent).
+std::vector<fanout_post> recent_posts(pqxx::connection_base& c, int seconds, int limit);
+
 // Marks accounts as active now (their feeds receive pushes for active_days).
 void touch_active(pqxx::connection_base& c, const std::vector<std::int64_t>& accounts);
 

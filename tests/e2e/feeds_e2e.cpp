@@ -343,3 +343,21 @@ TEST_F(Feeds, TwoNodesConvergeThroughTheMirror) {
   act(alice, "/api/v1/accounts/" + bob.id + "/unfollow");
   EXPECT_TRUE(wait_until([&] { return !b_has(id); })) << "revocation on node 1 reaches node 2";
 }
+
+TEST_F(Feeds, StatusesCommittedButNotFannedOutAreDeliveredAfterRestart) {
+  start();
+  auto alice = user("alice"), bob = user("bob");
+  follow(alice, bob);
+  home(alice);
+  auto first = post(bob, "delivered");
+  ASSERT_TRUE(eventually_has(alice, first));
+  ASSERT_EQ(d->stop(), 0);
+  // As if the node had stopped between a commit and its fan-out: the row is there,
+  // alice's mirror does not have it.
+  auto lost = std::to_string(std::stoll(first) + 1000);
+  db.exec("INSERT INTO statuses (id, account_id, text, content) VALUES (" + lost + ", " + bob.id +
+          ", 'never fanned out', '<p>never fanned out</p>')");
+  d = std::make_unique<chorusd>(db.dsn());
+  EXPECT_TRUE(eventually_has(alice, lost)) << "the starting node fans out recent statuses again";
+  EXPECT_TRUE(has(alice, first));
+}
