@@ -757,7 +757,11 @@ void ring_add(manager_state& s, const feed_post& p) {
 void start_fanout(manager_ptr self);
 
 // Delivers one post to its recipients: live feeds by message, mirrors by script.
-void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds) {
+// Entries for live feeds, gathered over a batch: one message per feed, not per post.
+using live_pushes = std::unordered_map<std::int64_t, std::vector<pg::feed_entry>>;
+
+void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
+             live_pushes& live) {
   auto& s = self->state;
   bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
   if (large) {
@@ -768,8 +772,8 @@ void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, 
   std::vector<std::int64_t> to(t.recipients.empty() ? t.recipients.begin() : t.recipients.begin() + 1,
                                t.recipients.end());
   for (auto r : to)
-    if (auto* lf = find_live(self, r))
-      self->send(lf->handle, feed_push{{p.entry}});
+    if (find_live(self, r))
+      live[r].push_back(p.entry);
   chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
     cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
   });
@@ -809,8 +813,12 @@ void start_fanout(manager_ptr self) {
         if (s.stage_recipients)
           s.stage_recipients->observe(std::chrono::duration<double>(queried - started).count());
         std::vector<rd::command> cmds;
+        live_pushes live;
         for (std::size_t i = 0; i < batch->size(); ++i)
-          deliver(self, (*batch)[i], (*targets)[i], cmds);
+          deliver(self, (*batch)[i], (*targets)[i], cmds, live);
+        for (auto& [account, entries] : live)
+          if (auto* lf = find_live(self, account))
+            self->send(lf->handle, feed_push{std::move(entries)});
         s.stats->add(c_fanouts, static_cast<std::int64_t>(batch->size()));
         auto finished = [self, batch, queried] {
           auto& s = self->state;

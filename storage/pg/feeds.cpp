@@ -15,6 +15,26 @@ feed_entry read_entry(const pqxx::row& r) {
 // Columns (id, author, origin author) of `statuses s` joined with its original `o`.
 const char* entry_columns = "s.id, s.account_id, coalesce(o.account_id, 0)";
 
+// Statuses as fan-out sees them (entry, reply target, visibility, mentions),
+// selected and ordered by `where_order` over `statuses s` (parameters $1 and $2).
+std::vector<fanout_post> post_rows(pqxx::connection_base& c, const std::string& where_order, std::int64_t p1,
+                                   std::int64_t p2) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(std::string("SELECT ") + entry_columns +
+                                 ", coalesce(s.in_reply_to_account_id, 0), s.visibility,"
+                                 " (SELECT array_agg(m.account_id) FROM mentions m WHERE m.status_id = s.id)"
+                                 " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id WHERE " +
+                                 where_order,
+                               p1, p2);
+    std::vector<fanout_post> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+      out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>(), parse_bigint_array(r[5])});
+    return out;
+  });
+}
+
 } // namespace
 
 fanout_targets fanout_recipients(pqxx::connection_base& c, const fanout_post& post, std::int64_t max_followers,
@@ -71,20 +91,11 @@ std::vector<feed_entry> rebuild_home(pqxx::connection_base& c, std::int64_t view
 }
 
 std::vector<ring_entry> recent_of_author(pqxx::connection_base& c, std::int64_t author, int limit) {
-  return translated([&] {
-    pqxx::work tx(c);
-    auto rows = tx.exec_params(std::string("SELECT ") + entry_columns +
-                                 ", coalesce(s.in_reply_to_account_id, 0), s.visibility"
-                                 " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id"
-                                 " WHERE s.account_id = $1 AND s.deleted_at IS NULL AND s.visibility <> 3"
-                                 " ORDER BY s.id DESC LIMIT $2",
-                               author, limit);
-    std::vector<ring_entry> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows)
-      out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>()});
-    return out;
-  });
+  std::vector<ring_entry> out;
+  for (auto& p : post_rows(c, "s.account_id = $1 AND s.deleted_at IS NULL AND s.visibility <> 3 ORDER BY s.id DESC LIMIT $2",
+                           author, limit))
+    out.push_back({p.entry, p.in_reply_to_account, p.visibility});
+  return out;
 }
 
 std::int64_t followers_count(pqxx::connection_base& c, std::int64_t account) {
@@ -162,21 +173,8 @@ removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<s
 }
 
 std::vector<fanout_post> recent_posts(pqxx::connection_base& c, int seconds, int limit) {
-  return translated([&] {
-    pqxx::work tx(c);
-    auto rows = tx.exec_params(std::string("SELECT ") + entry_columns +
-                                 ", coalesce(s.in_reply_to_account_id, 0), s.visibility,"
-                                 " (SELECT array_agg(m.account_id) FROM mentions m WHERE m.status_id = s.id)"
-                                 " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id"
-                                 " WHERE s.created_at > now() - make_interval(secs => $1) AND s.deleted_at IS NULL"
-                                 " ORDER BY s.id LIMIT $2",
-                               seconds, limit);
-    std::vector<fanout_post> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows)
-      out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>(), parse_bigint_array(r[5])});
-    return out;
-  });
+  return post_rows(c, "s.created_at > now() - make_interval(secs => $1) AND s.deleted_at IS NULL ORDER BY s.id LIMIT $2",
+                   seconds, limit);
 }
 
 void touch_active(pqxx::connection_base& c, const std::vector<std::int64_t>& accounts) {
