@@ -97,7 +97,8 @@ struct feed_state {
     clock_type::time_point at;
     std::uint64_t version = 0;
   };
-  std::vector<cached_page> pages;  // a handful: page 1 and the pages being walked
+  std::vector<cached_page> pages;  // at most 2 (page 1 and the page being walked), dropped after page_cache
+  bool expiry_pending = false;     // an expire_atom is on its way
   std::uint64_t version = 0;       // bumped by every change to entries, facts or flags
 
   void changed() { ++version; }
@@ -290,18 +291,36 @@ bool same_page(const pg::page& a, const pg::page& b) {
 }
 
 // Remembers a rendered page for identical reads until something changes.
-void remember(feed_state& s, const pg::page& key, const status_view& v) {
+void remember(feed_ptr self, const pg::page& key, const status_view& v) {
+  auto& s = self->state;
   if (s.deps->opts.page_cache.count() <= 0 || !v.body)
     return;
   auto now = clock_type::now();
-  for (auto& p : s.pages)
-    if (same_page(p.key, key)) {
-      p = {key, v, now, s.version};
-      return;
-    }
-  if (s.pages.size() >= 4)
-    s.pages.erase(s.pages.begin());
-  s.pages.push_back({key, v, now, s.version});
+  auto it = std::find_if(s.pages.begin(), s.pages.end(), [&](const auto& p) { return same_page(p.key, key); });
+  if (it != s.pages.end())
+    *it = {key, v, now, s.version};
+  else {
+    if (s.pages.size() >= 2)
+      s.pages.erase(s.pages.begin());
+    s.pages.push_back({key, v, now, s.version});
+  }
+  // Pages are memory (tens of KB each, per live feed): drop them when they expire
+  // even if the feed is not read again.
+  if (!s.expiry_pending) {
+    s.expiry_pending = true;
+    self->delayed_send(self, s.deps->opts.page_cache, expire_atom::value);
+  }
+}
+
+void expire_pages(feed_ptr self) {
+  auto& s = self->state;
+  auto now = clock_type::now();
+  s.pages.erase(std::remove_if(s.pages.begin(), s.pages.end(),
+                               [&](const auto& p) { return now - p.at >= s.deps->opts.page_cache; }),
+                s.pages.end());
+  s.expiry_pending = !s.pages.empty();
+  if (s.expiry_pending)
+    self->delayed_send(self, s.deps->opts.page_cache, expire_atom::value);
 }
 
 const status_view* cached(feed_state& s, const pg::page& key) {
@@ -378,7 +397,7 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page k
           if (!view.body)
             view.bundle = std::move(reply->bundle);  // the HTTP layer renders it
           else if (version == s.version)  // nothing changed while this page was built
-            remember(s, key, view);
+            remember(self, key, view);
           rp.deliver(std::move(view));
         };
         if (unknown.empty())
@@ -551,6 +570,7 @@ feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::share
         case status_verb::takedown: break;
       }
     },
+    [=](expire_atom) { expire_pages(self); },
     [=](passivate_atom) {
       if (self->state.ready)
         self->quit();

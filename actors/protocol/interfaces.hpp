@@ -103,6 +103,7 @@ using feed_actor = caf::typed_actor<
   caf::reacts_to<feed_revoke>,                                     // remove entries
   caf::reacts_to<feed_relation>,                                   // this user's follows/blocks/mutes changed
   caf::reacts_to<feed_interaction>,                                // this user's favourite/bookmark/reblog flags
+  caf::reacts_to<expire_atom>,                                     // drop rendered pages past feed.page_cache_ms
   caf::reacts_to<passivate_atom>>;                                 // quit (after pending loads)
 
 // Feed manager: directory of live feed actors (activation, LRU passivation),

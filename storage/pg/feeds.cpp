@@ -79,9 +79,7 @@ fanout_targets fanout_recipients(pqxx::connection_base& c, const fanout_post& po
 std::vector<feed_entry> rebuild_home(pqxx::connection_base& c, std::int64_t viewer, int limit) {
   return translated([&] {
     pqxx::work tx(c);
-    auto rows = tx.exec(std::string("SELECT ") + entry_columns +
-                        " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id WHERE" + home_filter(viewer) +
-                        " ORDER BY s.id DESC LIMIT " + std::to_string(limit));
+    auto rows = tx.exec(home_sql(viewer, page{}, limit, true));
     std::vector<feed_entry> out;
     out.reserve(rows.size());
     for (const auto& r : rows)

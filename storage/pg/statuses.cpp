@@ -409,53 +409,44 @@ std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::stri
                   "s.id", p, tag);
 }
 
-std::string home_filter(std::int64_t viewer) {
-  auto v = std::to_string(viewer);
-  auto followed = "(SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ")";
-  return " s.deleted_at IS NULL"
-         " AND (s.account_id = " + v + " OR s.account_id IN " + followed + ")"
-         " AND (s.visibility <> 3 OR s.account_id = " + v +
-           " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
-         " AND (s.reblog_of_id IS NULL OR s.account_id = " + v +
-           " OR EXISTS (SELECT 1 FROM follows fo WHERE fo.account_id = " + v +
-           " AND fo.target_account_id = s.account_id AND fo.show_reblogs))"
-         " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
-           ") OR s.in_reply_to_account_id IN " + followed + ")" +
-         not_hidden_from(viewer);
-}
-
-std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+std::string home_sql(std::int64_t viewer, const page& p, int limit, bool with_authors) {
   // One bounded index-only range scan per followed account (and the viewer) on
   // statuses_by_account, then the newest `limit` of those: the cost depends on
   // how many accounts are followed, not on how deep the page is. Blocks, mutes
   // and show_reblogs depend only on the author, so they filter the accounts,
   // not the statuses (anti-joins inside the scan would defeat its LIMIT).
+  bool asc = false;
+  auto where = page_clause("s.id", p, asc);
+  auto v = std::to_string(viewer);
+  auto n = std::to_string(limit);
+  const char* dir = asc ? " ASC" : " DESC";
+  auto followed = "(SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ")";
+  return std::string("SELECT t.id") + (with_authors ? ", t.account_id, coalesce(o.account_id, 0)" : "") +
+         " FROM (SELECT " + v + "::bigint AS account, true AS show_reblogs"
+         " UNION ALL SELECT fo.target_account_id, fo.show_reblogs FROM follows fo WHERE fo.account_id = " + v +
+         " AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = " + v +
+         " AND bl.target_account_id = fo.target_account_id) OR (bl.account_id = fo.target_account_id"
+         " AND bl.target_account_id = " + v + "))"
+         " AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = " + v +
+         " AND mu.target_account_id = fo.target_account_id AND (mu.expires_at IS NULL OR mu.expires_at > now()))) a"
+         " CROSS JOIN LATERAL (SELECT s.id, s.account_id, s.reblog_of_id FROM statuses s"
+         " WHERE s.account_id = a.account AND s.deleted_at IS NULL" + where +
+         " AND (s.reblog_of_id IS NULL OR a.show_reblogs)"
+         " AND (s.visibility <> 3 OR a.account = " + v +
+         " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
+         " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
+         ") OR s.in_reply_to_account_id IN " + followed + ")"
+         " ORDER BY s.id" + dir + " LIMIT " + n + ") t" +
+         (with_authors ? " LEFT JOIN statuses o ON o.id = t.reblog_of_id" : "") +
+         " ORDER BY t.id" + dir + " LIMIT " + n;
+}
+
+std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
   return translated([&] {
-    bool asc = false;
-    auto where = page_clause("s.id", p, asc);
-    auto v = std::to_string(viewer);
-    auto limit = std::to_string(clamp_limit(p.limit));
-    const char* dir = asc ? " ASC" : " DESC";
-    auto followed = "(SELECT fo.target_account_id FROM follows fo WHERE fo.account_id = " + v + ")";
-    auto sql =
-      "SELECT t.id FROM (SELECT " + v + "::bigint AS account, true AS show_reblogs"
-      " UNION ALL SELECT fo.target_account_id, fo.show_reblogs FROM follows fo WHERE fo.account_id = " + v +
-      " AND NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.account_id = " + v +
-      " AND bl.target_account_id = fo.target_account_id) OR (bl.account_id = fo.target_account_id"
-      " AND bl.target_account_id = " + v + "))"
-      " AND NOT EXISTS (SELECT 1 FROM mutes mu WHERE mu.account_id = " + v +
-      " AND mu.target_account_id = fo.target_account_id AND (mu.expires_at IS NULL OR mu.expires_at > now()))) a"
-      " CROSS JOIN LATERAL (SELECT s.id FROM statuses s WHERE s.account_id = a.account AND s.deleted_at IS NULL" +
-      where +
-      " AND (s.reblog_of_id IS NULL OR a.show_reblogs)"
-      " AND (s.visibility <> 3 OR a.account = " + v +
-      " OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = " + v + "))"
-      " AND (s.in_reply_to_account_id IS NULL OR s.in_reply_to_account_id IN (s.account_id, " + v +
-      ") OR s.in_reply_to_account_id IN " + followed + ")"
-      " ORDER BY s.id" + dir + " LIMIT " + limit + ") t ORDER BY t.id" + dir + " LIMIT " + limit;
+    bool asc = p.min_id > 0;  // as page_clause decides
     pqxx::work tx(c);
     std::vector<std::int64_t> out;
-    for (const auto& r : tx.exec(sql))
+    for (const auto& r : tx.exec(home_sql(viewer, p, clamp_limit(p.limit), false)))
       out.push_back(r[0].as<std::int64_t>());
     if (asc)
       std::reverse(out.begin(), out.end());

@@ -101,8 +101,9 @@ std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::stri
 // without muted or blocked authors. The feed actors (actors/feed) serve the cached
 // newest 800 and use this only for older pages.
 std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
-// The WHERE condition of home_timeline over `statuses s` (shared with the feed rebuild).
-std::string home_filter(std::int64_t viewer);
+// The home timeline query: status ids (and with `with_authors` their author and
+// the reblogged author) of page `p`, at most `limit` (shared with the feed rebuild).
+std::string home_sql(std::int64_t viewer, const page& p, int limit, bool with_authors);
 
 // Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
 std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
