@@ -14,7 +14,10 @@
 #     the newest 800 entries; older pages are one keyset query in Postgres.
 #
 # 2 cores are shared by wrk, chorusd, Postgres, Redis and nginx: absolute numbers
-# are machine-bound, the ratios are the result. Knobs: BENCH_SECONDS, BENCH_RUNS.
+# are machine-bound, the ratios are the result. Knobs: BENCH_SECONDS, BENCH_RUNS,
+# BENCH_FOLLOWERS (10000); BENCH_ONLY_READS=1 runs one read measurement of each
+# server and stops; BENCH_PERF=1 profiles chorusd under the read load with perf
+# (BENCH_PERF_ARGS are passed to perf report) and stops.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
