@@ -21,6 +21,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 SECS="${BENCH_SECONDS:-10}"
 RUNS="${BENCH_RUNS:-3}"
@@ -122,29 +124,12 @@ curl -sf -H "Authorization: Bearer $READER_TOKEN" "$URL/api/v1/timelines/home?li
 ITEMS=$(grep -o '"visibility":' "$TMP/nginx/home.json" | wc -l)
 [ "$ITEMS" -ge 20 ] || die "home timeline has $ITEMS items, expected 20"
 NGINX_PORT="$(free_port)"
-cat > "$TMP/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx/nginx.pid;
-error_log $TMP/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server_tokens off;
-  client_body_temp_path $TMP/nginx/body;
-  proxy_temp_path $TMP/nginx/proxy;
-  fastcgi_temp_path $TMP/nginx/fastcgi;
-  uwsgi_temp_path $TMP/nginx/uwsgi;
-  scgi_temp_path $TMP/nginx/scgi;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /api/v1/timelines/home { default_type "application/json; charset=utf-8"; alias $TMP/nginx/home.json; }
-  }
-}
-CONF
-"$NGINX" -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" > "$TMP/nginx/stdout.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/api/v1/timelines/home" && break; sleep 0.1; done
+nginx_conf "$TMP/nginx" "$NGINX_PORT" "    location = /api/v1/timelines/home {
+      default_type \"application/json; charset=utf-8\";
+      alias $TMP/nginx/home.json;
+    }"
+nginx_start "$NGINX" "$TMP/nginx" "$NGINX_PORT"
+PIDS+=("$NGINX_PID")
 cmp -s "$TMP/nginx/home.json" <(curl -sf "http://127.0.0.1:$NGINX_PORT/api/v1/timelines/home?limit=20") ||
   die "nginx does not serve the same bytes"
 cat > "$TMP/auth.lua" <<'LUA'
