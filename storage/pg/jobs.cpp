@@ -1,0 +1,276 @@
+#include "storage/pg/jobs.hpp"
+
+#include "storage/pg/connection.hpp"
+
+#include <algorithm>
+#include <map>
+#include <pqxx/pqxx>
+
+namespace chorus::storage::pg {
+namespace {
+
+const char* job_columns =
+  "j.id, j.queue, j.kind, j.payload::text, j.priority, j.attempts, j.max_attempts, j.state,"
+  " coalesce(j.unique_key, ''), coalesce(j.last_error, ''),"
+  " to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
+  " to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(j.lease_owner, '')";
+
+job_row read_job(const pqxx::row& r) {
+  job_row j;
+  j.id = r[0].as<std::int64_t>();
+  j.queue = r[1].as<std::string>();
+  j.kind = r[2].as<std::string>();
+  j.payload = r[3].as<std::string>();
+  j.priority = r[4].as<int>();
+  j.attempts = r[5].as<int>();
+  j.max_attempts = r[6].as<int>();
+  j.state = r[7].as<std::string>();
+  j.unique_key = r[8].as<std::string>();
+  j.last_error = r[9].as<std::string>();
+  j.run_at = r[10].as<std::string>();
+  j.created_at = r[11].as<std::string>();
+  j.lease_owner = r[12].as<std::string>();
+  return j;
+}
+
+std::string double_array(const std::vector<double>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + std::to_string(xs[i]);
+  return out + "}";
+}
+
+std::vector<std::int64_t> id_rows(const pqxx::result& rows) {
+  std::vector<std::int64_t> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows)
+    out.push_back(r[0].as<std::int64_t>());
+  return out;
+}
+
+} // namespace
+
+std::vector<enqueued> enqueue_jobs(pqxx::transaction_base& tx, const std::vector<new_job>& jobs) {
+  std::vector<enqueued> out(jobs.size());
+  if (jobs.empty())
+    return out;
+  return translated([&] {
+    std::vector<std::string> queues, kinds, payloads, keys;
+    std::vector<std::int64_t> priorities, max_attempts;
+    std::vector<double> delays;
+    for (auto& j : jobs) {
+      queues.push_back(j.queue);
+      kinds.push_back(j.kind);
+      payloads.push_back(j.payload);
+      keys.push_back(j.unique_key);
+      priorities.push_back(j.priority);
+      max_attempts.push_back(j.max_attempts);
+      delays.push_back(j.delay_s);
+    }
+    // ON CONFLICT skips duplicates of active jobs, including duplicates inside the
+    // batch and those of concurrent transactions (which it waits for).
+    auto inserted = tx.exec_params(
+      "INSERT INTO jobs (queue, kind, payload, priority, run_at, max_attempts, unique_key)"
+      " SELECT q, k, p::jsonb, pr::smallint, now() + make_interval(secs => d), ma::integer, NULLIF(u, '')"
+      " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::float8[], $6::bigint[], $7::text[])"
+      "   WITH ORDINALITY AS t(q, k, p, pr, d, ma, u, n) ORDER BY n"
+      " ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING"
+      " RETURNING id, queue, coalesce(unique_key, '')",
+      text_array(queues), text_array(kinds), text_array(payloads), bigint_array(priorities), double_array(delays),
+      bigint_array(max_attempts), text_array(keys));
+    // Rows come back in insertion order; keyless jobs are always inserted.
+    std::map<std::pair<std::string, std::string>, std::int64_t> by_key;
+    std::vector<std::int64_t> keyless;
+    for (const auto& r : inserted) {
+      auto key = r[2].as<std::string>();
+      if (key.empty())
+        keyless.push_back(r[0].as<std::int64_t>());
+      else
+        by_key[{r[1].as<std::string>(), key}] = r[0].as<std::int64_t>();
+    }
+    std::size_t next_keyless = 0;
+    std::vector<std::size_t> missing;
+    std::map<std::pair<std::string, std::string>, bool> seen;  // first occurrence in the batch owns the new row
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (jobs[i].unique_key.empty()) {
+        out[i].id = keyless.at(next_keyless++);
+        continue;
+      }
+      std::pair<std::string, std::string> k{jobs[i].queue, jobs[i].unique_key};
+      auto it = by_key.find(k);
+      if (it != by_key.end() && !seen[k]) {
+        out[i].id = it->second;
+        seen[k] = true;
+      } else if (it != by_key.end()) {
+        out[i] = {it->second, true};
+      } else {
+        missing.push_back(i);
+      }
+    }
+    if (!missing.empty()) {
+      std::vector<std::string> mq, mk;
+      for (auto i : missing) {
+        mq.push_back(jobs[i].queue);
+        mk.push_back(jobs[i].unique_key);
+      }
+      auto found = tx.exec_params("SELECT j.id, j.queue, j.unique_key FROM jobs j"
+                                  " JOIN unnest($1::text[], $2::text[]) AS t(q, u) ON j.queue = t.q AND j.unique_key = t.u"
+                                  " WHERE j.state IN ('queued', 'running')",
+                                  text_array(mq), text_array(mk));
+      std::map<std::pair<std::string, std::string>, std::int64_t> existing;
+      for (const auto& r : found)
+        existing[{r[1].as<std::string>(), r[2].as<std::string>()}] = r[0].as<std::int64_t>();
+      for (auto i : missing) {
+        auto it = existing.find({jobs[i].queue, jobs[i].unique_key});
+        // A duplicate whose original finished between the two statements: nothing
+        // active to point at (id 0); the caller may enqueue it again.
+        out[i] = {it == existing.end() ? 0 : it->second, true};
+      }
+    }
+    std::vector<std::string> notified;
+    for (auto& j : jobs)
+      if (std::find(notified.begin(), notified.end(), j.queue) == notified.end()) {
+        notified.push_back(j.queue);
+        tx.exec_params("SELECT pg_notify('chorus_jobs', $1)", j.queue);
+      }
+    return out;
+  });
+}
+
+std::vector<enqueued> enqueue_jobs(pqxx::connection_base& c, const std::vector<new_job>& jobs) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto out = enqueue_jobs(tx, jobs);
+    tx.commit();
+    return out;
+  });
+}
+
+std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& queue, int n, const std::string& owner,
+                                double lease_s) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(std::string("WITH picked AS (SELECT id FROM jobs WHERE queue = $1 AND state = 'queued'"
+                                           " AND run_at <= now() ORDER BY priority DESC, run_at, id LIMIT $2"
+                                           " FOR UPDATE SKIP LOCKED)"
+                                           " UPDATE jobs j SET state = 'running', attempts = j.attempts + 1,"
+                                           " lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),"
+                                           " updated_at = now() FROM picked WHERE j.id = picked.id RETURNING ") +
+                                 job_columns,
+                               queue, n, owner, lease_s);
+    tx.commit();
+    std::vector<job_row> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows)
+      out.push_back(read_job(r));
+    std::sort(out.begin(), out.end(), [](const job_row& a, const job_row& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
+    return out;
+  });
+}
+
+std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, const std::string& owner) {
+  if (ids.empty())
+    return 0;
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM jobs WHERE id = ANY($1::bigint[]) AND state = 'running' AND lease_owner = $2",
+                            bigint_array(ids), owner);
+    tx.commit();
+    return static_cast<std::size_t>(r.affected_rows());
+  });
+}
+
+std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<job_failure>& failures,
+                                  const std::string& owner) {
+  std::vector<failed_job> out;
+  if (failures.empty())
+    return out;
+  return translated([&] {
+    std::vector<std::int64_t> ids;
+    std::vector<std::string> errors;
+    std::vector<double> delays;
+    for (auto& f : failures) {
+      ids.push_back(f.id);
+      errors.push_back(f.error);
+      delays.push_back(f.retry_in_s);
+    }
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(
+      "UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
+      " run_at = CASE WHEN j.attempts >= j.max_attempts THEN j.run_at ELSE now() + make_interval(secs => f.d) END,"
+      " last_error = f.e, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+      " FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, e, d)"
+      " WHERE j.id = f.id AND j.state = 'running' AND j.lease_owner = $4 RETURNING j.id, j.state = 'dead'",
+      bigint_array(ids), text_array(errors), double_array(delays), owner);
+    tx.commit();
+    for (const auto& r : rows)
+      out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
+    return out;
+  });
+}
+
+std::vector<std::int64_t> reclaim_expired(pqxx::connection_base& c) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec("UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
+                        " run_at = now(), last_error = 'lease expired (worker lost)', lease_owner = NULL,"
+                        " lease_expires_at = NULL, updated_at = now()"
+                        " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()"
+                        " FOR UPDATE SKIP LOCKED) RETURNING id");
+    tx.commit();
+    return id_rows(rows);
+  });
+}
+
+std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+  if (ids.empty())
+    return {};
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(
+      "UPDATE jobs j SET state = 'queued', attempts = 0, run_at = now(), lease_owner = NULL, lease_expires_at = NULL,"
+      " updated_at = now() WHERE j.id = ANY($1::bigint[]) AND j.state = 'dead'"
+      " AND (j.unique_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs a WHERE a.queue = j.queue"
+      " AND a.unique_key = j.unique_key AND a.state IN ('queued', 'running')))"
+      " RETURNING j.id",
+      bigint_array(ids));
+    tx.commit();
+    return id_rows(rows);
+  });
+}
+
+std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
+                               std::int64_t before_id, int limit) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params(std::string("SELECT ") + job_columns +
+                                 " FROM jobs j WHERE ($1 = '' OR j.queue = $1) AND ($2 = '' OR j.state = $2)"
+                                 " AND ($3::bigint = 0 OR j.id < $3::bigint) ORDER BY j.id DESC LIMIT $4",
+                               queue, state, before_id, std::clamp(limit, 1, 500));
+    std::vector<job_row> out;
+    for (const auto& r : rows)
+      out.push_back(read_job(r));
+    return out;
+  });
+}
+
+std::vector<queue_depth> queue_depths(pqxx::connection_base& c) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec("SELECT queue, count(*) FILTER (WHERE state = 'queued'),"
+                        " count(*) FILTER (WHERE state = 'queued' AND run_at <= now()),"
+                        " count(*) FILTER (WHERE state = 'running'), count(*) FILTER (WHERE state = 'dead'),"
+                        " coalesce(extract(epoch FROM now() - min(run_at) FILTER"
+                        " (WHERE state = 'queued' AND run_at <= now())), 0)::float8"
+                        " FROM jobs GROUP BY queue ORDER BY queue");
+    std::vector<queue_depth> out;
+    for (const auto& r : rows)
+      out.push_back({r[0].as<std::string>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>(), r[3].as<std::int64_t>(),
+                     r[4].as<std::int64_t>(), r[5].as<double>()});
+    return out;
+  });
+}
+
+} // namespace chorus::storage::pg

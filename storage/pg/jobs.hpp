@@ -1,0 +1,99 @@
+#pragma once
+// The job queue's statements (issue #5): batched idempotent enqueue (usable in
+// the caller's transaction, so a job commits with the write that causes it),
+// claiming with FOR UPDATE SKIP LOCKED under a lease, batched completion and
+// failure (retry at a given delay, dead after max attempts), lease-expiry
+// reclaim, replay of dead jobs, listing and per-queue depth. No CAF here.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pqxx { class connection_base; class transaction_base; }
+
+namespace chorus::storage::pg {
+
+struct new_job {
+  std::string queue;
+  std::string kind;
+  std::string payload = "{}";  // JSON text
+  int priority = 0;
+  double delay_s = 0;          // run_at = now() + delay
+  int max_attempts = 25;
+  std::string unique_key;      // "" = none; else at most one active job per (queue, key)
+};
+
+struct enqueued {
+  std::int64_t id = 0;
+  bool existing = false;  // a duplicate: the active job that already had this key
+};
+
+// One statement for the batch (plus one to find duplicates' existing jobs), and a
+// NOTIFY on channel chorus_jobs per queue (payload: the queue), delivered at commit.
+std::vector<enqueued> enqueue_jobs(pqxx::transaction_base& tx, const std::vector<new_job>& jobs);
+std::vector<enqueued> enqueue_jobs(pqxx::connection_base& c, const std::vector<new_job>& jobs);
+
+struct job_row {
+  std::int64_t id = 0;
+  std::string queue;
+  std::string kind;
+  std::string payload;
+  int priority = 0;
+  int attempts = 0;
+  int max_attempts = 0;
+  std::string state;
+  std::string unique_key;
+  std::string last_error;
+  std::string run_at;       // ISO 8601 UTC
+  std::string created_at;
+  std::string lease_owner;
+};
+
+// Up to `n` runnable jobs of `queue` (priority, then run_at), marked running
+// under `owner`'s lease for `lease_s` seconds; attempts counts this claim.
+std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& queue, int n, const std::string& owner,
+                                double lease_s);
+
+// Deletes finished jobs still leased by `owner` (a job whose lease was lost and
+// reclaimed is not touched). Returns how many were completed.
+std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, const std::string& owner);
+
+struct job_failure {
+  std::int64_t id = 0;
+  std::string error;
+  double retry_in_s = 0;  // the backoff chosen by the caller
+};
+
+struct failed_job {
+  std::int64_t id = 0;
+  bool dead = false;  // out of attempts
+};
+
+// Failed attempts of jobs leased by `owner`: queued again after their delay, or
+// dead when they have used max_attempts.
+std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<job_failure>& failures,
+                                  const std::string& owner);
+
+// Running jobs whose lease expired (their worker died): queued again at once, or
+// dead when out of attempts. Returns their ids.
+std::vector<std::int64_t> reclaim_expired(pqxx::connection_base& c);
+
+// Dead jobs queued again with fresh attempts (skipped when an active job holds the
+// same unique key). Returns the ids replayed.
+std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+
+// Jobs of a queue ("" = all) in a state ("" = all), newest first, before `before_id` (0 = from the newest).
+std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
+                               std::int64_t before_id, int limit);
+
+struct queue_depth {
+  std::string queue;
+  std::int64_t queued = 0;      // waiting, runnable or not yet
+  std::int64_t runnable = 0;    // waiting with run_at passed
+  std::int64_t running = 0;
+  std::int64_t dead = 0;
+  double oldest_runnable_s = 0; // age of the oldest runnable job (0 when none)
+};
+
+std::vector<queue_depth> queue_depths(pqxx::connection_base& c);
+
+} // namespace chorus::storage::pg
