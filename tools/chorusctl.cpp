@@ -7,10 +7,12 @@
 #include "common/ids.hpp"
 #include "storage/pg/accounts.hpp"
 #include "storage/pg/connection.hpp"
+#include "storage/pg/jobs.hpp"
 #include "storage/pg/migrate.hpp"
 
 #include <curl/curl.h>
 #include <pqxx/pqxx>
+#include <charconv>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -33,7 +35,12 @@ int usage() {
     "  accounts create USER --email E [--admin] [--confirmed]\n"
     "                     create a local account; prints its generated password\n"
     "  settings registrations open|closed\n"
-    "                     allow or refuse POST /api/v1/accounts\n";
+    "                     allow or refuse POST /api/v1/accounts\n"
+    "  jobs [queues]      background job queues: queued, runnable, running, dead, oldest runnable age\n"
+    "  jobs list [--queue Q] [--state queued|running|dead] [--before ID] [--limit N]\n"
+    "                     jobs, newest first\n"
+    "  jobs retry ID...   run queued jobs now instead of after their retry delay\n"
+    "  jobs replay ID...  queue dead jobs again with fresh attempts\n";
   return 2;
 }
 
@@ -109,6 +116,83 @@ int cmd_actors(const std::string& base, const config& cfg, const std::string& ki
 }
 
 } // namespace
+
+// chorusctl jobs …: reads and repairs the jobs table directly (an operator tool,
+// like migrate; the running nodes pick changes up on their next claim).
+int cmd_jobs(const config& cfg, const std::vector<std::string>& args, bool raw) {
+  namespace pg = storage::pg;
+  auto conn = pg::connect({cfg.pg.dsn, cfg.pg.connect_timeout_s, 0, "chorusctl"});
+  auto sub = args.size() > 1 ? args[1] : std::string("queues");
+  auto ids_from = [&](std::size_t first, std::vector<std::int64_t>& ids) {
+    for (std::size_t i = first; i < args.size(); ++i) {
+      std::int64_t v = 0;
+      auto [p, ec] = std::from_chars(args[i].data(), args[i].data() + args[i].size(), v);
+      if (ec != std::errc{} || p != args[i].data() + args[i].size() || v <= 0)
+        return false;
+      ids.push_back(v);
+    }
+    return !ids.empty();
+  };
+  if (sub == "queues") {
+    auto depths = pg::queue_depths(*conn);
+    nlohmann::json j = nlohmann::json::array();
+    for (auto& q : depths)
+      j.push_back({{"queue", q.queue}, {"queued", q.queued}, {"runnable", q.runnable}, {"running", q.running},
+                   {"dead", q.dead}, {"oldest_runnable_s", q.oldest_runnable_s}});
+    if (raw) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    std::cout << std::left << std::setw(20) << "queue" << std::setw(10) << "queued" << std::setw(10) << "runnable"
+              << std::setw(10) << "running" << std::setw(10) << "dead" << "oldest runnable\n";
+    for (auto& q : depths)
+      std::cout << std::left << std::setw(20) << q.queue << std::setw(10) << q.queued << std::setw(10) << q.runnable
+                << std::setw(10) << q.running << std::setw(10) << q.dead << static_cast<long long>(q.oldest_runnable_s)
+                << "s\n";
+    return 0;
+  }
+  if (sub == "list") {
+    std::string queue, state;
+    std::int64_t before = 0;
+    int limit = 50;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--queue" && i + 1 < args.size()) queue = args[++i];
+      else if (args[i] == "--state" && i + 1 < args.size()) state = args[++i];
+      else if (args[i] == "--before" && i + 1 < args.size()) before = std::stoll(args[++i]);
+      else if (args[i] == "--limit" && i + 1 < args.size()) limit = std::stoi(args[++i]);
+      else return usage();
+    }
+    if (!state.empty() && state != "queued" && state != "running" && state != "dead")
+      return fail("--state must be queued, running or dead");
+    auto jobs = pg::list_jobs(*conn, queue, state, before, limit);
+    nlohmann::json j = nlohmann::json::array();
+    for (auto& x : jobs)
+      j.push_back({{"id", x.id}, {"queue", x.queue}, {"kind", x.kind}, {"state", x.state}, {"attempts", x.attempts},
+                   {"max_attempts", x.max_attempts}, {"run_at", x.run_at}, {"last_error", x.last_error},
+                   {"unique_key", x.unique_key}, {"payload", nlohmann::json::parse(x.payload, nullptr, false)}});
+    if (raw) {
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    for (auto& x : jobs)
+      std::cout << x.id << "  " << std::left << std::setw(12) << x.queue << std::setw(20) << x.kind << std::setw(8)
+                << x.state << x.attempts << "/" << x.max_attempts << "  " << x.run_at
+                << (x.last_error.empty() ? "" : "  " + x.last_error) << "\n";
+    return 0;
+  }
+  if (sub == "retry" || sub == "replay") {
+    std::vector<std::int64_t> ids;
+    if (!ids_from(2, ids))
+      return fail("jobs " + sub + " needs one or more job ids");
+    auto done = sub == "retry" ? pg::retry_now(*conn, ids) : pg::replay_dead(*conn, ids);
+    for (auto id : done)
+      std::cout << id << "\n";
+    std::cout << done.size() << " of " << ids.size() << " job(s) " << (sub == "retry" ? "made runnable" : "replayed")
+              << "\n";
+    return done.size() == ids.size() ? 0 : 1;
+  }
+  return usage();
+}
 
 int main(int argc, char** argv) {
   std::string file;
@@ -217,6 +301,8 @@ int main(int argc, char** argv) {
       std::cout << "registrations " << args[2] << "\n";
       return 0;
     }
+    if (cmd == "jobs")
+      return cmd_jobs(cfg, args, raw);
     if (cmd == "config") {
       auto values = describe(cfg);
       for (auto& k : config_keys())

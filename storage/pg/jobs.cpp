@@ -241,6 +241,19 @@ std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vecto
   });
 }
 
+std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+  if (ids.empty())
+    return {};
+  return translated([&] {
+    pqxx::work tx(c);
+    auto rows = tx.exec_params("UPDATE jobs SET run_at = now(), updated_at = now()"
+                               " WHERE id = ANY($1::bigint[]) AND state = 'queued' RETURNING id",
+                               bigint_array(ids));
+    tx.commit();
+    return id_rows(rows);
+  });
+}
+
 std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
                                std::int64_t before_id, int limit) {
   return translated([&] {

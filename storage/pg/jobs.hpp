@@ -81,6 +81,9 @@ std::vector<std::int64_t> reclaim_expired(pqxx::connection_base& c);
 // same unique key). Returns the ids replayed.
 std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
 
+// Queued jobs waiting for a retry delay made runnable now. Returns their ids.
+std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+
 // Jobs of a queue ("" = all) in a state ("" = all), newest first, before `before_id` (0 = from the newest).
 std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
                                std::int64_t before_id, int limit);
