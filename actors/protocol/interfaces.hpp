@@ -128,4 +128,18 @@ using trends_actor = caf::typed_actor<
   caf::replies_to<trend_tags_query>::with<trend_tag_list>,
   caf::reacts_to<tick_atom>>;                                      // prune decayed entries
 
+// Runs one kind of background job; an error reply (or the kind's timeout) fails
+// the attempt, which is retried with backoff. Handlers must be idempotent: a job
+// runs at least once (a worker that dies mid-job loses its lease).
+using job_handler_actor = caf::typed_actor<
+  caf::replies_to<job_work>::with<ok_atom>>;
+
+// One worker pool per queue: claims batches with FOR UPDATE SKIP LOCKED, runs
+// them on their kinds' handlers with bounded concurrency, completes and fails
+// them in batches.
+using job_pool_actor = caf::typed_actor<
+  caf::reacts_to<job_wake>,                                        // jobs may be waiting: claim
+  caf::reacts_to<tick_atom>,                                       // safety poll, lease sweep, gauges
+  caf::replies_to<stats_atom>::with<job_pool_stats>>;              // counters
+
 } // namespace chorus::actors

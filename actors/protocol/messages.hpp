@@ -503,6 +503,30 @@ struct trend_tag_list {
   std::vector<trend_tag> tags;
 };
 
+// ---- Jobs ------------------------------------------------------------------
+
+struct job_work {             // a claimed job, handed to the handler actor of its kind
+  std::int64_t id = 0;
+  std::string queue;
+  std::string kind;
+  std::string payload;        // JSON text
+  int attempt = 1;            // 1 for the first run
+};
+
+struct job_wake {             // jobs may be waiting in `queue` (NOTIFY chorus_jobs, or an enqueue on this node)
+  std::string queue;
+};
+
+struct job_pool_stats {
+  std::string queue;
+  std::int64_t in_flight = 0;
+  std::uint64_t claimed = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t failed = 0;   // attempts that failed and will be retried
+  std::uint64_t dead = 0;     // attempts that failed the last time
+  std::uint64_t claims = 0;   // claim statements run
+};
+
 } // namespace chorus::actors
 
 // Local-only types: they carry closures or recursive reply trees and never cross nodes.
@@ -565,3 +589,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_statuses_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tags_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tag_list)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::status_bundle)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_work)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_wake)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_pool_stats)

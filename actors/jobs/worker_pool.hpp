@@ -1,0 +1,46 @@
+#pragma once
+// Worker pools for background jobs (issue #5): one pool actor per queue claims
+// runnable jobs with FOR UPDATE SKIP LOCKED under a lease, hands each to the
+// handler actor of its kind with that kind's timeout, and completes or fails
+// them in batches (retries after full-jitter backoff, dead after max attempts).
+// It wakes on job_wake (sent by the NOTIFY listener, see job_listener) and
+// polls slowly only as a safety net; each tick also requeues jobs whose lease
+// expired (their worker died).
+#include "actors/protocol/interfaces.hpp"
+#include "actors/registry/registry.hpp"
+#include "common/backoff.hpp"
+
+#include <caf/fwd.hpp>
+#include <chrono>
+#include <map>
+#include <string>
+
+namespace chorus::metrics { class registry; }
+
+namespace chorus::actors {
+
+struct job_kind {
+  job_handler_actor handler;
+  std::chrono::milliseconds timeout{30'000};  // per attempt; keep below the lease
+};
+
+struct worker_pool_options {
+  std::string queue = "default";
+  std::size_t concurrency = 16;               // jobs running at once
+  std::chrono::milliseconds lease{120'000};   // a claimed job is reclaimed this long after its claim
+  std::chrono::milliseconds poll{5'000};      // safety-net poll (wake-ups come from NOTIFY)
+  std::chrono::milliseconds timeout{5'000};   // Postgres jobs of the pool
+  backoff_policy backoff;
+  std::string owner;                          // lease owner: unique per node and queue
+  std::map<std::string, job_kind> kinds;      // handlers by job kind
+};
+
+job_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_options opts, pg_pool_actor pool,
+                                 actor_registry& reg, metrics::registry* metrics);
+
+// A detached actor on its own connection: LISTEN chorus_jobs, and a job_wake to
+// the pool of each queue named in a notification. Reconnects with backoff.
+caf::actor spawn_job_listener(caf::actor_system& sys, std::string dsn, std::map<std::string, job_pool_actor> pools,
+                              actor_registry& reg);
+
+} // namespace chorus::actors
