@@ -9,6 +9,7 @@
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
 #include "common/backoff.hpp"
+#include "storage/pg/jobs.hpp"
 
 #include <caf/fwd.hpp>
 #include <chrono>
@@ -42,5 +43,22 @@ job_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_options opt
 // the pool of each queue named in a notification. Reconnects with backoff.
 caf::actor spawn_job_listener(caf::actor_system& sys, std::string dsn, std::map<std::string, job_pool_actor> pools,
                               actor_registry& reg);
+
+// A recurring job: enqueued once per `period` slot across all nodes (the node
+// that records the slot in cron_runs enqueues it, in the same transaction).
+struct schedule {
+  std::string name;  // unique in the cluster
+  std::chrono::milliseconds period{3'600'000};
+  storage::pg::new_job job;
+};
+
+struct scheduler_options {
+  std::vector<schedule> schedules;
+  std::chrono::milliseconds tick{1'000};
+  std::chrono::milliseconds timeout{5'000};
+};
+
+// Every node runs one; each slot of each schedule is enqueued once in total.
+caf::actor spawn_job_scheduler(caf::actor_system& sys, scheduler_options opts, pg_pool_actor pool, actor_registry& reg);
 
 } // namespace chorus::actors

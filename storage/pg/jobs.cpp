@@ -286,4 +286,36 @@ std::vector<queue_depth> queue_depths(pqxx::connection_base& c) {
   });
 }
 
+std::int64_t schedule_slot(pqxx::connection_base& c, const std::string& name, std::int64_t slot, const new_job& job) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto taken = tx.exec_params("INSERT INTO cron_runs (name, slot) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+                                name, slot);
+    if (taken.empty())
+      return std::int64_t{0};
+    auto id = enqueue_jobs(tx, {job}).front().id;
+    tx.exec_params("UPDATE cron_runs SET job_id = $3 WHERE name = $1 AND slot = $2", name, slot, id);
+    tx.commit();
+    return id;
+  });
+}
+
+std::size_t prune_cron_runs(pqxx::connection_base& c, int days) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM cron_runs WHERE enqueued_at < now() - make_interval(days => $1)", days);
+    tx.commit();
+    return static_cast<std::size_t>(r.affected_rows());
+  });
+}
+
+std::size_t prune_nodes(pqxx::connection_base& c, int days) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec_params("DELETE FROM nodes WHERE last_seen_at < now() - make_interval(days => $1)", days);
+    tx.commit();
+    return static_cast<std::size_t>(r.affected_rows());
+  });
+}
+
 } // namespace chorus::storage::pg

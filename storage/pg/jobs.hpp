@@ -99,4 +99,14 @@ struct queue_depth {
 
 std::vector<queue_depth> queue_depths(pqxx::connection_base& c);
 
+// Scheduled jobs: takes period `slot` of schedule `name` and enqueues `job` in one
+// transaction; 0 when another node already took the slot.
+std::int64_t schedule_slot(pqxx::connection_base& c, const std::string& name, std::int64_t slot, const new_job& job);
+
+// Deletes scheduled-run records older than `days` (they only guard their slot).
+std::size_t prune_cron_runs(pqxx::connection_base& c, int days);
+
+// Deletes node heartbeat rows not seen for `days` (nodes that were retired).
+std::size_t prune_nodes(pqxx::connection_base& c, int days);
+
 } // namespace chorus::storage::pg

@@ -135,3 +135,28 @@ TEST_F(JobPool, FailingJobsRetryWithBackoffThenDie) {
   }
   ASSERT_TRUE(test::wait_until([&] { return env.counters("job_pool", "default")["dead"] == 2; }));
 }
+
+TEST_F(JobPool, ScheduledJobsRunOncePerPeriodAcrossNodes) {
+  auto p = pool();
+  scheduler_options so;
+  schedule sc;
+  sc.name = "test.every-200ms";
+  sc.period = std::chrono::milliseconds(200);
+  sc.job = job("work");
+  so.schedules = {sc};
+  so.tick = std::chrono::milliseconds(20);
+  // Two schedulers, as on two nodes, against one database.
+  auto a = spawn_job_scheduler(env.sys, so, p, env.reg);
+  auto b = spawn_job_scheduler(env.sys, so, p, env.reg);
+  test::actor_stopper stop{env, {a, b, caf::actor_cast<caf::actor>(p)}};
+  ASSERT_TRUE(test::wait_until([&] { return std::stoi(value("SELECT count(*) FROM cron_runs")) >= 5; },
+                               std::chrono::seconds(20)));
+  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(b, caf::exit_reason::user_shutdown);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("job_scheduler").empty(); })) << "both stopped";
+  auto runs = value("SELECT count(*) FROM cron_runs WHERE name = 'test.every-200ms'");
+  EXPECT_EQ(value("SELECT count(*) FROM jobs WHERE kind = 'work'"), runs) << "one job per slot, not one per node";
+  EXPECT_EQ(value("SELECT count(DISTINCT slot) FROM cron_runs"), runs);
+  EXPECT_EQ(value("SELECT count(*) FROM cron_runs WHERE job_id IS NULL"), "0");
+  EXPECT_GE(std::stoi(runs), 5);
+}
