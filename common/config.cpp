@@ -89,6 +89,11 @@ const std::vector<option>& options() {
     CHORUS_INT("oauth.cache_ttl_ms", oauth_cache_ttl_ms, 0, 3'600'000, "how long a node caches a bearer token"),
     CHORUS_INT("statuses.max_characters", max_status_chars, 1, 100'000, "longest status text (URLs count as 23)"),
     CHORUS_BOOL("statuses.batch_writes", batch_status_writes, "group concurrent posts into one transaction (false: one per post, for comparison)"),
+    CHORUS_STR("jobs.queues", jobs.queues, "job worker pools on this node: queue:concurrency, comma-separated"),
+    CHORUS_INT("jobs.poll_ms", jobs.poll_ms, 10, 3'600'000, "safety-net poll of each job pool (wake-ups come from NOTIFY)"),
+    CHORUS_INT("jobs.lease_ms", jobs.lease_ms, 100, 86'400'000, "a claimed job is reclaimed this long after its claim"),
+    CHORUS_INT("jobs.backoff_base_ms", jobs.backoff_base_ms, 1, 86'400'000, "retry delay ceiling after the first failure (doubles per attempt, full jitter)"),
+    CHORUS_INT("jobs.backoff_cap_ms", jobs.backoff_cap_ms, 1, 86'400'000, "largest retry delay ceiling"),
     CHORUS_INT("feed.max_live", feed.max_live, 1, 100'000'000, "live feed actors per node (LRU passivation beyond)"),
     CHORUS_INT("feed.idle_ms", feed.idle_ms, 1, 86'400'000, "passivate a feed unused this long"),
     CHORUS_INT("feed.cache_size", feed.cache_size, 20, 100'000, "home timeline entries kept per user (memory and Redis)"),
@@ -137,6 +142,30 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+} // namespace
+
+std::vector<std::pair<std::string, int>> parse_job_queues(const std::string& text) {
+  std::vector<std::pair<std::string, int>> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto end = text.find(',', pos);
+    auto item = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    auto colon = item.find(':');
+    auto name = item.substr(0, colon);
+    bool name_ok = !name.empty() && name.size() <= 64 &&
+                   std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; });
+    if (colon == std::string::npos || !name_ok)
+      throw config_error("jobs.queues", "config key 'jobs.queues': expected queue:concurrency[,queue:concurrency…], got '" + text + "'");
+    out.emplace_back(name, parse_int<int>("jobs.queues", item.substr(colon + 1), 1, 1024));
+    if (end == std::string::npos)
+      break;
+    pos = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
 void validate(const config& c) {
   in6_addr buf{};
   if (inet_pton(AF_INET, c.http.host.c_str(), &buf) != 1 && inet_pton(AF_INET6, c.http.host.c_str(), &buf) != 1)
@@ -146,6 +175,9 @@ void validate(const config& c) {
   static const char* levels[] = {"debug", "info", "warn", "warning", "error"};
   if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
     throw config_error("log.level", "config key 'log.level': expected debug, info, warn or error, got '" + c.log_level + "'");
+  parse_job_queues(c.jobs.queues);
+  if (c.jobs.backoff_cap_ms < c.jobs.backoff_base_ms)
+    throw config_error("jobs.backoff_cap_ms", "config key 'jobs.backoff_cap_ms' must not be below jobs.backoff_base_ms");
   if (!c.admin_token.empty() && c.admin_token.size() < 16)
     throw config_error("admin.token", "config key 'admin.token': use at least 16 characters");
 }

@@ -75,8 +75,20 @@ struct trends_config {
   int seed_limit = 5'000;
 };
 
+struct jobs_config {
+  std::string queues = "default:8,maintenance:2";  // worker pools: queue:concurrency, comma-separated
+  int poll_ms = 5'000;                // safety-net poll of each pool (wake-ups come from NOTIFY)
+  int lease_ms = 120'000;             // a claimed job is reclaimed this long after its claim
+  int backoff_base_ms = 30'000;       // retry delay ceiling after the first failure (doubles, full jitter)
+  int backoff_cap_ms = 600'000;
+};
+
+// "name:n,name:n" → (name, n); throws config_error("jobs.queues") when malformed.
+std::vector<std::pair<std::string, int>> parse_job_queues(const std::string& text);
+
 struct config {
   http_config http;
+  jobs_config jobs;
   trends_config trends;
   feed_config feed;
   pg_config pg;

@@ -29,6 +29,7 @@ struct pool_state {
   std::size_t in_flight = 0;
   bool claiming = false;
   bool more = true;  // jobs may be waiting (a wake, or the last claim came back full)
+  std::uint64_t wakes = 0;  // wake-ups so far: one that arrives while a claim runs must not be lost
   std::vector<std::int64_t> done;
   std::vector<pg::job_failure> failed;
   bool flushing = false;
@@ -150,13 +151,16 @@ void claim(pool_ptr self) {
   auto lease = std::chrono::duration<double>(s.opts.lease).count();
   ++s.counts.claims;
   s.stats->add(c_claims);
+  auto wakes = s.wakes;
   self->request(s.pool, s.opts.timeout,
                 db_call{"jobs.claim", [=](pqxx::connection_base& c) { *rows = pg::claim_jobs(c, queue, n, owner, lease); }})
     .then(
-      [self, rows, n](ok_atom) {
+      [self, rows, n, wakes](ok_atom) {
         auto& s = self->state;
         s.claiming = false;
-        s.more = static_cast<int>(rows->size()) == n;  // a short batch: the queue is drained for now
+        // A short batch means drained for now, unless a wake came in meanwhile
+        // (its jobs may have committed after this claim's snapshot).
+        s.more = static_cast<int>(rows->size()) == n || s.wakes != wakes;
         s.counts.claimed += rows->size();
         s.stats->add(c_claimed, static_cast<std::int64_t>(rows->size()));
         for (auto& r : *rows)
@@ -173,6 +177,7 @@ void claim(pool_ptr self) {
 
 void on_tick(pool_ptr self) {
   auto& s = self->state;
+  ++s.wakes;
   s.more = true;  // the safety net: a NOTIFY may have been missed (listener reconnecting)
   claim(self);
   auto depths = std::make_shared<std::vector<pg::queue_depth>>();
@@ -219,6 +224,7 @@ job_pool_actor::behavior_type pool_fn(pool_ptr self, worker_pool_options opts, p
   return {
     [=](job_wake&) {
       observe(self, *self->state.stats);
+      ++self->state.wakes;
       self->state.more = true;
       claim(self);
     },

@@ -5,6 +5,8 @@
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
 #include "actors/feed/feeds.hpp"
+#include "actors/jobs/maintenance.hpp"
+#include "actors/jobs/worker_pool.hpp"
 #include "actors/feed/status_cache.hpp"
 #include "actors/trends/trends.hpp"
 #include "actors/workers/blocking_pool.hpp"
@@ -109,6 +111,45 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   so.batching = cfg.batch_status_writes;
   svc_.statuses = spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends});
   svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_, std::chrono::seconds(5), svc_.feeds);
+  start_jobs();
+}
+
+// Background jobs: a worker pool per configured queue, the NOTIFY listener that
+// wakes them, the scheduler of recurring jobs and the built-in handlers.
+void runtime::start_jobs() {
+  auto maintenance = spawn_maintenance(*sys_, svc_.pg, registry_);
+  jobs_.push_back(caf::actor_cast<caf::actor>(maintenance));
+  std::map<std::string, job_kind> kinds{{"maintenance.prune_nodes", {maintenance, std::chrono::seconds(60)}},
+                                        {"maintenance.prune_cron_runs", {maintenance, std::chrono::seconds(60)}}};
+  auto queues = parse_job_queues(cfg_.jobs.queues);
+  std::map<std::string, job_pool_actor> pools;
+  for (auto& [queue, concurrency] : queues) {
+    worker_pool_options wo;
+    wo.queue = queue;
+    wo.concurrency = static_cast<std::size_t>(concurrency);
+    wo.poll = std::chrono::milliseconds(cfg_.jobs.poll_ms);
+    wo.lease = std::chrono::milliseconds(cfg_.jobs.lease_ms);
+    wo.backoff = {std::chrono::milliseconds(cfg_.jobs.backoff_base_ms), std::chrono::milliseconds(cfg_.jobs.backoff_cap_ms)};
+    wo.owner = registry_.node() + "/" + queue;
+    wo.kinds = kinds;
+    pools[queue] = spawn_worker_pool(*sys_, wo, svc_.pg, registry_, svc_.metrics);
+    jobs_.push_back(caf::actor_cast<caf::actor>(pools[queue]));
+  }
+  jobs_.push_back(spawn_job_listener(*sys_, cfg_.pg.dsn, pools, registry_));
+  auto maintenance_queue = pools.count("maintenance") ? std::string("maintenance") : queues.front().first;
+  auto recurring = [&](std::string name, std::chrono::milliseconds period, std::string kind) {
+    schedule sc;
+    sc.name = std::move(name);
+    sc.period = period;
+    sc.job.queue = maintenance_queue;
+    sc.job.kind = std::move(kind);
+    sc.job.max_attempts = 5;
+    return sc;
+  };
+  scheduler_options so;
+  so.schedules = {recurring("maintenance.prune_nodes", std::chrono::hours(1), "maintenance.prune_nodes"),
+                  recurring("maintenance.prune_cron_runs", std::chrono::hours(24), "maintenance.prune_cron_runs")};
+  jobs_.push_back(spawn_job_scheduler(*sys_, so, svc_.pg, registry_));
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -127,6 +168,9 @@ void runtime::shutdown() {
   stopped_ = true;
   if (svc_.node)
     caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
+  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
+    caf::anon_send_exit(*it, caf::exit_reason::user_shutdown);
+  jobs_.clear();
   caf::anon_send_exit(svc_.relationships, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.statuses, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.trends, caf::exit_reason::user_shutdown);

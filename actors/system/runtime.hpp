@@ -8,7 +8,9 @@
 
 #include "common/ids.hpp"
 
+#include <caf/actor.hpp>
 #include <memory>
+#include <vector>
 #include <string>
 
 namespace caf { class actor_system; class actor_system_config; }
@@ -31,12 +33,15 @@ public:
   void shutdown();
 
 private:
+  void start_jobs();
+
   const config& cfg_;
   actor_registry registry_;  // outlives the actor system (actors deregister on exit)
   id_generator ids_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
   services svc_;
+  std::vector<caf::actor> jobs_;  // job pools, their NOTIFY listener, the scheduler and built-in handlers
   bool stopped_ = false;
 };
 

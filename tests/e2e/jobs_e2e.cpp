@@ -49,3 +49,23 @@ TEST(JobsCtl, ListsRetriesAndReplays) {
   EXPECT_EQ(db.query_value("SELECT state || '/' || attempts FROM jobs WHERE id = " + dead), "queued/0");
   EXPECT_EQ(ctl({"jobs", "replay", dead}).first, 1) << "no longer dead";
 }
+
+TEST(JobsNode, BuiltInMaintenanceJobsAreScheduledAndRun) {
+  temp_database db;
+  chorusd d(db.dsn());
+  // Each recurring job's current period is recorded once (by whichever node is first).
+  ASSERT_TRUE(wait_until([&] { return db.query_value("SELECT count(*) FROM cron_runs") == "2"; }));
+  // A retired node's heartbeat row, and a prune job for it, woken by NOTIFY.
+  db.exec("INSERT INTO nodes (name, http_address, version, started_at, last_seen_at)"
+          " VALUES ('retired', '10.0.0.9:3000', 'old', now() - interval '40 days', now() - interval '30 days')");
+  db.exec("INSERT INTO jobs (queue, kind, payload) VALUES ('maintenance', 'maintenance.prune_nodes', '{\"days\": 7}');"
+          " SELECT pg_notify('chorus_jobs', 'maintenance')");
+  EXPECT_TRUE(wait_until([&] { return db.query_value("SELECT count(*) FROM nodes WHERE name = 'retired'") == "0"; }));
+  EXPECT_TRUE(wait_until([&] {
+    return db.query_value("SELECT count(*) FROM jobs WHERE state <> 'dead'") == "0";
+  })) << "every job finished (the scheduled ones too)";
+  auto metrics = get(d.url("/metrics")).body;
+  EXPECT_NE(metrics.find("chorus_jobs_processed_total{queue=\"maintenance\",outcome=\"ok\"}"), std::string::npos)
+    << metrics.substr(0, 2000);
+  EXPECT_NE(metrics.find("chorus_queue_depth{queue=\"default\"}"), std::string::npos);
+}

@@ -1,0 +1,57 @@
+#include "actors/jobs/maintenance.hpp"
+
+#include "actors/db/pool_job.hpp"
+#include "actors/protocol/errors.hpp"
+#include "common/log.hpp"
+#include "storage/pg/jobs.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+namespace chorus::actors {
+namespace {
+
+struct maintenance_state {
+  static inline const char* name = "chorus.maintenance";
+  pg_pool_actor pool;
+  std::shared_ptr<actor_stats> stats;
+};
+
+using self_ptr = job_handler_actor::stateful_pointer<maintenance_state>;
+
+job_handler_actor::behavior_type maintenance_fn(self_ptr self, pg_pool_actor pool, actor_registry* reg) {
+  self->state.pool = std::move(pool);
+  self->state.stats = reg->enlist(self, "job_handler", "maintenance", {"runs"});
+  return {
+    [=](job_work& w) -> caf::result<ok_atom> {
+      observe(self, *self->state.stats);
+      auto payload = nlohmann::json::parse(w.payload, nullptr, false);
+      int days = payload.is_object() ? payload.value("days", 7) : 7;
+      if (days < 1)
+        return make_error(errc::unprocessable, "days must be at least 1");
+      bool nodes = w.kind == "maintenance.prune_nodes";
+      if (!nodes && w.kind != "maintenance.prune_cron_runs")
+        return make_error(errc::unprocessable, "unknown maintenance job '" + w.kind + "'");
+      self->state.stats->add(0);
+      return pool_job<ok_atom>(self, self->state.pool, std::chrono::seconds(30), nodes ? "maintenance.prune_nodes"
+                                                                                       : "maintenance.prune_cron_runs",
+                               [nodes, days](pqxx::connection_base& c, ok_atom&) -> caf::error {
+                                 auto n = nodes ? storage::pg::prune_nodes(c, days) : storage::pg::prune_cron_runs(c, days);
+                                 if (n > 0)
+                                   log::write(log::level::info, nodes ? "pruned retired nodes" : "pruned old cron runs",
+                                              {{"rows", n}, {"days", days}});
+                                 return {};
+                               });
+    },
+  };
+}
+
+} // namespace
+
+job_handler_actor spawn_maintenance(caf::actor_system& sys, pg_pool_actor pool, actor_registry& reg) {
+  return sys.spawn(maintenance_fn, std::move(pool), &reg);
+}
+
+} // namespace chorus::actors
