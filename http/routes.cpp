@@ -70,6 +70,9 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   // Chorus extras: admin (loopback or admin token)
   r->add("GET", "/api/v1/chorus/admin/actors", h::admin_actors(svc));
   r->add("DELETE", "/api/v1/chorus/admin/statuses/:id", h::admin_takedown(svc));
+  r->add("GET", "/api/v1/chorus/admin/jobs", h::admin_jobs(svc));
+  r->add("POST", "/api/v1/chorus/admin/jobs/:id/retry", h::admin_job_action(svc, false));
+  r->add("POST", "/api/v1/chorus/admin/jobs/:id/replay", h::admin_job_action(svc, true));
   r->add("GET", "/api/v1/chorus/admin/nodes", h::admin_nodes(svc));
   r->add("GET", "/api/v1/chorus/admin/migrations", h::admin_migrations(svc));
   r->add("GET", "/api/v1/chorus/admin/log_level", h::admin_get_log_level(svc));

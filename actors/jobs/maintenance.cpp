@@ -48,7 +48,46 @@ job_handler_actor::behavior_type maintenance_fn(self_ptr self, pg_pool_actor poo
   };
 }
 
+struct admin_state {
+  static inline const char* name = "chorus.jobs_admin";
+  pg_pool_actor pool;
+  std::shared_ptr<actor_stats> stats;
+};
+
+using admin_ptr = jobs_admin_actor::stateful_pointer<admin_state>;
+
+jobs_admin_actor::behavior_type admin_fn(admin_ptr self, pg_pool_actor pool, actor_registry* reg) {
+  self->state.pool = std::move(pool);
+  self->state.stats = reg->enlist(self, "jobs_admin", "main", {"queries", "changes"});
+  return {
+    [=](jobs_query& q) -> caf::result<jobs_view> {
+      observe(self, *self->state.stats);
+      self->state.stats->add(0);
+      return pool_job<jobs_view>(self, self->state.pool, std::chrono::seconds(5), "jobs.admin_list",
+                                 [q](pqxx::connection_base& c, jobs_view& out) -> caf::error {
+                                   out.queues = storage::pg::queue_depths(c);
+                                   out.jobs = storage::pg::list_jobs(c, q.queue, q.state, q.before, q.limit);
+                                   return {};
+                                 });
+    },
+    [=](jobs_action& a) -> caf::result<jobs_changed> {
+      observe(self, *self->state.stats);
+      self->state.stats->add(1);
+      return pool_job<jobs_changed>(self, self->state.pool, std::chrono::seconds(5), "jobs.admin_change",
+                                    [a](pqxx::connection_base& c, jobs_changed& out) -> caf::error {
+                                      out.ids = a.replay ? storage::pg::replay_dead(c, a.ids)
+                                                         : storage::pg::retry_now(c, a.ids);
+                                      return {};
+                                    });
+    },
+  };
+}
+
 } // namespace
+
+jobs_admin_actor spawn_jobs_admin(caf::actor_system& sys, pg_pool_actor pool, actor_registry& reg) {
+  return sys.spawn(admin_fn, std::move(pool), &reg);
+}
 
 job_handler_actor spawn_maintenance(caf::actor_system& sys, pg_pool_actor pool, actor_registry& reg) {
   return sys.spawn(maintenance_fn, std::move(pool), &reg);

@@ -12,4 +12,7 @@ namespace chorus::actors {
 
 job_handler_actor spawn_maintenance(caf::actor_system& sys, pg_pool_actor pool, actor_registry& reg);
 
+// The admin API's access to the jobs table.
+jobs_admin_actor spawn_jobs_admin(caf::actor_system& sys, pg_pool_actor pool, actor_registry& reg);
+
 } // namespace chorus::actors

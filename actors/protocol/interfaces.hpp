@@ -142,4 +142,10 @@ using job_pool_actor = caf::typed_actor<
   caf::reacts_to<tick_atom>,                                       // safety poll, lease sweep, gauges
   caf::replies_to<stats_atom>::with<job_pool_stats>>;              // counters
 
+// The operator's view of the jobs table (admin API): queue depths, listing,
+// retry-now and replay of dead jobs, each one pool job.
+using jobs_admin_actor = caf::typed_actor<
+  caf::replies_to<jobs_query>::with<jobs_view>,
+  caf::replies_to<jobs_action>::with<jobs_changed>>;
+
 } // namespace chorus::actors

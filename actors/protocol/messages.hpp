@@ -3,6 +3,7 @@
 #include "common/errc.hpp"
 #include "storage/pg/accounts.hpp"
 #include "storage/pg/feeds.hpp"
+#include "storage/pg/jobs.hpp"
 #include "storage/pg/relationships.hpp"
 #include "storage/pg/statuses.hpp"
 #include "storage/redis/context.hpp"
@@ -517,6 +518,27 @@ struct job_wake {             // jobs may be waiting in `queue` (NOTIFY chorus_j
   std::string queue;
 };
 
+struct jobs_query {           // GET /api/v1/chorus/admin/jobs
+  std::string queue;          // "" = all
+  std::string state;          // "" = all; queued | running | dead
+  std::int64_t before = 0;    // jobs with smaller ids (0 = from the newest)
+  int limit = 50;
+};
+
+struct jobs_view {
+  std::vector<storage::pg::queue_depth> queues;
+  std::vector<storage::pg::job_row> jobs;
+};
+
+struct jobs_action {          // POST /api/v1/chorus/admin/jobs/:id/retry | replay
+  std::vector<std::int64_t> ids;
+  bool replay = false;        // false: run queued jobs now; true: queue dead jobs again
+};
+
+struct jobs_changed {
+  std::vector<std::int64_t> ids;  // the ids that were changed
+};
+
 struct job_pool_stats {
   std::string queue;
   std::int64_t in_flight = 0;
@@ -592,3 +614,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::status_bundle)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_work)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_wake)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_pool_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_action)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_changed)

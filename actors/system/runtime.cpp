@@ -117,6 +117,8 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
 // Background jobs: a worker pool per configured queue, the NOTIFY listener that
 // wakes them, the scheduler of recurring jobs and the built-in handlers.
 void runtime::start_jobs() {
+  svc_.jobs = spawn_jobs_admin(*sys_, svc_.pg, registry_);
+  jobs_.push_back(caf::actor_cast<caf::actor>(svc_.jobs));
   auto maintenance = spawn_maintenance(*sys_, svc_.pg, registry_);
   jobs_.push_back(caf::actor_cast<caf::actor>(maintenance));
   std::map<std::string, job_kind> kinds{{"maintenance.prune_nodes", {maintenance, std::chrono::seconds(60)}},

@@ -31,6 +31,7 @@ struct services {
   status_cache_actor status_cache;
   feeds_actor feeds;
   trends_actor trends;
+  jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
   std::string base_url;  // public URL of this instance, no trailing slash
 };

@@ -149,4 +149,69 @@ handler_fn admin_takedown(const actors::services& svc) {
   });
 }
 
+namespace {
+
+bool parse_positive(const std::string& text, std::int64_t& out) {
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && ptr == text.data() + text.size() && out > 0;
+}
+
+nlohmann::json job_json(const storage::pg::job_row& j) {
+  return {{"id", std::to_string(j.id)}, {"queue", j.queue}, {"kind", j.kind}, {"state", j.state},
+          {"priority", j.priority}, {"attempts", j.attempts}, {"max_attempts", j.max_attempts},
+          {"run_at", j.run_at}, {"created_at", j.created_at},
+          {"last_error", j.last_error.empty() ? nlohmann::json(nullptr) : nlohmann::json(j.last_error)},
+          {"unique_key", j.unique_key.empty() ? nlohmann::json(nullptr) : nlohmann::json(j.unique_key)},
+          {"payload", nlohmann::json::parse(j.payload, nullptr, false)}};
+}
+
+} // namespace
+
+handler_fn admin_jobs(const actors::services& svc) {
+  return guarded(svc, [svc](request& req, const responder& res) {
+    auto q = req.query();
+    actors::jobs_query jq;
+    jq.queue = q.count("queue") ? q["queue"] : "";
+    jq.state = q.count("state") ? q["state"] : "";
+    if (!jq.state.empty() && jq.state != "queued" && jq.state != "running" && jq.state != "dead")
+      return res.fail(errc::unprocessable, "Validation failed", "'state' must be queued, running or dead");
+    std::int64_t n = 0;
+    if (q.count("max_id") && !parse_positive(q["max_id"], jq.before))
+      return res.fail(errc::unprocessable, "Validation failed", "'max_id' must be a job id");
+    if (q.count("limit")) {
+      if (!parse_positive(q["limit"], n) || n > 500)
+        return res.fail(errc::unprocessable, "Validation failed", "'limit' must be 1 to 500");
+      jq.limit = static_cast<int>(n);
+    }
+    ask(*svc.system, res, svc.jobs, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res](const actors::jobs_view& v) {
+          nlohmann::json queues = nlohmann::json::array(), jobs = nlohmann::json::array();
+          for (auto& d : v.queues)
+            queues.push_back({{"queue", d.queue}, {"queued", d.queued}, {"runnable", d.runnable},
+                              {"running", d.running}, {"dead", d.dead}, {"oldest_runnable_s", d.oldest_runnable_s}});
+          for (auto& j : v.jobs)
+            jobs.push_back(job_json(j));
+          res.json(200, {{"queues", queues}, {"jobs", jobs}});
+        },
+        jq);
+  });
+}
+
+handler_fn admin_job_action(const actors::services& svc, bool replay) {
+  return guarded(svc, [svc, replay](request& req, const responder& res) {
+    std::int64_t id = 0;
+    if (!parse_positive(req.params["id"], id))
+      return res.fail(errc::not_found, "Record not found");
+    ask(*svc.system, res, svc.jobs, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res, id, replay](const actors::jobs_changed& c) {
+          if (c.ids.empty())
+            return res.fail(errc::not_found, "Record not found",
+                            replay ? "no dead job with this id (or an active job holds its unique key)"
+                                   : "no queued job with this id");
+          res.json(200, {{"id", std::to_string(id)}, {"state", "queued"}});
+        },
+        actors::jobs_action{{id}, replay});
+  });
+}
+
 } // namespace chorus::http::handlers

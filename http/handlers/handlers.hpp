@@ -51,6 +51,8 @@ handler_fn account_statuses(const actors::services& svc);
 handler_fn own_list(const actors::services& svc, actors::timeline_kind kind, std::string scope);
 handler_fn home_timeline(const actors::services& svc);  // served by the feed actors
 handler_fn admin_takedown(const actors::services& svc);  // moderator removal of a status
+handler_fn admin_jobs(const actors::services& svc);      // queue depths and jobs
+handler_fn admin_job_action(const actors::services& svc, bool replay);  // retry now / replay dead
 handler_fn trend_statuses(const actors::services& svc);
 handler_fn trend_tags(const actors::services& svc);
 

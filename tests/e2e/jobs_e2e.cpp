@@ -69,3 +69,35 @@ TEST(JobsNode, BuiltInMaintenanceJobsAreScheduledAndRun) {
     << metrics.substr(0, 2000);
   EXPECT_NE(metrics.find("chorus_queue_depth{queue=\"default\"}"), std::string::npos);
 }
+
+TEST(JobsAdmin, ListRetryAndReplayOverHttp) {
+  temp_database db;
+  chorusd d(db.dsn(), {{"CHORUS_JOBS_QUEUES", "default:1"}});  // no pool for "mail": its jobs stay put
+  db.exec("INSERT INTO jobs (queue, kind, payload, state, attempts, max_attempts, last_error, run_at) VALUES"
+          " ('mail', 'digest', '{\"user\": 1}', 'dead', 3, 3, 'smtp down', now()),"
+          " ('mail', 'digest', '{\"user\": 2}', 'queued', 1, 3, 'timeout', now() + interval '1 hour')");
+  auto dead = db.query_value("SELECT id FROM jobs WHERE state = 'dead'");
+  auto waiting = db.query_value("SELECT id FROM jobs WHERE state = 'queued'");
+  auto list = get(d.url("/api/v1/chorus/admin/jobs?queue=mail&state=dead"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto body = list.json();
+  ASSERT_EQ(body["jobs"].size(), 1u);
+  EXPECT_EQ(body["jobs"][0]["id"], dead);
+  EXPECT_EQ(body["jobs"][0]["last_error"], "smtp down");
+  EXPECT_EQ(body["jobs"][0]["payload"]["user"], 1);
+  bool mail = false;
+  for (auto& q : body["queues"])
+    mail |= q["queue"] == "mail" && q["dead"] == 1 && q["queued"] == 1;
+  EXPECT_TRUE(mail) << body["queues"].dump();
+  EXPECT_EQ(get(d.url("/api/v1/chorus/admin/jobs?state=done")).status, 422);
+  EXPECT_EQ(get(d.url("/api/v1/chorus/admin/jobs?limit=0")).status, 422);
+  EXPECT_EQ(get(d.url("/api/v1/chorus/admin/jobs"), {"X-Forwarded-For: 203.0.113.9"}).status, 401) << "admins only";
+  EXPECT_EQ(http("POST", d.url("/api/v1/chorus/admin/jobs/" + dead + "/retry")).status, 404) << "dead: replay it";
+  auto replayed = http("POST", d.url("/api/v1/chorus/admin/jobs/" + dead + "/replay"));
+  ASSERT_EQ(replayed.status, 200) << replayed.body;
+  EXPECT_EQ(db.query_value("SELECT state || '/' || attempts FROM jobs WHERE id = " + dead), "queued/0");
+  EXPECT_EQ(http("POST", d.url("/api/v1/chorus/admin/jobs/" + dead + "/replay")).status, 404);
+  ASSERT_EQ(http("POST", d.url("/api/v1/chorus/admin/jobs/" + waiting + "/retry")).status, 200);
+  EXPECT_EQ(db.query_value("SELECT run_at <= now() FROM jobs WHERE id = " + waiting), "t");
+  EXPECT_EQ(http("POST", d.url("/api/v1/chorus/admin/jobs/x/retry")).status, 404);
+}
