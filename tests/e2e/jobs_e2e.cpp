@@ -77,7 +77,7 @@ TEST(JobsAdmin, ListRetryAndReplayOverHttp) {
           " ('mail', 'digest', '{\"user\": 1}', 'dead', 3, 3, 'smtp down', now()),"
           " ('mail', 'digest', '{\"user\": 2}', 'queued', 1, 3, 'timeout', now() + interval '1 hour')");
   auto dead = db.query_value("SELECT id FROM jobs WHERE state = 'dead'");
-  auto waiting = db.query_value("SELECT id FROM jobs WHERE state = 'queued'");
+  auto waiting = db.query_value("SELECT id FROM jobs WHERE queue = 'mail' AND state = 'queued'");
   auto list = get(d.url("/api/v1/chorus/admin/jobs?queue=mail&state=dead"));
   ASSERT_EQ(list.status, 200) << list.body;
   auto body = list.json();

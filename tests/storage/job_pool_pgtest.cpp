@@ -82,17 +82,22 @@ struct JobPool : ::testing::Test {
     return j;
   }
   std::string value(const std::string& sql) { return db.query_value(sql); }
+  // A pg pool, the recording handler, a worker pool for "default" and its NOTIFY
+  // listener; the actors to stop, listener first.
+  std::vector<caf::actor> start_workers() {
+    auto p = pool();
+    auto handler = env.sys.spawn(recorder, &seen);
+    auto workers = spawn_worker_pool(env.sys, options(handler), p, env.reg, &env.metrics);
+    auto listener = spawn_job_listener(env.sys, db.dsn(), {{"default", workers}}, env.reg);
+    return {listener, caf::actor_cast<caf::actor>(workers), caf::actor_cast<caf::actor>(handler),
+            caf::actor_cast<caf::actor>(p)};
+  }
 };
 
 } // namespace
 
 TEST_F(JobPool, NotifyWakesThePoolAndEveryJobRunsOnce) {
-  auto p = pool();
-  auto handler = env.sys.spawn(recorder, &seen);
-  auto workers = spawn_worker_pool(env.sys, options(handler), p, env.reg, &env.metrics);
-  auto listener = spawn_job_listener(env.sys, db.dsn(), {{"default", workers}}, env.reg);
-  test::actor_stopper stop{env, {listener, caf::actor_cast<caf::actor>(workers), caf::actor_cast<caf::actor>(handler),
-                                 caf::actor_cast<caf::actor>(p)}};
+  test::actor_stopper stop{env, start_workers()};
   // The first tick claims nothing; then only NOTIFY can bring the jobs in.
   ASSERT_TRUE(test::wait_until([&] { return env.counters("job_listener")["connected"] == 1; }));
   std::vector<pg::new_job> batch;
@@ -110,12 +115,7 @@ TEST_F(JobPool, NotifyWakesThePoolAndEveryJobRunsOnce) {
 }
 
 TEST_F(JobPool, FailingJobsRetryWithBackoffThenDie) {
-  auto p = pool();
-  auto handler = env.sys.spawn(recorder, &seen);
-  auto workers = spawn_worker_pool(env.sys, options(handler), p, env.reg, &env.metrics);
-  auto listener = spawn_job_listener(env.sys, db.dsn(), {{"default", workers}}, env.reg);
-  test::actor_stopper stop{env, {listener, caf::actor_cast<caf::actor>(workers), caf::actor_cast<caf::actor>(handler),
-                                 caf::actor_cast<caf::actor>(p)}};
+  test::actor_stopper stop{env, start_workers()};
   ASSERT_TRUE(test::wait_until([&] { return env.counters("job_listener")["connected"] == 1; }));
   auto ids = pg::enqueue_jobs(*conn, {job("flaky", 3), job("unknown-kind", 2), job("work")});
   // Retries wait for their (tiny) backoff; the pool is woken again by the next
