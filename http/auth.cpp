@@ -23,10 +23,6 @@ std::string bearer_token(const request& req) {
   return token;
 }
 
-std::chrono::milliseconds request_timeout(const actors::services& svc) {
-  return std::chrono::milliseconds(svc.cfg->http.request_timeout_ms);
-}
-
 std::optional<actors::auth_context> cached_context(const actors::services& svc, const std::string& token) {
   if (!svc.tokens)
     return std::nullopt;

@@ -19,8 +19,6 @@ namespace chorus::http {
 
 enum class who { any_token, user };
 
-// The deadline of a handler's actor round trip (http.request_timeout_ms).
-std::chrono::milliseconds request_timeout(const actors::services& svc);
 
 void authenticate(const actors::services& svc, const request& req, const responder& res, std::string scope,
                   who required, std::function<void(const actors::auth_context&)> next);
@@ -48,7 +46,7 @@ void authenticated_ask(const actors::services& svc, const request& req, const re
   auto token = bearer_token(req);
   if (token.empty() || token.size() > 512)
     return res.fail(errc::unauthorized, "The access token is invalid");
-  auto timeout = request_timeout(svc);
+  auto timeout = std::chrono::milliseconds(svc.cfg->http.request_timeout_ms);
   if (auto ctx = cached_context(svc, token)) {  // known token: no round trip to the oauth actor
     if (!admit(*ctx, scope, required, res))
       return;

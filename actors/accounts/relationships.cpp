@@ -5,6 +5,7 @@
 #include "actors/db/pool_job.hpp"
 #include "actors/db/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
+#include "common/clock.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -99,8 +100,7 @@ void announce(self_ptr self, const relation_change& ch, const pg::relationship_r
   ev.target = ch.target;
   ev.verb = ch.verb;
   ev.show_reblogs = ch.verb == relation_verb::follow ? row.showing_reblogs : true;
-  ev.at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch()).count();
+  ev.at_ns = steady_now_ns();
   self->send(feeds, std::move(ev));
 }
 

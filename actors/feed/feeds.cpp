@@ -2,6 +2,7 @@
 
 #include "actors/feed/timeline.hpp"
 #include "actors/protocol/errors.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "storage/redis/feeds.hpp"
@@ -23,12 +24,6 @@ namespace {
 namespace pg = storage::pg;
 namespace rd = storage::redis;
 using clock_type = std::chrono::steady_clock;
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock_type::now().time_since_epoch()).count();
-}
-
-double seconds_since(std::int64_t at_ns) { return at_ns > 0 ? static_cast<double>(now_ns() - at_ns) / 1e9 : 0.0; }
 
 // Lag buckets in seconds: fan-out and revocation are expected in milliseconds.
 std::vector<double> lag_buckets() {
@@ -846,7 +841,7 @@ void start_fanout(manager_ptr self) {
             s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
           for (auto& p : *batch)
             if (s.fanout_lag && p.at_ns > 0)
-              s.fanout_lag->observe(seconds_since(p.at_ns));
+              s.fanout_lag->observe(seconds_since_ns(p.at_ns));
         };
         redis_send(self, std::move(cmds), "fanout", finished);
         --s.fanouts_in_flight;
@@ -875,7 +870,7 @@ void observe_revocation(manager_state& s, std::int64_t at_ns) {
   ++s.counts.revocations;
   s.stats->add(c_revocations);
   if (s.revocation_lag)
-    s.revocation_lag->observe(seconds_since(at_ns));
+    s.revocation_lag->observe(seconds_since_ns(at_ns));
 }
 
 void on_removal(manager_ptr self, feed_removal r) {

@@ -5,6 +5,7 @@
 #include "actors/db/pool_job.hpp"
 #include "actors/db/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
+#include "common/clock.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -127,11 +128,6 @@ std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::ve
                                                       action_outcome& o) { o.view = apply_action(tx, item, o.removed_id); });
 }
 
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
-
 // Tells feeds and trends about a status that was just committed.
 void announce_post(self_ptr self, const pg::status_bundle& b) {
   auto& l = self->state.listeners;
@@ -150,7 +146,7 @@ void announce_post(self_ptr self, const pg::status_bundle& b) {
   ev.mentions = s.mention_ids;
   ev.tags = s.tags;
   ev.language = s.language;
-  ev.at_ns = now_ns();
+  ev.at_ns = steady_now_ns();
   if (l.trends)
     self->send(l.trends, ev);
   if (l.feeds)
@@ -159,7 +155,7 @@ void announce_post(self_ptr self, const pg::status_bundle& b) {
 
 void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t author, bool moderation = false) {
   auto& l = self->state.listeners;
-  feed_removal ev{std::move(ids), author, moderation, now_ns()};
+  feed_removal ev{std::move(ids), author, moderation, steady_now_ns()};
   if (l.trends)
     self->send(l.trends, ev);
   if (l.feeds)
@@ -186,7 +182,7 @@ void announce_action(self_ptr self, const status_action& a, const action_outcome
     announce_post(self, o.view.bundle);
   if (a.verb == status_verb::unreblog && o.removed_id)
     announce_removal(self, {o.removed_id}, a.viewer);
-  feed_interaction ev{a.viewer, a.id, author, a.verb, now_ns()};
+  feed_interaction ev{a.viewer, a.id, author, a.verb, steady_now_ns()};
   if (l.trends)
     self->send(l.trends, ev);
   if (l.feeds)

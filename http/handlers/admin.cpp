@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "http/ask.hpp"
 #include "http/dto/body.hpp"
+#include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 
 #include <charconv>
@@ -134,9 +135,7 @@ handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router>
 handler_fn admin_takedown(const actors::services& svc) {
   return guarded(svc, [svc](request& req, const responder& res) {
     std::int64_t id = 0;
-    auto& p = req.params["id"];
-    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), id);
-    if (ec != std::errc{} || ptr != p.data() + p.size() || id <= 0)
+    if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     actors::status_action a;
     a.id = id;
@@ -150,11 +149,6 @@ handler_fn admin_takedown(const actors::services& svc) {
 }
 
 namespace {
-
-bool parse_positive(const std::string& text, std::int64_t& out) {
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return ec == std::errc{} && ptr == text.data() + text.size() && out > 0;
-}
 
 nlohmann::json job_json(const storage::pg::job_row& j) {
   return {{"id", std::to_string(j.id)}, {"queue", j.queue}, {"kind", j.kind}, {"state", j.state},
@@ -176,10 +170,10 @@ handler_fn admin_jobs(const actors::services& svc) {
     if (!jq.state.empty() && jq.state != "queued" && jq.state != "running" && jq.state != "dead")
       return res.fail(errc::unprocessable, "Validation failed", "'state' must be queued, running or dead");
     std::int64_t n = 0;
-    if (q.count("max_id") && !parse_positive(q["max_id"], jq.before))
+    if (q.count("max_id") && !parse_id(q["max_id"], jq.before))
       return res.fail(errc::unprocessable, "Validation failed", "'max_id' must be a job id");
     if (q.count("limit")) {
-      if (!parse_positive(q["limit"], n) || n > 500)
+      if (!parse_id(q["limit"], n) || n > 500)
         return res.fail(errc::unprocessable, "Validation failed", "'limit' must be 1 to 500");
       jq.limit = static_cast<int>(n);
     }
@@ -200,7 +194,7 @@ handler_fn admin_jobs(const actors::services& svc) {
 handler_fn admin_job_action(const actors::services& svc, bool replay) {
   return guarded(svc, [svc, replay](request& req, const responder& res) {
     std::int64_t id = 0;
-    if (!parse_positive(req.params["id"], id))
+    if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     ask(*svc.system, res, svc.jobs, milliseconds(svc.cfg->http.request_timeout_ms),
         [res, id, replay](const actors::jobs_changed& c) {

@@ -89,6 +89,13 @@ std::string text_array(const std::vector<std::string>& xs) {
   return out + "}";
 }
 
+std::string float8_array(const std::vector<double>& xs) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out += (i ? "," : "") + std::to_string(xs[i]);
+  return out + "}";
+}
+
 std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f) {
   std::vector<std::int64_t> out;
   for (auto& s : parse_text_array(f))

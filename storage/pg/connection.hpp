@@ -37,6 +37,7 @@ std::string quote_array_element(const std::string& s);
 // std::vector → SQL array conversion).
 std::string bigint_array(const std::vector<std::int64_t>& xs);
 std::string text_array(const std::vector<std::string>& xs);
+std::string float8_array(const std::vector<double>& xs);
 // Reads a bigint[] / text[] column (NULL → empty).
 std::vector<std::int64_t> parse_bigint_array(const pqxx::field& f);
 std::vector<std::string> parse_text_array(const pqxx::field& f);

@@ -33,13 +33,6 @@ job_row read_job(const pqxx::row& r) {
   return j;
 }
 
-std::string double_array(const std::vector<double>& xs) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out += (i ? "," : "") + std::to_string(xs[i]);
-  return out + "}";
-}
-
 std::vector<std::int64_t> id_rows(const pqxx::result& rows) {
   std::vector<std::int64_t> out;
   out.reserve(rows.size());
@@ -76,7 +69,7 @@ std::vector<enqueued> enqueue_jobs(pqxx::transaction_base& tx, const std::vector
       "   WITH ORDINALITY AS t(q, k, p, pr, d, ma, u, n) ORDER BY n"
       " ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND state IN ('queued', 'running') DO NOTHING"
       " RETURNING id, queue, coalesce(unique_key, '')",
-      text_array(queues), text_array(kinds), text_array(payloads), bigint_array(priorities), double_array(delays),
+      text_array(queues), text_array(kinds), text_array(payloads), bigint_array(priorities), float8_array(delays),
       bigint_array(max_attempts), text_array(keys));
     // Rows come back in insertion order; keyless jobs are always inserted.
     std::map<std::pair<std::string, std::string>, std::int64_t> by_key;
@@ -203,7 +196,7 @@ std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<jo
       " last_error = f.e, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
       " FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, e, d)"
       " WHERE j.id = f.id AND j.state = 'running' AND j.lease_owner = $4 RETURNING j.id, j.state = 'dead'",
-      bigint_array(ids), text_array(errors), double_array(delays), owner);
+      bigint_array(ids), text_array(errors), float8_array(delays), owner);
     tx.commit();
     for (const auto& r : rows)
       out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
