@@ -12,7 +12,9 @@
 
 #include <curl/curl.h>
 #include <pqxx/pqxx>
+#include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -40,7 +42,9 @@ int usage() {
     "  jobs list [--queue Q] [--state queued|running|dead] [--before ID] [--limit N]\n"
     "                     jobs, newest first\n"
     "  jobs retry ID...   run queued jobs now instead of after their retry delay\n"
-    "  jobs replay ID...  queue dead jobs again with fresh attempts\n";
+    "  jobs replay ID...  queue dead jobs again with fresh attempts\n"
+    "  jobs enqueue --queue Q --kind K [--payload JSON] [--unique KEY] [--count N] [--batch B]\n"
+    "                     add jobs (N copies, B per statement; a KEY dedupes against active jobs)\n";
   return 2;
 }
 
@@ -178,6 +182,46 @@ int cmd_jobs(const config& cfg, const std::vector<std::string>& args, bool raw) 
       std::cout << x.id << "  " << std::left << std::setw(12) << x.queue << std::setw(20) << x.kind << std::setw(8)
                 << x.state << x.attempts << "/" << x.max_attempts << "  " << x.run_at
                 << (x.last_error.empty() ? "" : "  " + x.last_error) << "\n";
+    return 0;
+  }
+  if (sub == "enqueue") {
+    pg::new_job job;
+    long long count = 1, batch = 1000;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--queue" && i + 1 < args.size()) job.queue = args[++i];
+      else if (args[i] == "--kind" && i + 1 < args.size()) job.kind = args[++i];
+      else if (args[i] == "--payload" && i + 1 < args.size()) job.payload = args[++i];
+      else if (args[i] == "--unique" && i + 1 < args.size()) job.unique_key = args[++i];
+      else if (args[i] == "--count" && i + 1 < args.size()) count = std::stoll(args[++i]);
+      else if (args[i] == "--batch" && i + 1 < args.size()) batch = std::stoll(args[++i]);
+      else return usage();
+    }
+    if (job.queue.empty() || job.kind.empty())
+      return fail("jobs enqueue needs --queue and --kind");
+    if (count < 1 || batch < 1 || (!job.unique_key.empty() && count != 1))
+      return fail("--count and --batch must be positive (and --count 1 with --unique)");
+    auto payload = nlohmann::json::parse(job.payload, nullptr, false);
+    if (!payload.is_object())
+      return fail("--payload must be a JSON object");
+    auto started = std::chrono::steady_clock::now();
+    std::int64_t first = 0, last = 0, existing = 0;
+    for (long long done = 0; done < count;) {
+      std::vector<pg::new_job> part(static_cast<std::size_t>(std::min(batch, count - done)), job);
+      for (auto& e : pg::enqueue_jobs(*conn, part)) {
+        first = first ? first : e.id;
+        last = e.id;
+        existing += e.existing ? 1 : 0;
+      }
+      done += static_cast<long long>(part.size());
+    }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    nlohmann::json j{{"queue", job.queue}, {"kind", job.kind}, {"count", count}, {"existing", existing},
+                     {"first_id", first}, {"last_id", last}, {"seconds", secs}, {"per_second", count / std::max(secs, 1e-9)}};
+    if (raw)
+      std::cout << j.dump(2) << "\n";
+    else
+      std::cout << count << " job(s) in " << job.queue << (existing ? " (" + std::to_string(existing) + " already active)" : "")
+                << ", ids " << first << ".." << last << ", " << secs << " s\n";
     return 0;
   }
   if (sub == "retry" || sub == "replay") {

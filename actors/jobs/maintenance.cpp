@@ -27,6 +27,8 @@ job_handler_actor::behavior_type maintenance_fn(self_ptr self, pg_pool_actor poo
   return {
     [=](job_work& w) -> caf::result<ok_atom> {
       observe(self, *self->state.stats);
+      if (w.kind == "chorus.noop")
+        return ok_atom::value;
       auto payload = nlohmann::json::parse(w.payload, nullptr, false);
       int days = payload.is_object() ? payload.value("days", 7) : 7;
       if (days < 1)

@@ -2,7 +2,8 @@
 // Handlers of the built-in maintenance jobs (scheduled by every node, run once
 // per period across the cluster): maintenance.prune_nodes deletes heartbeat rows
 // of nodes not seen for `days` (default 7); maintenance.prune_cron_runs deletes
-// scheduled-run records older than `days` (default 7).
+// scheduled-run records older than `days` (default 7). chorus.noop does nothing
+// (health checks of a queue, and the jobs bench).
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
 
