@@ -47,6 +47,19 @@ job_handler_actor::behavior_type recorder(job_handler_actor::pointer, seen_jobs*
   };
 }
 
+// Takes a few milliseconds of a pool connection per job (pg_sleep), like a real
+// handler doing I/O, without blocking an actor thread.
+job_handler_actor::behavior_type sleeper(job_handler_actor::pointer self, pg_pool_actor pool) {
+  return {
+    [self, pool](job_work&) -> caf::result<ok_atom> {
+      return self->delegate(pool, db_call{"test.sleep", [](pqxx::connection_base& c) {
+                                            pqxx::nontransaction tx(c);
+                                            tx.exec("SELECT pg_sleep(0.004)");
+                                          }});
+    },
+  };
+}
+
 struct JobPool : ::testing::Test {
   test::temp_database db;
   std::unique_ptr<pqxx::connection> conn;
@@ -74,9 +87,9 @@ struct JobPool : ::testing::Test {
     o.kinds["flaky"] = {handler, std::chrono::seconds(5)};
     return o;
   }
-  static pg::new_job job(const std::string& kind, int max_attempts = 25) {
+  static pg::new_job job(const std::string& kind, int max_attempts = 25, const std::string& queue = "default") {
     pg::new_job j;
-    j.queue = "default";
+    j.queue = queue;
     j.kind = kind;
     j.max_attempts = max_attempts;
     return j;
@@ -159,4 +172,41 @@ TEST_F(JobPool, ScheduledJobsRunOncePerPeriodAcrossNodes) {
   EXPECT_EQ(value("SELECT count(DISTINCT slot) FROM cron_runs"), runs);
   EXPECT_EQ(value("SELECT count(*) FROM cron_runs WHERE job_id IS NULL"), "0");
   EXPECT_GE(std::stoi(runs), 5);
+}
+
+TEST_F(JobPool, AFloodedQueueDoesNotStarveAnother) {
+  // Two queues on one database and one connection pool: "bulk" gets 2,000 slow
+  // jobs first, then "mail" gets 50. Each queue has its own pool and slots
+  // (the weighting is per-queue concurrency), so mail finishes long before bulk.
+  auto p = pool();
+  auto slow = env.sys.spawn(sleeper, p);
+  auto fast = env.sys.spawn(recorder, &seen);
+  auto bulk_opts = options(slow);
+  bulk_opts.queue = "bulk";
+  bulk_opts.concurrency = 4;
+  bulk_opts.owner = "test-node/bulk";
+  bulk_opts.kinds = {{"work", {slow, std::chrono::seconds(5)}}};
+  auto mail_opts = options(fast);
+  mail_opts.queue = "mail";
+  mail_opts.concurrency = 2;
+  mail_opts.owner = "test-node/mail";
+  auto bulk = spawn_worker_pool(env.sys, bulk_opts, p, env.reg, &env.metrics);
+  auto mail = spawn_worker_pool(env.sys, mail_opts, p, env.reg, &env.metrics);
+  auto listener = spawn_job_listener(env.sys, db.dsn(), {{"bulk", bulk}, {"mail", mail}}, env.reg);
+  test::actor_stopper stop{env, {listener, caf::actor_cast<caf::actor>(bulk), caf::actor_cast<caf::actor>(mail),
+                                 caf::actor_cast<caf::actor>(slow), caf::actor_cast<caf::actor>(fast),
+                                 caf::actor_cast<caf::actor>(p)}};
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("job_listener")["connected"] == 1; }));
+  std::vector<pg::new_job> flood(2000, job("work", 25, "bulk"));
+  pg::enqueue_jobs(*conn, flood);
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("job_pool", "bulk")["completed"] > 0; }))
+    << "bulk is being worked on";
+  std::vector<pg::new_job> mails(50, job("work", 25, "mail"));
+  pg::enqueue_jobs(*conn, mails);
+  ASSERT_TRUE(test::wait_until([&] { return value("SELECT count(*) FROM jobs WHERE queue = 'mail'") == "0"; },
+                               std::chrono::seconds(20)));
+  auto bulk_left = std::stoi(value("SELECT count(*) FROM jobs WHERE queue = 'bulk'"));
+  EXPECT_GT(bulk_left, 1000) << "mail did not wait for the flood to drain";
+  EXPECT_EQ(seen.size(), 50u);
+  EXPECT_GT(env.counters("job_pool", "bulk")["completed"], 0) << "and bulk kept going meanwhile";
 }
