@@ -105,7 +105,6 @@ const std::vector<option>& options() {
     CHORUS_INT("feed.page_cache_ms", feed.page_cache_ms, 0, 60'000, "a rendered home page is reused this long while its feed is unchanged (0: off)"),
     CHORUS_INT("feed.mirror_sync_ms", feed.mirror_sync_ms, 0, 3'600'000, "a live feed re-reads its Redis mirror this often, picking up other nodes' fan-out and revocations (0: never, for a single node)"),
     CHORUS_INT("feed.snapshot_ttl_ms", feed.snapshot_ttl_ms, 0, 86'400'000, "a live feed re-reads its follows, blocks and mutes this often (0: never)"),
-    CHORUS_INT("feed.catchup_s", feed.catchup_s, 0, 86'400, "on start, fan out again statuses created this many seconds ago or later (a stop between commit and fan-out left them undelivered; 0: off)"),
     CHORUS_INT("feed.hot_capacity", feed.hot_capacity, 100, 100'000'000, "statuses kept in the hot-status cache"),
     CHORUS_INT("feed.hot_ttl_ms", feed.hot_ttl_ms, 0, 3'600'000, "a hot status is re-read after this"),
     CHORUS_INT("trends.status_half_life_s", trends.status_half_life_s, 1, 30 * 86'400, "a status's trend score halves this often"),

@@ -56,7 +56,6 @@ struct feed_config {
   int page_cache_ms = 2'000;
   int mirror_sync_ms = 5'000;         // a live feed re-reads its Redis mirror this often (0: never; single node)
   int snapshot_ttl_ms = 60'000;
-  int catchup_s = 300;                // on start, fan out again statuses created this recently (0: off)       // … and its follows/blocks/mutes from Postgres (0: never)          // a rendered page is reused this long while the feed is unchanged (0: off)
   int hot_capacity = 100'000;         // statuses in the hot-status cache
   int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)
 };
@@ -76,7 +75,7 @@ struct trends_config {
 };
 
 struct jobs_config {
-  std::string queues = "default:8,maintenance:2";  // worker pools: queue:concurrency, comma-separated
+  std::string queues = "default:8,feeds:32,maintenance:2";  // worker pools: queue:concurrency, comma-separated
   int poll_ms = 5'000;                // safety-net poll of each pool (wake-ups come from NOTIFY)
   int lease_ms = 120'000;             // a claimed job is reclaimed this long after its claim
   int backoff_base_ms = 30'000;       // retry delay ceiling after the first failure (doubles, full jitter)

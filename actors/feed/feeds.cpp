@@ -606,7 +606,13 @@ struct manager_state {
   std::unordered_map<std::int64_t, ring> rings;
   std::unordered_set<std::int64_t> rings_loading;
   std::vector<ring_waiter> ring_waiters;
-  std::deque<feed_post> fanout_queue;
+  // Fan-out jobs waiting for the next batch; each answers its job when done.
+  struct fanout_work {
+    std::int64_t status = 0;
+    std::int64_t at_ms = 0;  // enqueued (wall clock), for the lag histogram
+    caf::typed_response_promise<ok_atom> rp;
+  };
+  std::deque<fanout_work> fanout_queue;
   int fanouts_in_flight = 0;
   std::vector<std::int64_t> touched;  // activated since the last flush (users.last_active_at)
   // Mirror writes that could not be made (Redis unreachable), kept in order and
@@ -760,7 +766,7 @@ void chunked(const std::vector<std::int64_t>& accounts, std::size_t chunk, Fn fn
                                  accounts.begin() + static_cast<std::ptrdiff_t>(std::min(accounts.size(), i + chunk))));
 }
 
-void ring_add(manager_state& s, const feed_post& p) {
+void ring_add(manager_state& s, const pg::fanout_post& p) {
   auto it = s.rings.find(p.entry.author);
   if (it == s.rings.end() || !it->second.loaded || p.visibility == 3)
     return;  // a ring not in memory loads from Postgres (which has this status) when needed
@@ -775,7 +781,7 @@ void start_fanout(manager_ptr self);
 // Entries for live feeds, gathered over a batch: one message per feed, not per post.
 using live_pushes = std::unordered_map<std::int64_t, std::vector<pg::feed_entry>>;
 
-void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
+void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
              live_pushes& live) {
   auto& s = self->state;
   bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
@@ -783,65 +789,72 @@ void deliver(manager_ptr self, const feed_post& p, const pg::fanout_targets& t, 
     ring_add(s, p);
     s.stats->add(c_ring_merges);
   }
-  // recipients[0] is the author, already served when the post arrived.
-  std::vector<std::int64_t> to(t.recipients.empty() ? t.recipients.begin() : t.recipients.begin() + 1,
-                               t.recipients.end());
+  // recipients[0] is the author, served when the post was announced (pushing
+  // again is harmless: the author's node may have been another one).
+  const auto& to = t.recipients;
   for (auto r : to)
     if (find_live(self, r))
       live[r].push_back(p.entry);
   chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
     cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
   });
-  s.counts.pushes += to.size();
-  s.stats->add(c_pushes, static_cast<std::int64_t>(to.size()));
+  auto followers = static_cast<std::int64_t>(to.size()) - (!to.empty() && to.front() == p.entry.author ? 1 : 0);
+  s.counts.pushes += static_cast<std::uint64_t>(followers);  // the author's own push is not counted
+  s.stats->add(c_pushes, followers);
 }
 
-// Fan-out batches: every post queued while a batch runs goes into the next one
-// (one pool job computing all their recipients, one Redis pipeline).
+// Fan-out batches: every fan-out job that arrives while a batch runs goes into
+// the next one (one pool job loading the statuses and computing all their
+// recipients, one Redis pipeline). A job is answered once its mirror writes are
+// made; a failure fails the whole batch's jobs, which the job queue retries.
 void start_fanout(manager_ptr self) {
   auto& s = self->state;
   if (s.fanouts_in_flight >= 2 || s.fanout_queue.empty())
     return;
-  auto batch = std::make_shared<std::vector<feed_post>>();
+  auto batch = std::make_shared<std::vector<manager_state::fanout_work>>();
+  std::vector<std::int64_t> ids;
   while (!s.fanout_queue.empty() && batch->size() < 128) {
+    ids.push_back(s.fanout_queue.front().status);
     batch->push_back(std::move(s.fanout_queue.front()));
     s.fanout_queue.pop_front();
   }
   ++s.fanouts_in_flight;
   auto started = clock_type::now();
+  auto posts = std::make_shared<std::vector<pg::fanout_post>>();
   auto targets = std::make_shared<std::vector<pg::fanout_targets>>();
   auto max_followers = s.opts->fanout_max_followers;
   auto days = s.opts->active_days;
   self->request(s.deps->pool, s.opts->timeout,
                 db_call{"feeds.fanout",
                         [=](pqxx::connection_base& c) {
-                          for (auto& p : *batch) {
-                            pg::fanout_post fp{p.entry, p.in_reply_to_account, p.visibility, p.mentions};
-                            targets->push_back(pg::fanout_recipients(c, fp, max_followers, days));
-                          }
+                          *posts = pg::posts_by_ids(c, ids);  // deleted meanwhile: nothing to deliver
+                          for (auto& p : *posts)
+                            targets->push_back(pg::fanout_recipients(c, p, max_followers, days));
                         },
                         static_cast<std::uint32_t>(batch->size())})
     .then(
-      [self, batch, targets, started](ok_atom) {
+      [self, batch, posts, targets, started](ok_atom) {
         auto& s = self->state;
         auto queried = clock_type::now();
         if (s.stage_recipients)
           s.stage_recipients->observe(std::chrono::duration<double>(queried - started).count());
         std::vector<rd::command> cmds;
         live_pushes live;
-        for (std::size_t i = 0; i < batch->size(); ++i)
-          deliver(self, (*batch)[i], (*targets)[i], cmds, live);
+        for (std::size_t i = 0; i < posts->size(); ++i)
+          deliver(self, (*posts)[i], (*targets)[i], cmds, live);
         for (auto& [account, entries] : live)
           if (auto* lf = find_live(self, account))
             self->send(lf->handle, feed_push{std::move(entries)});
-        s.stats->add(c_fanouts, static_cast<std::int64_t>(batch->size()));
+        s.stats->add(c_fanouts, static_cast<std::int64_t>(posts->size()));
         auto finished = [self, batch, queried] {
           auto& s = self->state;
           if (s.stage_write)
             s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
-          for (auto& p : *batch)
-            if (s.fanout_lag && p.at_ns > 0)
-              s.fanout_lag->observe(seconds_since_ns(p.at_ns));
+          for (auto& w : *batch) {
+            if (s.fanout_lag && w.at_ms > 0)
+              s.fanout_lag->observe(seconds_since_wall_ms(w.at_ms));
+            w.rp.deliver(ok_atom::value);
+          }
         };
         redis_send(self, std::move(cmds), "fanout", finished);
         --s.fanouts_in_flight;
@@ -851,41 +864,41 @@ void start_fanout(manager_ptr self) {
         auto& s = self->state;
         s.stats->add(c_errors);
         --s.fanouts_in_flight;
-        // Back to the front of the queue (the next tick retries), three times at most.
-        std::size_t given_up = 0;
-        for (auto it = batch->rbegin(); it != batch->rend(); ++it) {
-          if (++it->attempts > 3) {
-            ++given_up;
-            continue;
-          }
-          s.fanout_queue.push_front(std::move(*it));
-        }
-        log::write(given_up ? log::level::error : log::level::warn,
-                   given_up ? "feeds: fan-out failed, giving up on some posts" : "feeds: fan-out failed, will retry",
-                   {{"posts", batch->size()}, {"given_up", given_up}, {"error", description_of(err)}});
+        log::write(log::level::warn, "feeds: fan-out failed; its jobs will be retried",
+                   {{"statuses", batch->size()}, {"error", description_of(err)}});
+        for (auto& w : *batch)
+          w.rp.deliver(err);
+        start_fanout(self);
       });
 }
 
-void observe_revocation(manager_state& s, std::int64_t at_ns) {
+void observe_revocation(manager_state& s, double lag_s) {
   ++s.counts.revocations;
   s.stats->add(c_revocations);
   if (s.revocation_lag)
-    s.revocation_lag->observe(seconds_since_ns(at_ns));
+    s.revocation_lag->observe(lag_s);
 }
 
-void on_removal(manager_ptr self, feed_removal r) {
+// On the node that committed a removal: the author's next read must not show
+// it, so revoke there at once; every other timeline follows when the removal
+// job (revoke_everywhere) has found them.
+void on_removal(manager_ptr self, const feed_removal& r) {
   auto& s = self->state;
   self->send(s.deps->cache, hot_invalidate{r.ids, {}});
-  // The author's next read must not show it: revoke there at once (the other
-  // timelines follow when the removal job has found them).
   if (auto* lf = find_live(self, r.author))
     self->send(lf->handle, feed_revoke{r.ids, 0, false});
+}
+
+// The feed.revoke job: the statuses and their reblogs leave every live feed,
+// large-author ring and mirror that may hold them; answered when the mirrors are written.
+void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int64_t at_ms,
+                       caf::typed_response_promise<ok_atom> rp) {
+  auto& s = self->state;
   auto targets = std::make_shared<pg::removal_targets>();
-  auto ids = r.ids;
   self->request(s.deps->pool, s.opts->timeout,
                 db_call{"feeds.removal", [=](pqxx::connection_base& c) { *targets = pg::removal_recipients(c, ids); }})
     .then(
-      [self, targets, r](ok_atom) {
+      [self, targets, at_ms, rp](ok_atom) mutable {
         auto& s = self->state;
         std::vector<std::int64_t> all_ids;
         for (auto& e : targets->entries)
@@ -904,13 +917,47 @@ void on_removal(manager_ptr self, feed_removal r) {
         std::vector<rd::command> cmds;
         chunked(targets->accounts, s.opts->push_chunk,
                 [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });
-        auto at = r.at_ns;
-        redis_send(self, std::move(cmds), "removal", [self, at] { observe_revocation(self->state, at); });
+        redis_send(self, std::move(cmds), "removal", [self, at_ms, rp]() mutable {
+          observe_revocation(self->state, seconds_since_wall_ms(at_ms));
+          rp.deliver(ok_atom::value);
+        });
       },
-      [self](caf::error& err) {
+      [self, rp](caf::error& err) mutable {
         self->state.stats->add(c_errors);
-        log::write(log::level::error, "feeds: revocation failed", {{"error", description_of(err)}});
+        log::write(log::level::warn, "feeds: revocation failed; its job will be retried", {{"error", description_of(err)}});
+        rp.deliver(err);
       });
+}
+
+// A feed job (kinds in storage/pg/feeds.hpp), answered when it has taken effect.
+caf::result<ok_atom> on_job(manager_ptr self, const job_work& w) {
+  auto payload = nlohmann::json::parse(w.payload, nullptr, false);
+  if (!payload.is_object())
+    return make_error(errc::unprocessable, "feed job payload is not a JSON object");
+  auto number = [&](const nlohmann::json& v) { return v.is_number_integer() ? v.get<std::int64_t>() : std::int64_t{0}; };
+  auto at_ms = payload.contains("at") ? number(payload["at"]) : 0;
+  if (w.kind == pg::fanout_kind) {
+    auto id = payload.contains("status") ? number(payload["status"]) : 0;
+    if (id <= 0)
+      return make_error(errc::unprocessable, "feed.fanout needs a status id");
+    auto rp = self->make_response_promise<ok_atom>();
+    self->state.fanout_queue.push_back({id, at_ms, rp});
+    start_fanout(self);
+    return rp;
+  }
+  if (w.kind == pg::revoke_kind) {
+    std::vector<std::int64_t> ids;
+    if (payload.contains("ids") && payload["ids"].is_array())
+      for (auto& v : payload["ids"])
+        if (auto id = number(v); id > 0)
+          ids.push_back(id);
+    if (ids.empty())
+      return make_error(errc::unprocessable, "feed.revoke needs status ids");
+    auto rp = self->make_response_promise<ok_atom>();
+    revoke_everywhere(self, std::move(ids), at_ms, rp);
+    return rp;
+  }
+  return make_error(errc::unprocessable, "the feeds do not run job kind '" + w.kind + "'");
 }
 
 void on_relation(manager_ptr self, feed_relation r) {
@@ -924,7 +971,7 @@ void on_relation(manager_ptr self, feed_relation r) {
       self->send(lf->handle, rel);
   };
   auto at = r.at_ns;
-  auto revoke_done = [self, at] { observe_revocation(self->state, at); };
+  auto revoke_done = [self, at] { observe_revocation(self->state, seconds_since_ns(at)); };
   switch (r.verb) {
     case relation_verb::follow: {
       auto merge = std::make_shared<std::vector<pg::ring_entry>>();
@@ -1067,38 +1114,7 @@ void on_tick(manager_ptr self) {
       .then([](ok_atom) {}, [self](caf::error&) { self->state.stats->add(c_errors); });
   }
   flush_backlog(self);
-  start_fanout(self);  // retries of failed batches wait for a tick
   self->delayed_send(self, s.opts->tick, tick_atom::value);
-}
-
-// A node that stopped between a commit and its fan-out left those statuses
-// undelivered: on start, fan out the most recent ones again (idempotent).
-void catch_up(manager_ptr self) {
-  auto& s = self->state;
-  if (s.opts->catchup_s <= 0)
-    return;
-  auto posts = std::make_shared<std::vector<pg::fanout_post>>();
-  auto secs = s.opts->catchup_s;
-  self->request(s.deps->pool, s.opts->timeout,
-                db_call{"feeds.catch_up", [=](pqxx::connection_base& c) { *posts = pg::recent_posts(c, secs, 10'000); }})
-    .then(
-      [self, posts](ok_atom) {
-        auto& s = self->state;
-        for (auto& p : *posts) {
-          feed_post ev;
-          ev.entry = p.entry;
-          ev.in_reply_to_account = p.in_reply_to_account;
-          ev.visibility = p.visibility;
-          ev.mentions = std::move(p.mentions);
-          s.fanout_queue.push_back(std::move(ev));
-        }
-        if (!posts->empty())
-          log::write(log::level::info, "feeds: fanning out recent statuses again after start", {{"statuses", posts->size()}});
-        start_fanout(self);
-      },
-      [](caf::error& err) {
-        log::write(log::level::warn, "feeds: startup catch-up failed", {{"error", description_of(err)}});
-      });
 }
 
 feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_deps> deps, actor_registry* reg,
@@ -1147,7 +1163,6 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
   });
   st.publish();
   self->delayed_send(self, st.opts->tick, tick_atom::value);
-  catch_up(self);
   return {
     [=](home_query& q) -> caf::result<status_view> {
       observe(self, *self->state.stats);
@@ -1160,18 +1175,20 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
     [=](feed_post& p) {
       auto& s = self->state;
       observe(self, *s.stats);
-      // The author sees their own status on their next read: push it now, ahead
-      // of the recipients query (the fan-out skips the author).
+      // The author sees their own status on their next read: push it now, on
+      // the node that committed it; its followers get it from the fan-out job.
       if (auto* lf = find_live(self, p.entry.author))
         self->send(lf->handle, feed_push{{p.entry}});
       redis_send(self, {rd::feed_push({p.entry.author}, {p.entry}, static_cast<int>(s.opts->cache_size))}, "own post",
                  [] {});
-      s.fanout_queue.push_back(std::move(p));
-      start_fanout(self);
     },
     [=](feed_removal& r) {
       observe(self, *self->state.stats);
-      on_removal(self, std::move(r));
+      on_removal(self, r);
+    },
+    [=](job_work& w) -> caf::result<ok_atom> {
+      observe(self, *self->state.stats);
+      return on_job(self, w);
     },
     [=](feed_relation& r) {
       observe(self, *self->state.stats);

@@ -28,7 +28,6 @@ struct feeds_options {
   std::size_t push_chunk = 500;                      // home keys per Redis script call
   std::chrono::milliseconds timeout{5'000};          // Postgres/Redis/cache request deadline
   std::chrono::milliseconds tick{1'000};             // idle sweep, activity flush and mirror-write retry period
-  int catchup_s = 300;                               // on start, fan out again statuses this recent (0: off)
   std::size_t mirror_backlog = 10'000;               // mirror writes kept in order while Redis is unreachable
 };
 

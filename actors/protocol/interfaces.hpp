@@ -111,11 +111,12 @@ using feed_actor = caf::typed_actor<
 using feeds_actor = caf::typed_actor<
   caf::replies_to<home_query>::with<status_view>,                  // route to the viewer's feed actor
   caf::reacts_to<home_request>,                                    // the same, answered through its callback
-  caf::reacts_to<feed_post>,                                       // fan out (or ring for large authors)
-  caf::reacts_to<feed_removal>,                                    // revoke from every cached timeline
+  caf::reacts_to<feed_post>,                                       // the author's own timeline at once
+  caf::reacts_to<feed_removal>,                                    // the author's own timeline, hot cache
   caf::reacts_to<feed_relation>,                                   // revoke/merge for unfollow, block, mute, follow
   caf::reacts_to<feed_interaction>,                                // viewer flags, hot-cache invalidation
   caf::replies_to<ring_query>::with<ring_reply>,                   // recent entries of large authors
+  caf::replies_to<job_work>::with<ok_atom>,                        // feed.fanout / feed.revoke jobs
   caf::replies_to<stats_atom>::with<feed_stats>,                   // counters
   caf::reacts_to<tick_atom>>;                                      // idle passivation sweep
 

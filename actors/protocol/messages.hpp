@@ -371,8 +371,7 @@ struct feed_post {            // a status (or reblog) was created
   std::vector<std::int64_t> mentions;
   std::vector<std::string> tags;         // lower-case names
   std::string language;
-  std::int64_t at_ns = 0;     // 0: not timed (e.g. re-delivered at startup)
-  std::uint8_t attempts = 0;  // fan-out batches that failed with this post in them
+  std::int64_t at_ns = 0;     // 0: not timed
 };
 
 struct feed_removal {         // statuses were deleted (by their author, an unreblog or a moderator)

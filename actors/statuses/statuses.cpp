@@ -6,6 +6,8 @@
 #include "actors/db/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/clock.hpp"
+#include "storage/pg/feeds.hpp"
+#include "storage/pg/jobs.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -31,6 +33,12 @@ std::vector<status_created> create_batch(pqxx::connection_base& c, const std::ve
     if (r.id && std::find(ids.begin(), ids.end(), r.id) == ids.end())
       ids.push_back(r.id);
   auto loaded = pg::load_statuses(tx, ids, 0);
+  // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
+  std::vector<pg::new_job> fanouts;
+  for (auto& r : results)
+    if (r.id && !r.replayed && !r.parent_missing)
+      fanouts.push_back(pg::fanout_job(r.id));
+  pg::enqueue_jobs(tx, fanouts);
   tx.commit();
   std::vector<status_created> out;
   out.reserve(items.size());
@@ -89,6 +97,8 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item, st
     if (!pg::takedown_status(tx, a.id))
       throw failure(errc::not_found, "Record not found");
     out.bundle = pg::load_statuses(tx, {a.id}, 0);
+    if (!out.bundle.statuses.empty())
+      pg::enqueue_jobs(tx, {pg::revoke_job({a.id}, out.bundle.statuses.front().account_id)});
     return out;
   }
   out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
@@ -103,18 +113,25 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item, st
     case status_verb::unfavourite: pg::unfavourite(tx, a.viewer, a.id); break;
     case status_verb::bookmark: pg::bookmark(tx, item.new_id, a.viewer, a.id); break;
     case status_verb::unbookmark: pg::unbookmark(tx, a.viewer, a.id); break;
-    case status_verb::unreblog: removed_id = pg::unreblog(tx, a.viewer, a.id); break;
+    case status_verb::unreblog:
+      removed_id = pg::unreblog(tx, a.viewer, a.id);
+      if (removed_id)
+        pg::enqueue_jobs(tx, {pg::revoke_job({removed_id}, a.viewer)});
+      break;
     case status_verb::reblog: {
       bool own = target.account_id == a.viewer;
       if (target.visibility >= 3 || (target.visibility == 2 && !own))
         throw failure(errc::forbidden, "This status cannot be reblogged");
       auto id = pg::reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
+      if (id == item.new_id)  // a new reblog (an existing one is returned as it is)
+        pg::enqueue_jobs(tx, {pg::fanout_job(id)});
       out.bundle = pg::load_statuses(tx, {id}, a.viewer);
       return out;
     }
     case status_verb::remove:
       if (target.account_id != a.viewer || !pg::delete_status(tx, a.viewer, a.id))
         throw failure(errc::not_found, "Record not found");
+      pg::enqueue_jobs(tx, {pg::revoke_job({a.id}, a.viewer)});
       return out;  // the status as it was, with its source text (Mastodon's redraft)
     case status_verb::takedown: break;  // handled above
   }

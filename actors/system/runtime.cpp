@@ -16,10 +16,12 @@
 #include "common/config.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "storage/pg/feeds.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/exit_reason.hpp>
+#include <nlohmann/json.hpp>
 #include <caf/send.hpp>
 #include <thread>
 
@@ -103,7 +105,6 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.page_cache = std::chrono::milliseconds(cfg.feed.page_cache_ms);
   fo.mirror_sync = std::chrono::milliseconds(cfg.feed.mirror_sync_ms);
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
-  fo.catchup_s = cfg.feed.catchup_s;
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
   svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);
@@ -122,7 +123,10 @@ void runtime::start_jobs() {
   auto maintenance = spawn_maintenance(*sys_, svc_.pg, registry_);
   jobs_.push_back(caf::actor_cast<caf::actor>(maintenance));
   std::map<std::string, job_kind> kinds{{"maintenance.prune_nodes", {maintenance, std::chrono::seconds(60)}},
-                                        {"maintenance.prune_cron_runs", {maintenance, std::chrono::seconds(60)}}};
+                                        {"maintenance.prune_cron_runs", {maintenance, std::chrono::seconds(60)}},
+                                        {"chorus.noop", {maintenance, std::chrono::seconds(5)}},
+                                        {storage::pg::fanout_kind, {svc_.feeds, std::chrono::seconds(60)}},
+                                        {storage::pg::revoke_kind, {svc_.feeds, std::chrono::seconds(60)}}};
   auto queues = parse_job_queues(cfg_.jobs.queues);
   std::map<std::string, job_pool_actor> pools;
   for (auto& [queue, concurrency] : queues) {
@@ -137,6 +141,9 @@ void runtime::start_jobs() {
     pools[queue] = spawn_worker_pool(*sys_, wo, svc_.pg, registry_, svc_.metrics);
     jobs_.push_back(caf::actor_cast<caf::actor>(pools[queue]));
   }
+  if (!pools.count(storage::pg::feed_queue))
+    log::write(log::level::warn, "this node runs no pool for the feeds queue: another node must, or home timelines "
+                                 "stop receiving posts", {{"queues", cfg_.jobs.queues}});
   jobs_.push_back(spawn_job_listener(*sys_, cfg_.pg.dsn, pools, registry_));
   auto maintenance_queue = pools.count("maintenance") ? std::string("maintenance") : queues.front().first;
   auto recurring = [&](std::string name, std::chrono::milliseconds period, std::string kind) {

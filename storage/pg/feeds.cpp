@@ -1,5 +1,6 @@
 #include "storage/pg/feeds.hpp"
 
+#include "common/clock.hpp"
 #include "storage/pg/connection.hpp"
 
 #include <algorithm>
@@ -15,23 +16,26 @@ feed_entry read_entry(const pqxx::row& r) {
 // Columns (id, author, origin author) of `statuses s` joined with its original `o`.
 const char* entry_columns = "s.id, s.account_id, coalesce(o.account_id, 0)";
 
+std::vector<fanout_post> read_posts(const pqxx::result& rows) {
+  std::vector<fanout_post> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows)
+    out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>(), parse_bigint_array(r[5])});
+  return out;
+}
+
 // Statuses as fan-out sees them (entry, reply target, visibility, mentions),
 // selected and ordered by `where_order` over `statuses s` (parameters $1 and $2).
-std::vector<fanout_post> post_rows(pqxx::connection_base& c, const std::string& where_order, std::int64_t p1,
-                                   std::int64_t p2) {
+template <class P1, class P2>
+std::vector<fanout_post> post_rows(pqxx::connection_base& c, const std::string& where_order, const P1& p1, const P2& p2) {
   return translated([&] {
     pqxx::work tx(c);
-    auto rows = tx.exec_params(std::string("SELECT ") + entry_columns +
-                                 ", coalesce(s.in_reply_to_account_id, 0), s.visibility,"
-                                 " (SELECT array_agg(m.account_id) FROM mentions m WHERE m.status_id = s.id)"
-                                 " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id WHERE " +
-                                 where_order,
-                               p1, p2);
-    std::vector<fanout_post> out;
-    out.reserve(rows.size());
-    for (const auto& r : rows)
-      out.push_back({read_entry(r), r[3].as<std::int64_t>(), r[4].as<std::int16_t>(), parse_bigint_array(r[5])});
-    return out;
+    return read_posts(tx.exec_params(std::string("SELECT ") + entry_columns +
+                                       ", coalesce(s.in_reply_to_account_id, 0), s.visibility,"
+                                       " (SELECT array_agg(m.account_id) FROM mentions m WHERE m.status_id = s.id)"
+                                       " FROM statuses s LEFT JOIN statuses o ON o.id = s.reblog_of_id WHERE " +
+                                       where_order,
+                                     p1, p2));
   });
 }
 
@@ -170,9 +174,39 @@ removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<s
   });
 }
 
-std::vector<fanout_post> recent_posts(pqxx::connection_base& c, int seconds, int limit) {
-  return post_rows(c, "s.created_at > now() - make_interval(secs => $1) AND s.deleted_at IS NULL ORDER BY s.id LIMIT $2",
-                   seconds, limit);
+std::vector<fanout_post> posts_by_ids(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+  if (ids.empty())
+    return {};
+  return post_rows(c, "s.id = ANY($1::bigint[]) AND s.deleted_at IS NULL ORDER BY s.id LIMIT $2", bigint_array(ids),
+                   static_cast<std::int64_t>(ids.size()));
+}
+
+namespace {
+
+new_job feed_job(const char* kind, std::string payload, std::string unique_key) {
+  new_job j;
+  j.queue = feed_queue;
+  j.kind = kind;
+  j.payload = std::move(payload);
+  j.unique_key = std::move(unique_key);
+  j.max_attempts = 10;
+  return j;
+}
+
+} // namespace
+
+new_job fanout_job(std::int64_t status_id) {
+  auto id = std::to_string(status_id);
+  return feed_job(fanout_kind, "{\"status\":" + id + ",\"at\":" + std::to_string(wall_now_ms()) + "}", "fanout:" + id);
+}
+
+new_job revoke_job(const std::vector<std::int64_t>& ids, std::int64_t author) {
+  std::string list;
+  for (auto id : ids)
+    list += (list.empty() ? "" : ",") + std::to_string(id);
+  return feed_job(revoke_kind,
+                  "{\"ids\":[" + list + "],\"author\":" + std::to_string(author) + ",\"at\":" + std::to_string(wall_now_ms()) + "}",
+                  "revoke:" + list);
 }
 
 void touch_active(pqxx::connection_base& c, const std::vector<std::int64_t>& accounts) {

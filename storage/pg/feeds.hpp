@@ -3,6 +3,7 @@
 // write), a bounded rebuild of one user's timeline, the per-viewer snapshot a
 // feed actor keeps (follows, hidden accounts, interaction flags), the recent
 // statuses of large authors, and who must lose a deleted status. No CAF here.
+#include "storage/pg/jobs.hpp"
 #include "storage/pg/statuses.hpp"
 
 #include <cstdint>
@@ -90,10 +91,22 @@ struct removal_targets {
 
 removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
 
-// Statuses created in the last `seconds` (oldest first, at most `limit`): a
-// starting node fans them out again, since a node that stopped between a commit
-// and its fan-out left them undelivered (pushes are idempotent).
-std::vector<fanout_post> recent_posts(pqxx::connection_base& c, int seconds, int limit);
+// The statuses among `ids` that still exist (not deleted), oldest first: what a
+// fan-out job delivers.
+std::vector<fanout_post> posts_by_ids(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+
+// Fan-out and revocation are durable jobs in queue "feeds", enqueued (with
+// enqueue_jobs) in the transaction that commits the status or its removal: a
+// node that stops after the commit leaves the job to another node, or to itself
+// after a restart. Payloads: {"status":ID,"at":MS} and
+// {"ids":[ID…],"author":ID,"at":MS}, where `at` is the wall clock at enqueue
+// (epoch milliseconds; the lag metrics start there). Unique keys fanout:ID and
+// revoke:ID[,ID…] make a repeated enqueue of an active job a no-op.
+inline constexpr const char* feed_queue = "feeds";
+inline constexpr const char* fanout_kind = "feed.fanout";
+inline constexpr const char* revoke_kind = "feed.revoke";
+new_job fanout_job(std::int64_t status_id);
+new_job revoke_job(const std::vector<std::int64_t>& ids, std::int64_t author);
 
 // Marks accounts as active now (their feeds receive pushes for active_days).
 void touch_active(pqxx::connection_base& c, const std::vector<std::int64_t>& accounts);

@@ -6,6 +6,7 @@
 #include "support/client.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <gtest/gtest.h>
 #include <regex>
 #include <set>
@@ -347,20 +348,26 @@ TEST_F(Feeds, TwoNodesConvergeThroughTheMirror) {
   EXPECT_TRUE(wait_until([&] { return !b_has(id); })) << "revocation on node 1 reaches node 2";
 }
 
-TEST_F(Feeds, StatusesCommittedButNotFannedOutAreDeliveredAfterRestart) {
-  start();
+TEST_F(Feeds, FanOutAndRevocationJobsOutliveTheNodeThatCommittedThem) {
+  // A node without a feeds pool commits statuses (and a deletion) whose fan-out
+  // and revocation jobs it never runs, and dies by SIGKILL; the next node runs them.
+  start({{"CHORUS_JOBS_QUEUES", "default:2"}});
   auto alice = user("alice"), bob = user("bob");
   follow(alice, bob);
-  home(alice);
-  auto first = post(bob, "delivered");
-  ASSERT_TRUE(eventually_has(alice, first));
-  ASSERT_EQ(d->stop(), 0);
-  // As if the node had stopped between a commit and its fan-out: the row is there,
-  // alice's mirror does not have it.
-  auto lost = std::to_string(std::stoll(first) + 1000);
-  db.exec("INSERT INTO statuses (id, account_id, text, content) VALUES (" + lost + ", " + bob.id +
-          ", 'never fanned out', '<p>never fanned out</p>')");
+  home(alice);  // alice's mirror exists and must receive the post
+  auto kept = post(bob, "delivered by the next node");
+  auto gone = post(bob, "deleted before anyone ran its fan-out");
+  ASSERT_EQ(http("DELETE", d->url("/api/v1/statuses/" + gone), "", auth(bob)).status, 200);
+  auto jobs = [&](const std::string& kind) {
+    return db.query_value("SELECT count(*) FROM jobs WHERE queue = 'feeds' AND kind = '" + kind + "'");
+  };
+  EXPECT_EQ(jobs("feed.fanout"), "2") << "committed with the statuses";
+  EXPECT_EQ(jobs("feed.revoke"), "1") << "committed with the deletion";
+  EXPECT_FALSE(has(alice, kept)) << "no node has run the fan-out yet";
+  d->proc().signal(SIGKILL);
+  EXPECT_EQ(d->proc().wait(std::chrono::seconds(10)), 128 + SIGKILL);
   d = std::make_unique<chorusd>(db.dsn());
-  EXPECT_TRUE(eventually_has(alice, lost)) << "the starting node fans out recent statuses again";
-  EXPECT_TRUE(has(alice, first));
+  EXPECT_TRUE(eventually_has(alice, kept)) << "the next node ran the fan-out job";
+  EXPECT_TRUE(wait_until([&] { return db.query_value("SELECT count(*) FROM jobs WHERE queue = 'feeds'") == "0"; }));
+  EXPECT_FALSE(has(alice, gone));
 }
