@@ -17,6 +17,7 @@
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 using namespace chorus;
@@ -44,7 +45,9 @@ int usage() {
     "  jobs retry ID...   run queued jobs now instead of after their retry delay\n"
     "  jobs replay ID...  queue dead jobs again with fresh attempts\n"
     "  jobs enqueue --queue Q --kind K [--payload JSON] [--unique KEY] [--count N] [--batch B]\n"
-    "                     add jobs (N copies, B per statement; a KEY dedupes against active jobs)\n";
+    "                     add jobs (N copies, B per statement; a KEY dedupes against active jobs)\n"
+    "  jobs wait [--queue Q] [--timeout S] [--interval MS]\n"
+    "                     wait until the queue (all queues) has no queued or running job\n";
   return 2;
 }
 
@@ -223,6 +226,34 @@ int cmd_jobs(const config& cfg, const std::vector<std::string>& args, bool raw) 
       std::cout << count << " job(s) in " << job.queue << (existing ? " (" + std::to_string(existing) + " already active)" : "")
                 << ", ids " << first << ".." << last << ", " << secs << " s\n";
     return 0;
+  }
+  if (sub == "wait") {
+    std::string queue;
+    double timeout_s = 600;
+    int interval_ms = 50;
+    for (std::size_t i = 2; i < args.size(); ++i) {
+      if (args[i] == "--queue" && i + 1 < args.size()) queue = args[++i];
+      else if (args[i] == "--timeout" && i + 1 < args.size()) timeout_s = std::stod(args[++i]);
+      else if (args[i] == "--interval" && i + 1 < args.size()) interval_ms = std::stoi(args[++i]);
+      else return usage();
+    }
+    if (interval_ms < 1 || timeout_s <= 0)
+      return fail("--interval and --timeout must be positive");
+    auto started = std::chrono::steady_clock::now();
+    for (;;) {
+      auto active = pg::active_jobs(*conn, queue);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (active == 0) {
+        if (raw)
+          std::cout << nlohmann::json{{"queue", queue}, {"seconds", secs}}.dump() << "\n";
+        else
+          std::cout << (queue.empty() ? "all queues" : queue) << " empty after " << secs << " s\n";
+        return 0;
+      }
+      if (secs > timeout_s)
+        return fail("jobs still queued or running after " + std::to_string(timeout_s) + " s");
+      std::this_thread::sleep_for(std::chrono::milliseconds(interval_ms));
+    }
   }
   if (sub == "retry" || sub == "replay") {
     std::vector<std::int64_t> ids;

@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <deque>
 #include <random>
 
 namespace chorus::actors {
@@ -27,7 +28,10 @@ struct pool_state {
   worker_pool_options opts;
   pg_pool_actor pool;
   std::size_t in_flight = 0;
-  bool claiming = false;
+  std::deque<std::pair<job_work, clock_type::time_point>> local;  // claimed, not started (prefetch)
+  std::uint64_t expired_locally = 0;
+  int claims_in_flight = 0;   // at most 2: the next batch is fetched while the last one runs
+  std::size_t requested = 0;  // jobs asked for by the claims in flight
   bool more = true;  // jobs may be waiting (a wake, or the last claim came back full)
   std::uint64_t wakes = 0;  // wake-ups so far: one that arrives while a claim runs must not be lost
   std::vector<std::int64_t> done;
@@ -52,6 +56,7 @@ struct pool_state {
 using pool_ptr = job_pool_actor::stateful_pointer<pool_state>;
 
 void claim(pool_ptr self);
+void dispatch(pool_ptr self);
 
 // Completions and failures go out together, one pool job per batch: whatever
 // finished while the previous batch was being written.
@@ -108,6 +113,7 @@ void finished(pool_ptr self, clock_type::time_point started) {
   if (s.duration)
     s.duration->observe(std::chrono::duration<double>(clock_type::now() - started).count());
   s.publish();
+  dispatch(self);
   flush(self);
   claim(self);
 }
@@ -138,13 +144,41 @@ void run(pool_ptr self, job_work w) {
       });
 }
 
-// Claims as many jobs as there are free slots (one statement), when jobs may be waiting.
+// Starts claimed jobs while slots are free.
+void dispatch(pool_ptr self) {
+  auto& s = self->state;
+  auto now = clock_type::now();
+  while (s.in_flight < s.opts.concurrency && !s.local.empty()) {
+    auto [w, claimed] = std::move(s.local.front());
+    s.local.pop_front();
+    if (now - claimed > s.opts.lease / 2) {
+      // Too close to its lease expiry to start here: the sweep requeues it.
+      if (s.expired_locally++ % 1000 == 0)
+        log::write(log::level::warn, "jobs: prefetched jobs waited half their lease; leaving them to the reclaim sweep",
+                   {{"queue", s.opts.queue}, {"so_far", s.expired_locally}});
+      continue;
+    }
+    run(self, std::move(w));
+  }
+}
+
+// Claims, in one statement, as many jobs as there are free slots plus room in
+// the local queue, when jobs may be waiting. With a local queue, it waits until
+// the queue is half empty, so that claims come in batches.
 void claim(pool_ptr self) {
   auto& s = self->state;
-  if (s.claiming || !s.more || s.in_flight >= s.opts.concurrency)
+  auto capacity = s.opts.concurrency + s.opts.prefetch;
+  auto held = s.in_flight + s.local.size() + s.requested;
+  // Without a local queue, one claim at a time, for the free slots.
+  int max_claims = s.opts.prefetch > 0 ? 2 : 1;
+  if (s.claims_in_flight >= max_claims || !s.more || held >= capacity ||
+      (s.opts.prefetch > 0 && s.local.size() + s.requested > s.opts.prefetch / 2))
     return;
-  s.claiming = true;
-  auto n = static_cast<int>(s.opts.concurrency - s.in_flight);
+  auto n = static_cast<int>(capacity - held);
+  if (s.opts.prefetch > 0)
+    n = std::min<int>(n, static_cast<int>(std::max<std::size_t>(1, s.opts.prefetch / 2)));
+  ++s.claims_in_flight;
+  s.requested += static_cast<std::size_t>(n);
   auto rows = std::make_shared<std::vector<pg::job_row>>();
   auto queue = s.opts.queue;
   auto owner = s.opts.owner;
@@ -157,20 +191,24 @@ void claim(pool_ptr self) {
     .then(
       [self, rows, n, wakes](ok_atom) {
         auto& s = self->state;
-        s.claiming = false;
+        --s.claims_in_flight;
+        s.requested -= static_cast<std::size_t>(n);
         // A short batch means drained for now, unless a wake came in meanwhile
         // (its jobs may have committed after this claim's snapshot).
         s.more = static_cast<int>(rows->size()) == n || s.wakes != wakes;
         s.counts.claimed += rows->size();
         s.stats->add(c_claimed, static_cast<std::int64_t>(rows->size()));
+        auto now = clock_type::now();
         for (auto& r : *rows)
-          run(self, job_work{r.id, r.queue, r.kind, std::move(r.payload), r.attempts});
+          s.local.emplace_back(job_work{r.id, r.queue, r.kind, std::move(r.payload), r.attempts}, now);
+        dispatch(self);
         s.publish();
         claim(self);
       },
-      [self](caf::error& err) {
+      [self, n](caf::error& err) {
         auto& s = self->state;
-        s.claiming = false;  // the next tick tries again
+        --s.claims_in_flight;  // the next tick tries again
+        s.requested -= static_cast<std::size_t>(n);
         log::write(log::level::warn, "jobs: claim failed", {{"queue", s.opts.queue}, {"error", description_of(err)}});
       });
 }

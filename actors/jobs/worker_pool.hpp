@@ -28,6 +28,11 @@ struct job_kind {
 struct worker_pool_options {
   std::string queue = "default";
   std::size_t concurrency = 16;               // jobs running at once
+  // Jobs claimed ahead of free slots and held in a local queue (refilled when
+  // half empty), so that one claim statement brings many jobs; their lease runs
+  // from the claim, and one not started within half the lease is left to the
+  // reclaim sweep. 0: claim only for free slots.
+  std::size_t prefetch = 0;
   std::chrono::milliseconds lease{120'000};   // a claimed job is reclaimed this long after its claim
   std::chrono::milliseconds poll{5'000};      // safety-net poll (wake-ups come from NOTIFY)
   std::chrono::milliseconds timeout{5'000};   // Postgres jobs of the pool

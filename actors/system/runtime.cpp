@@ -133,6 +133,7 @@ void runtime::start_jobs() {
     worker_pool_options wo;
     wo.queue = queue;
     wo.concurrency = static_cast<std::size_t>(concurrency);
+    wo.prefetch = static_cast<std::size_t>(cfg_.jobs.prefetch);
     wo.poll = std::chrono::milliseconds(cfg_.jobs.poll_ms);
     wo.lease = std::chrono::milliseconds(cfg_.jobs.lease_ms);
     wo.backoff = {std::chrono::milliseconds(cfg_.jobs.backoff_base_ms), std::chrono::milliseconds(cfg_.jobs.backoff_cap_ms)};

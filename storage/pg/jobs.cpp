@@ -148,14 +148,27 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
                                            " FOR UPDATE SKIP LOCKED)"
                                            " UPDATE jobs j SET state = 'running', attempts = j.attempts + 1,"
                                            " lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),"
-                                           " updated_at = now() FROM picked WHERE j.id = picked.id RETURNING ") +
-                                 job_columns,
+                                           " updated_at = now() FROM picked WHERE j.id = picked.id"
+                                           " RETURNING j.id, j.kind, j.payload::text, j.priority, j.attempts,"
+                                           " j.max_attempts"),
                                queue, n, owner, lease_s);
     tx.commit();
+    // What running a job needs (the hot path: no timestamps formatted).
     std::vector<job_row> out;
     out.reserve(rows.size());
-    for (const auto& r : rows)
-      out.push_back(read_job(r));
+    for (const auto& r : rows) {
+      job_row j;
+      j.id = r[0].as<std::int64_t>();
+      j.queue = queue;
+      j.kind = r[1].as<std::string>();
+      j.payload = r[2].as<std::string>();
+      j.priority = r[3].as<int>();
+      j.attempts = r[4].as<int>();
+      j.max_attempts = r[5].as<int>();
+      j.state = "running";
+      j.lease_owner = owner;
+      out.push_back(std::move(j));
+    }
     std::sort(out.begin(), out.end(), [](const job_row& a, const job_row& b) {
       return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
     });
@@ -231,6 +244,17 @@ std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vecto
       bigint_array(ids));
     tx.commit();
     return id_rows(rows);
+  });
+}
+
+bool active_jobs(pqxx::connection_base& c, const std::string& queue) {
+  return translated([&] {
+    pqxx::nontransaction tx(c);
+    return tx
+      .exec_params1("SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'queued' AND ($1 = '' OR queue = $1))"
+                    " OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running' AND ($1 = '' OR queue = $1))",
+                    queue)[0]
+      .as<bool>();
   });
 }
 

@@ -49,7 +49,9 @@ struct job_row {
 };
 
 // Up to `n` runnable jobs of `queue` (priority, then run_at), marked running
-// under `owner`'s lease for `lease_s` seconds; attempts counts this claim.
+// under `owner`'s lease for `lease_s` seconds; attempts counts this claim. Only
+// id, queue, kind, payload, priority, attempts, max_attempts, state and
+// lease_owner are filled.
 std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& queue, int n, const std::string& owner,
                                 double lease_s);
 
@@ -83,6 +85,10 @@ std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vecto
 
 // Queued jobs waiting for a retry delay made runnable now. Returns their ids.
 std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+
+// Whether a queue ("" = any) has a queued or running job; cheap (two index
+// probes), for waiting until a queue has drained.
+bool active_jobs(pqxx::connection_base& c, const std::string& queue);
 
 // Jobs of a queue ("" = all) in a state ("" = all), newest first, before `before_id` (0 = from the newest).
 std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
