@@ -92,6 +92,7 @@ const std::vector<option>& options() {
     CHORUS_STR("jobs.queues", jobs.queues, "job worker pools on this node: queue:concurrency, comma-separated"),
     CHORUS_INT("jobs.poll_ms", jobs.poll_ms, 10, 3'600'000, "safety-net poll of each job pool (wake-ups come from NOTIFY)"),
     CHORUS_INT("jobs.lease_ms", jobs.lease_ms, 100, 86'400'000, "a claimed job is reclaimed this long after its claim"),
+    CHORUS_STR("jobs.locked_queues", jobs.locked_queues, "queues whose pools claim with row locks held in an open transaction instead of leases (short jobs; comma-separated)"),
     CHORUS_INT("jobs.prefetch", jobs.prefetch, 0, 100'000, "jobs each pool claims ahead of its free slots, held in a local queue so that one claim brings many (0: none)"),
     CHORUS_INT("jobs.backoff_base_ms", jobs.backoff_base_ms, 1, 86'400'000, "retry delay ceiling after the first failure (doubles per attempt, full jitter)"),
     CHORUS_INT("jobs.backoff_cap_ms", jobs.backoff_cap_ms, 1, 86'400'000, "largest retry delay ceiling"),

@@ -79,6 +79,7 @@ struct jobs_config {
   int poll_ms = 5'000;                // safety-net poll of each pool (wake-ups come from NOTIFY)
   int lease_ms = 120'000;             // a claimed job is reclaimed this long after its claim
   int prefetch = 0;                   // jobs per pool claimed ahead of free slots (local queue; 0: none)
+  std::string locked_queues;          // queues using locked claims (short jobs), comma-separated
   int backoff_base_ms = 30'000;       // retry delay ceiling after the first failure (doubles, full jitter)
   int backoff_cap_ms = 600'000;
 };

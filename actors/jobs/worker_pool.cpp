@@ -7,6 +7,7 @@
 #include "storage/pg/jobs.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -15,11 +16,111 @@
 #include <deque>
 #include <random>
 
+// Messages between a pool and its sessions (node-local, like all job messages).
+namespace chorus::actors {
+namespace {
+struct lock_claim {
+  std::string queue;
+  int n = 0;
+};
+struct lock_batch {
+  std::vector<storage::pg::job_row> jobs;
+};
+struct lock_finish {
+  std::vector<std::int64_t> done;
+  std::vector<storage::pg::job_failure> failed;
+};
+struct lock_outcome {
+  std::size_t completed = 0;
+  std::vector<storage::pg::failed_job> failed;
+};
+using job_session_actor = caf::typed_actor<caf::replies_to<lock_claim>::with<lock_batch>,
+                                           caf::replies_to<lock_finish>::with<lock_outcome>>;
+} // namespace
+} // namespace chorus::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_claim)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
+
 namespace chorus::actors {
 namespace {
 
 namespace pg = storage::pg;
 using clock_type = std::chrono::steady_clock;
+
+// ---- Locked claims: a session is a dedicated connection holding one batch of
+// claimed jobs locked in an open transaction (pg::lock_jobs) until the pool
+// sends their outcomes; it then deletes the finished ones, records the
+// failures and commits. A detached actor: it blocks on its own connection.
+struct session_state {
+  static inline const char* name = "chorus.job_session";
+  std::string dsn;
+  std::string owner;
+  std::chrono::milliseconds idle_limit{120'000};  // idle_in_transaction_session_timeout
+  std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<pqxx::work> tx;
+};
+
+job_session_actor::behavior_type session_fn(job_session_actor::stateful_pointer<session_state> self, std::string dsn,
+                                            std::string owner, std::chrono::milliseconds idle_limit) {
+  self->state.dsn = std::move(dsn);
+  self->state.owner = std::move(owner);
+  self->state.idle_limit = idle_limit;
+  auto reset = [self] {
+    self->state.tx.reset();  // rolls back: the jobs are free again
+    self->state.conn.reset();
+  };
+  return {
+    [=](lock_claim& c) -> caf::result<lock_batch> {
+      auto& s = self->state;
+      try {
+        s.tx.reset();
+        if (!s.conn) {
+          s.conn = pg::connect({s.dsn, 3, 0, s.owner});
+          pqxx::nontransaction(*s.conn).exec("SET idle_in_transaction_session_timeout = " +
+                                             std::to_string(s.idle_limit.count()));
+        }
+        s.tx = std::make_unique<pqxx::work>(*s.conn);
+        lock_batch out{pg::lock_jobs(*s.tx, c.queue, c.n)};
+        if (out.jobs.empty()) {
+          s.tx->commit();
+          s.tx.reset();
+        }
+        return out;
+      } catch (const std::exception& e) {
+        reset();
+        return make_error(errc::unavailable, std::string("job session: ") + e.what());
+      }
+    },
+    [=](lock_finish& f) -> caf::result<lock_outcome> {
+      auto& s = self->state;
+      if (!s.tx)
+        return make_error(errc::internal, "job session: no batch is open");
+      try {
+        lock_outcome out;
+        out.completed = pg::delete_jobs(*s.tx, f.done);
+        out.failed = pg::fail_locked_jobs(*s.tx, f.failed);
+        s.tx->commit();
+        s.tx.reset();
+        return out;
+      } catch (const std::exception& e) {
+        reset();
+        return make_error(errc::unavailable, std::string("job session: ") + e.what());
+      }
+    },
+  };
+}
+
+struct session_slot {
+  job_session_actor actor;
+  enum phase_t { idle, claiming, running, finishing } phase = idle;
+  std::size_t outstanding = 0;  // jobs of the open batch not finished yet
+  std::vector<std::int64_t> done;
+  std::vector<pg::job_failure> failed;
+};
+constexpr std::size_t no_session = static_cast<std::size_t>(-1);
 
 enum counter : std::size_t { c_in_flight, c_claimed, c_completed, c_failed, c_dead, c_claims };
 
@@ -28,7 +129,13 @@ struct pool_state {
   worker_pool_options opts;
   pg_pool_actor pool;
   std::size_t in_flight = 0;
-  std::deque<std::pair<job_work, clock_type::time_point>> local;  // claimed, not started (prefetch)
+  struct claimed {
+    job_work work;
+    clock_type::time_point at;
+    std::size_t session = no_session;  // locked claims: the session holding it
+  };
+  std::deque<claimed> local;  // claimed, not started (prefetch)
+  std::vector<session_slot> sessions;  // locked claims only
   std::uint64_t expired_locally = 0;
   int claims_in_flight = 0;   // at most 2: the next batch is fetched while the last one runs
   std::size_t requested = 0;  // jobs asked for by the claims in flight
@@ -58,6 +165,24 @@ using pool_ptr = job_pool_actor::stateful_pointer<pool_state>;
 void claim(pool_ptr self);
 void dispatch(pool_ptr self);
 
+// Counts finished attempts once they are recorded in Postgres.
+void account(pool_state& s, std::size_t completed, const std::vector<pg::failed_job>& outcomes) {
+  s.counts.completed += completed;
+  s.stats->add(c_completed, static_cast<std::int64_t>(completed));
+  if (s.ok)
+    s.ok->inc(completed);
+  for (auto& o : outcomes) {
+    ++(o.dead ? s.counts.dead : s.counts.failed);
+    s.stats->add(o.dead ? c_dead : c_failed);
+    if (auto* m = o.dead ? s.died : s.retried)
+      m->inc();
+    if (o.dead)
+      log::write(log::level::warn, "job is dead (out of attempts)", {{"queue", s.opts.queue}, {"id", o.id}});
+  }
+}
+
+void finish_session(pool_ptr self, std::size_t i);
+
 // Completions and failures go out together, one pool job per batch: whatever
 // finished while the previous batch was being written.
 void flush(pool_ptr self) {
@@ -81,20 +206,8 @@ void flush(pool_ptr self) {
                         n})
     .then(
       [self, outcomes, completed = done.size()](ok_atom) {
-        auto& s = self->state;
-        s.flushing = false;
-        s.counts.completed += completed;
-        s.stats->add(c_completed, static_cast<std::int64_t>(completed));
-        if (s.ok)
-          s.ok->inc(completed);
-        for (auto& o : *outcomes) {
-          ++(o.dead ? s.counts.dead : s.counts.failed);
-          s.stats->add(o.dead ? c_dead : c_failed);
-          if (auto* m = o.dead ? s.died : s.retried)
-            m->inc();
-          if (o.dead)
-            log::write(log::level::warn, "job is dead (out of attempts)", {{"queue", s.opts.queue}, {"id", o.id}});
-        }
+        self->state.flushing = false;
+        account(self->state, completed, *outcomes);
         flush(self);
       },
       [self, done, failed](caf::error& err) {
@@ -118,29 +231,74 @@ void finished(pool_ptr self, clock_type::time_point started) {
   claim(self);
 }
 
-void fail(pool_state& s, const job_work& w, std::string error) {
-  auto delay = backoff_delay(s.opts.backoff, w.attempt, s.rng);
-  s.failed.push_back({w.id, std::move(error), std::chrono::duration<double>(delay).count()});
+// Records an attempt's outcome: for the next batched flush, or in the batch of
+// the session holding the job (whose commit follows its last job).
+void outcome(pool_ptr self, const job_work& w, std::size_t session, const std::string* error) {
+  auto& s = self->state;
+  std::vector<std::int64_t>* done = &s.done;
+  std::vector<pg::job_failure>* failed = &s.failed;
+  if (session != no_session) {
+    done = &s.sessions[session].done;
+    failed = &s.sessions[session].failed;
+  }
+  if (!error) {
+    done->push_back(w.id);
+  } else {
+    auto delay = backoff_delay(s.opts.backoff, w.attempt, s.rng);
+    failed->push_back({w.id, *error, std::chrono::duration<double>(delay).count()});
+  }
+  if (session != no_session && --s.sessions[session].outstanding == 0)
+    finish_session(self, session);
 }
 
-void run(pool_ptr self, job_work w) {
+void run(pool_ptr self, job_work w, std::size_t session) {
   auto& s = self->state;
   auto it = s.opts.kinds.find(w.kind);
   if (it == s.opts.kinds.end()) {
-    fail(s, w, "no handler for job kind '" + w.kind + "'");
+    std::string error = "no handler for job kind '" + w.kind + "'";
+    outcome(self, w, session, &error);
     return flush(self);
   }
   ++s.in_flight;
   auto started = clock_type::now();
   self->request(it->second.handler, it->second.timeout, w)
     .then(
-      [self, id = w.id, started](ok_atom) {
-        self->state.done.push_back(id);
+      [self, w, session, started](ok_atom) {
+        outcome(self, w, session, nullptr);
         finished(self, started);
       },
-      [self, w, started](caf::error& err) {
-        fail(self->state, w, description_of(err).empty() ? caf::to_string(err) : description_of(err));
+      [self, w, session, started](caf::error& err) {
+        auto error = description_of(err).empty() ? caf::to_string(err) : description_of(err);
+        outcome(self, w, session, &error);
         finished(self, started);
+      });
+}
+
+// A session's batch is over: one transaction deletes its finished jobs, records
+// its failures and commits. If that fails, the transaction rolls back and the
+// jobs run again (at least once).
+void finish_session(pool_ptr self, std::size_t i) {
+  auto& s = self->state;
+  auto& slot = s.sessions[i];
+  slot.phase = session_slot::finishing;
+  lock_finish f{std::move(slot.done), std::move(slot.failed)};
+  slot.done.clear();
+  slot.failed.clear();
+  auto n = f.done.size() + f.failed.size();
+  self->request(slot.actor, s.opts.timeout, std::move(f))
+    .then(
+      [self, i](lock_outcome& o) {
+        auto& s = self->state;
+        s.sessions[i].phase = session_slot::idle;
+        account(s, o.completed, o.failed);
+        claim(self);
+      },
+      [self, i, n](caf::error& err) {
+        auto& s = self->state;
+        s.sessions[i].phase = session_slot::idle;
+        log::write(log::level::error, "jobs: a locked batch could not be committed; its jobs will run again",
+                   {{"queue", s.opts.queue}, {"jobs", n}, {"error", description_of(err)}});
+        claim(self);
       });
 }
 
@@ -149,24 +307,28 @@ void dispatch(pool_ptr self) {
   auto& s = self->state;
   auto now = clock_type::now();
   while (s.in_flight < s.opts.concurrency && !s.local.empty()) {
-    auto [w, claimed] = std::move(s.local.front());
+    auto c = std::move(s.local.front());
     s.local.pop_front();
-    if (now - claimed > s.opts.lease / 2) {
+    if (c.session == no_session && now - c.at > s.opts.lease / 2) {
       // Too close to its lease expiry to start here: the sweep requeues it.
       if (s.expired_locally++ % 1000 == 0)
         log::write(log::level::warn, "jobs: prefetched jobs waited half their lease; leaving them to the reclaim sweep",
                    {{"queue", s.opts.queue}, {"so_far", s.expired_locally}});
       continue;
     }
-    run(self, std::move(w));
+    run(self, std::move(c.work), c.session);
   }
 }
 
 // Claims, in one statement, as many jobs as there are free slots plus room in
 // the local queue, when jobs may be waiting. With a local queue, it waits until
 // the queue is half empty, so that claims come in batches.
+void claim_locked(pool_ptr self);
+
 void claim(pool_ptr self) {
   auto& s = self->state;
+  if (!s.sessions.empty())
+    return claim_locked(self);
   auto capacity = s.opts.concurrency + s.opts.prefetch;
   auto held = s.in_flight + s.local.size() + s.requested;
   // Without a local queue, one claim at a time, for the free slots.
@@ -200,7 +362,7 @@ void claim(pool_ptr self) {
         s.stats->add(c_claimed, static_cast<std::int64_t>(rows->size()));
         auto now = clock_type::now();
         for (auto& r : *rows)
-          s.local.emplace_back(job_work{r.id, r.queue, r.kind, std::move(r.payload), r.attempts}, now);
+          s.local.push_back({job_work{r.id, r.queue, r.kind, std::move(r.payload), r.attempts}, now, no_session});
         dispatch(self);
         s.publish();
         claim(self);
@@ -211,6 +373,45 @@ void claim(pool_ptr self) {
         s.requested -= static_cast<std::size_t>(n);
         log::write(log::level::warn, "jobs: claim failed", {{"queue", s.opts.queue}, {"error", description_of(err)}});
       });
+}
+
+// Locked claims: every idle session claims a batch of (concurrency + prefetch) /
+// sessions jobs, when jobs may be waiting; the next batch is being claimed while
+// the last one runs.
+void claim_locked(pool_ptr self) {
+  auto& s = self->state;
+  auto batch = static_cast<int>(std::max<std::size_t>(1, (s.opts.concurrency + s.opts.prefetch) / s.sessions.size()));
+  for (std::size_t i = 0; i < s.sessions.size() && s.more; ++i) {
+    auto& slot = s.sessions[i];
+    if (slot.phase != session_slot::idle)
+      continue;
+    slot.phase = session_slot::claiming;
+    ++s.counts.claims;
+    s.stats->add(c_claims);
+    auto wakes = s.wakes;
+    self->request(slot.actor, s.opts.timeout, lock_claim{s.opts.queue, batch})
+      .then(
+        [self, i, batch, wakes](lock_batch& b) {
+          auto& s = self->state;
+          auto& slot = s.sessions[i];
+          slot.phase = b.jobs.empty() ? session_slot::idle : session_slot::running;
+          slot.outstanding = b.jobs.size();
+          s.more = static_cast<int>(b.jobs.size()) == batch || s.wakes != wakes;
+          s.counts.claimed += b.jobs.size();
+          s.stats->add(c_claimed, static_cast<std::int64_t>(b.jobs.size()));
+          auto now = clock_type::now();
+          for (auto& r : b.jobs)
+            s.local.push_back({job_work{r.id, r.queue, r.kind, std::move(r.payload), r.attempts}, now, i});
+          dispatch(self);
+          s.publish();
+          claim(self);
+        },
+        [self, i](caf::error& err) {
+          auto& s = self->state;
+          s.sessions[i].phase = session_slot::idle;  // the next wake or tick tries again
+          log::write(log::level::warn, "jobs: locked claim failed", {{"queue", s.opts.queue}, {"error", description_of(err)}});
+        });
+  }
 }
 
 void on_tick(pool_ptr self) {
@@ -246,6 +447,15 @@ job_pool_actor::behavior_type pool_fn(pool_ptr self, worker_pool_options opts, p
   st.opts = std::move(opts);
   st.pool = std::move(pool);
   st.counts.queue = st.opts.queue;
+  if (st.opts.locked)
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, st.opts.sessions); ++i) {
+      session_slot slot;
+      // Linked and detached: each blocks on its own connection, and ends with the pool
+      // (its connection closes, its open batch rolls back and the jobs are free).
+      slot.actor = self->spawn<caf::detached + caf::linked>(session_fn, st.opts.dsn,
+                                                            st.opts.owner + "/session-" + std::to_string(i), st.opts.lease);
+      st.sessions.push_back(std::move(slot));
+    }
   st.stats = reg->enlist(self, "job_pool", st.opts.queue,
                          {"in_flight", "claimed", "completed", "failed", "dead", "claims"});
   if (metrics) {

@@ -33,6 +33,17 @@ struct worker_pool_options {
   // from the claim, and one not started within half the lease is left to the
   // reclaim sweep. 0: claim only for free slots.
   std::size_t prefetch = 0;
+  // Locked claims for queues of short jobs: `sessions` dedicated connections to
+  // `dsn` each hold one batch of (concurrency + prefetch) / sessions jobs locked
+  // in an open transaction while they run, then delete the finished ones and
+  // commit (storage::pg::lock_jobs): no row version is written at claim. A dead
+  // worker's batch rolls back and is free at once; an open batch is bounded by
+  // `lease` (idle_in_transaction_session_timeout); attempts count failures only,
+  // so a job that kills its worker is retried without limit. Jobs of a locked
+  // queue never show as running.
+  bool locked = false;
+  std::size_t sessions = 2;
+  std::string dsn;
   std::chrono::milliseconds lease{120'000};   // a claimed job is reclaimed this long after its claim
   std::chrono::milliseconds poll{5'000};      // safety-net poll (wake-ups come from NOTIFY)
   std::chrono::milliseconds timeout{5'000};   // Postgres jobs of the pool

@@ -134,6 +134,8 @@ void runtime::start_jobs() {
     wo.queue = queue;
     wo.concurrency = static_cast<std::size_t>(concurrency);
     wo.prefetch = static_cast<std::size_t>(cfg_.jobs.prefetch);
+    wo.locked = ("," + cfg_.jobs.locked_queues + ",").find("," + queue + ",") != std::string::npos;
+    wo.dsn = cfg_.pg.dsn;
     wo.poll = std::chrono::milliseconds(cfg_.jobs.poll_ms);
     wo.lease = std::chrono::milliseconds(cfg_.jobs.lease_ms);
     wo.backoff = {std::chrono::milliseconds(cfg_.jobs.backoff_base_ms), std::chrono::milliseconds(cfg_.jobs.backoff_cap_ms)};

@@ -150,7 +150,7 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
                                            " lease_owner = $3, lease_expires_at = now() + make_interval(secs => $4),"
                                            " updated_at = now() FROM picked WHERE j.id = picked.id"
                                            " RETURNING j.id, j.kind, j.payload::text, j.priority, j.attempts,"
-                                           " j.max_attempts"),
+                                           " j.max_attempts, coalesce(j.last_error, '')"),
                                queue, n, owner, lease_s);
     tx.commit();
     // What running a job needs (the hot path: no timestamps formatted).
@@ -165,6 +165,7 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
       j.priority = r[3].as<int>();
       j.attempts = r[4].as<int>();
       j.max_attempts = r[5].as<int>();
+      j.last_error = r[6].as<std::string>();
       j.state = "running";
       j.lease_owner = owner;
       out.push_back(std::move(j));
@@ -211,6 +212,66 @@ std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<jo
       " WHERE j.id = f.id AND j.state = 'running' AND j.lease_owner = $4 RETURNING j.id, j.state = 'dead'",
       bigint_array(ids), text_array(errors), float8_array(delays), owner);
     tx.commit();
+    for (const auto& r : rows)
+      out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
+    return out;
+  });
+}
+
+std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& queue, int n) {
+  return translated([&] {
+    auto rows = tx.exec_params("SELECT id, kind, payload::text, priority, attempts, max_attempts FROM jobs"
+                               " WHERE queue = $1 AND state = 'queued' AND run_at <= now()"
+                               " ORDER BY priority DESC, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                               queue, n);
+    std::vector<job_row> out;
+    out.reserve(rows.size());
+    for (const auto& r : rows) {
+      job_row j;
+      j.id = r[0].as<std::int64_t>();
+      j.queue = queue;
+      j.kind = r[1].as<std::string>();
+      j.payload = r[2].as<std::string>();
+      j.priority = r[3].as<int>();
+      j.attempts = r[4].as<int>() + 1;  // this attempt
+      j.max_attempts = r[5].as<int>();
+      j.state = "queued";
+      out.push_back(std::move(j));
+    }
+    return out;
+  });
+}
+
+std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids) {
+  if (ids.empty())
+    return 0;
+  return translated([&] {
+    return static_cast<std::size_t>(
+      tx.exec_params("DELETE FROM jobs WHERE id = ANY($1::bigint[])", bigint_array(ids)).affected_rows());
+  });
+}
+
+std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::vector<job_failure>& failures) {
+  std::vector<failed_job> out;
+  if (failures.empty())
+    return out;
+  return translated([&] {
+    std::vector<std::int64_t> ids;
+    std::vector<std::string> errors;
+    std::vector<double> delays;
+    for (auto& f : failures) {
+      ids.push_back(f.id);
+      errors.push_back(f.error);
+      delays.push_back(f.retry_in_s);
+    }
+    auto rows = tx.exec_params(
+      "UPDATE jobs j SET attempts = j.attempts + 1,"
+      " state = CASE WHEN j.attempts + 1 >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
+      " run_at = CASE WHEN j.attempts + 1 >= j.max_attempts THEN j.run_at ELSE now() + make_interval(secs => f.d) END,"
+      " last_error = f.e, updated_at = now()"
+      " FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, e, d)"
+      " WHERE j.id = f.id RETURNING j.id, j.state = 'dead'",
+      bigint_array(ids), text_array(errors), float8_array(delays));
     for (const auto& r : rows)
       out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
     return out;

@@ -50,8 +50,8 @@ struct job_row {
 
 // Up to `n` runnable jobs of `queue` (priority, then run_at), marked running
 // under `owner`'s lease for `lease_s` seconds; attempts counts this claim. Only
-// id, queue, kind, payload, priority, attempts, max_attempts, state and
-// lease_owner are filled.
+// id, queue, kind, payload, priority, attempts, max_attempts, last_error,
+// state and lease_owner are filled.
 std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& queue, int n, const std::string& owner,
                                 double lease_s);
 
@@ -85,6 +85,16 @@ std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vecto
 
 // Queued jobs waiting for a retry delay made runnable now. Returns their ids.
 std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+
+// Locked claims, for queues of short jobs (worker_pool_options::locked): the rows
+// stay 'queued' and are held by FOR UPDATE SKIP LOCKED in the caller's open
+// transaction while they run; the caller deletes the finished ones and records
+// the failures in that transaction, then commits. No row version is written at
+// claim (the lease design's main cost). If the worker dies, the transaction
+// rolls back and the jobs are free at once; attempts counts failed attempts only.
+std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& queue, int n);
+std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids);
+std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::vector<job_failure>& failures);
 
 // Whether a queue ("" = any) has a queued or running job; cheap (two index
 // probes), for waiting until a queue has drained.

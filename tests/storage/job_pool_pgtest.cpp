@@ -210,3 +210,33 @@ TEST_F(JobPool, AFloodedQueueDoesNotStarveAnother) {
   EXPECT_EQ(seen.size(), 50u);
   EXPECT_GT(env.counters("job_pool", "bulk")["completed"], 0) << "and bulk kept going meanwhile";
 }
+
+TEST_F(JobPool, LockedClaimsRunEveryJobOnceAndCountFailedAttempts) {
+  auto p = pool();
+  auto handler = env.sys.spawn(recorder, &seen);
+  auto opts = options(handler);
+  opts.locked = true;
+  opts.dsn = db.dsn();
+  opts.prefetch = 16;
+  auto workers = spawn_worker_pool(env.sys, opts, p, env.reg, &env.metrics);
+  auto listener = spawn_job_listener(env.sys, db.dsn(), {{"default", workers}}, env.reg);
+  test::actor_stopper stop{env, {listener, caf::actor_cast<caf::actor>(workers), caf::actor_cast<caf::actor>(handler),
+                                 caf::actor_cast<caf::actor>(p)}};
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("job_listener")["connected"] == 1; }));
+  std::vector<pg::new_job> batch(300, job("work"));
+  batch.push_back(job("flaky", 3));
+  auto ids = pg::enqueue_jobs(*conn, batch);
+  auto flaky = std::to_string(ids.back().id);
+  ASSERT_TRUE(test::wait_until([&] {
+    pg::enqueue_jobs(*conn, {job("work")});  // retries wait for their backoff: keep the pool awake
+    return value("SELECT state FROM jobs WHERE id = " + flaky) == "dead";
+  }, std::chrono::seconds(20)));
+  EXPECT_EQ(value("SELECT attempts FROM jobs WHERE id = " + flaky), "3") << "failed attempts are counted";
+  EXPECT_EQ(value("SELECT last_error FROM jobs WHERE id = " + flaky), "flaky by design");
+  ASSERT_TRUE(test::wait_until([&] { return value("SELECT count(*) FROM jobs WHERE kind = 'work'") == "0"; }));
+  std::lock_guard<std::mutex> g(seen.mtx);
+  for (std::size_t i = 0; i + 1 < ids.size(); ++i)
+    EXPECT_EQ(seen.ids.count(ids[i].id), 1u) << "job " << ids[i].id << " ran once";
+  EXPECT_EQ(seen.ids.count(ids.back().id), 3u);
+  EXPECT_EQ(value("SELECT count(*) FROM jobs WHERE state = 'running'"), "0") << "locked jobs never show as running";
+}

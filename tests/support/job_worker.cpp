@@ -4,7 +4,7 @@
 // (the job id is an idempotency key inside the effect's own transaction) and
 // records every run. Runs until SIGTERM/SIGINT; the test kills it with SIGKILL.
 //
-// usage: job_worker DSN OWNER LEASE_MS POLL_MS
+// usage: job_worker DSN OWNER LEASE_MS POLL_MS lease|locked
 #include "actors/db/pg_pool.hpp"
 #include "actors/jobs/worker_pool.hpp"
 #include "support/actors.hpp"
@@ -41,8 +41,8 @@ job_handler_actor::behavior_type effect(job_handler_actor::pointer self, pg_pool
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: job_worker DSN OWNER LEASE_MS POLL_MS\n");
+  if (argc != 6) {
+    std::fprintf(stderr, "usage: job_worker DSN OWNER LEASE_MS POLL_MS lease|locked\n");
     return 2;
   }
   sigset_t stop;
@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     wo.lease = std::chrono::milliseconds(std::stoi(argv[3]));
     wo.poll = std::chrono::milliseconds(std::stoi(argv[4]));
     wo.kinds["test.effect"] = {handler, std::chrono::seconds(5)};
+    wo.locked = std::string(argv[5]) == "locked";
+    wo.dsn = argv[1];
+    wo.prefetch = wo.locked ? 32 : 0;
     auto workers = spawn_worker_pool(env.sys, wo, pool, env.reg, nullptr);
     auto listener = spawn_job_listener(env.sys, argv[1], {{"crash", workers}}, env.reg);
     test::actor_stopper stopper{env, {listener, caf::actor_cast<caf::actor>(workers), caf::actor_cast<caf::actor>(handler),
