@@ -5,9 +5,11 @@
 #   enqueue  — N jobs in batches of 1,000 (Chorus: `chorusctl jobs enqueue`, one
 #              INSERT … SELECT unnest per batch; graphile: its batched add_jobs);
 #   process  — from starting the worker process until the queue is empty
-#              (Chorus: chorusd with one pool `bench:C` running `chorus.noop`;
-#              graphile: run() with the same concurrency, a local queue and
-#              batched completion — see bench/jobs/graphile.mjs).
+#              (Chorus: chorusd with one pool `bench:C` running `chorus.noop`,
+#              jobs.prefetch=500, once with leases (the default claim) and once
+#              with locked claims (jobs.locked_queues=bench); graphile: run()
+#              with the same concurrency, a local queue of 500 and batched
+#              completion — see bench/jobs/graphile.mjs).
 # Each side gets its own database; both include their worker's start-up time
 # (chorusd's whole process start; graphile's run(), not node's own start), and
 # both tables are ANALYZEd (untimed) between enqueue and processing.
@@ -68,9 +70,9 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# chorus_run N → "ENQUEUE_RATE PROCESS_RATE"
+# chorus_run N LOCKED_QUEUES → "ENQUEUE_RATE PROCESS_RATE"
 chorus_run() {
-  local n="$1" t0 t1 secs out port_file="$TMP/chorusd.port"
+  local n="$1" locked="$2" t0 t1 secs out port_file="$TMP/chorusd.port"
   psql_value "DELETE FROM jobs" >/dev/null
   out=$(CHORUS_PG_DSN="$DSN" "$CHORUSCTL" --json jobs enqueue --queue bench --kind chorus.noop --count "$n" --batch 1000)
   local enq
@@ -79,7 +81,7 @@ chorus_run() {
   rm -f "$port_file"
   t0=$(now)
   CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$port_file" \
-    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME=bench CHORUS_JOBS_QUEUES="bench:$CONC" CHORUS_JOBS_PREFETCH="$PREFETCH" CHORUS_PG_POOL_SIZE=4 \
+    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME=bench CHORUS_JOBS_QUEUES="bench:$CONC" CHORUS_JOBS_PREFETCH="$PREFETCH" CHORUS_JOBS_LOCKED_QUEUES="$locked" CHORUS_PG_POOL_SIZE=4 \
     "$CHORUSD" 2>"$TMP/chorusd.log" &
   CHORUSD_PID=$!
   # Polled the way graphile.mjs polls its table: one connection, every 50 ms.
@@ -103,17 +105,22 @@ graphile_run() {
   printf '%.0f %.0f\n' "$enq" "$proc"
 }
 
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
 for n in $JOBS; do
-  ce=() cp=() ge=() gp=()
+  ce=() cp=() le=() lp=() ge=() gp=()
   for r in $(seq 1 "$RUNS"); do
-    read -r e p < <(chorus_run "$n")
+    read -r e p < <(chorus_run "$n" "")
     ce+=("$e"); cp+=("$p")
+    read -r e p < <(chorus_run "$n" bench)
+    le+=("$e"); lp+=("$p")
     read -r e p < <(graphile_run "$n")
     ge+=("$e"); gp+=("$p")
-    say "jobs N=$n run $r: chorus enqueue ${ce[-1]}/s process ${cp[-1]}/s; graphile enqueue ${ge[-1]}/s process ${gp[-1]}/s"
+    say "jobs N=$n run $r: chorus enqueue ${ce[-1]}/s, process lease ${cp[-1]}/s locked ${lp[-1]}/s; graphile enqueue ${ge[-1]}/s process ${gp[-1]}/s"
   done
-  CE=$(echo "${ce[*]}" | median); CP=$(echo "${cp[*]}" | median)
+  CE=$(echo "${ce[*]} ${le[*]}" | median); CP=$(echo "${cp[*]}" | median); LP=$(echo "${lp[*]}" | median)
   GE=$(echo "${ge[*]}" | median); GP=$(echo "${gp[*]}" | median)
-  echo "jobs N=$n concurrency=$CONC enqueue: chorus $CE jobs/s, graphile-worker $GE jobs/s, ratio $(awk -v a="$CE" -v b="$GE" 'BEGIN { printf "%.2f", a / b }')"
-  echo "jobs N=$n concurrency=$CONC process: chorus $CP jobs/s, graphile-worker $GP jobs/s, ratio $(awk -v a="$CP" -v b="$GP" 'BEGIN { printf "%.2f", a / b }')"
+  echo "jobs N=$n concurrency=$CONC enqueue: chorus $CE jobs/s, graphile-worker $GE jobs/s, ratio $(ratio "$CE" "$GE")"
+  echo "jobs N=$n concurrency=$CONC process (lease claims): chorus $CP jobs/s, graphile-worker $GP jobs/s, ratio $(ratio "$CP" "$GP")"
+  echo "jobs N=$n concurrency=$CONC process (locked claims): chorus $LP jobs/s, graphile-worker $GP jobs/s, ratio $(ratio "$LP" "$GP")"
 done
