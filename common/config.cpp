@@ -1,5 +1,7 @@
 #include "common/config.hpp"
 
+#include "common/netaddr.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -92,6 +94,19 @@ const std::vector<option>& options() {
     CHORUS_STR("jobs.queues", jobs.queues, "job worker pools on this node: queue:concurrency, comma-separated"),
     CHORUS_INT("jobs.poll_ms", jobs.poll_ms, 10, 3'600'000, "safety-net poll of each job pool (wake-ups come from NOTIFY)"),
     CHORUS_INT("jobs.lease_ms", jobs.lease_ms, 100, 86'400'000, "a claimed job is reclaimed this long after its claim"),
+    CHORUS_BOOL("ratelimit.enabled", ratelimit.enabled, "rate limits on the API (false: none)"),
+    CHORUS_BOOL("ratelimit.exempt_loopback", ratelimit.exempt_loopback, "requests from loopback clients (after trusted proxies) are not limited"),
+    CHORUS_INT("ratelimit.shards", ratelimit.shards, 1, 256, "rate-limit bucket shard actors on this node"),
+    CHORUS_INT("ratelimit.redis_timeout_ms", ratelimit.redis_timeout_ms, 10, 60'000, "a Redis rate-limit decision slower than this is made by the node alone"),
+    CHORUS_STR("ratelimit.trusted_proxies", ratelimit.trusted_proxies, "proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client"),
+    CHORUS_STR("ratelimit.api", ratelimit.api, "authenticated API requests per account: limit/seconds"),
+    CHORUS_STR("ratelimit.anon", ratelimit.anon, "unauthenticated API requests per IP (IPv6 per /64): limit/seconds"),
+    CHORUS_STR("ratelimit.statuses", ratelimit.statuses, "statuses created per account: limit/seconds"),
+    CHORUS_STR("ratelimit.media", ratelimit.media, "media uploads per account: limit/seconds"),
+    CHORUS_STR("ratelimit.follows", ratelimit.follows, "follows per account: limit/seconds"),
+    CHORUS_STR("ratelimit.signup", ratelimit.signup, "sign-ups per IP: limit/seconds"),
+    CHORUS_STR("ratelimit.login_ip", ratelimit.login_ip, "sign-in attempts per IP: limit/seconds"),
+    CHORUS_STR("ratelimit.login_account", ratelimit.login_account, "sign-in attempts per username: limit/seconds"),
     CHORUS_STR("jobs.locked_queues", jobs.locked_queues, "queues whose pools claim with row locks held in an open transaction instead of leases (short jobs; comma-separated)"),
     CHORUS_INT("jobs.prefetch", jobs.prefetch, 0, 100'000, "jobs each pool claims ahead of its free slots, held in a local queue so that one claim brings many (0: none)"),
     CHORUS_INT("jobs.backoff_base_ms", jobs.backoff_base_ms, 1, 86'400'000, "retry delay ceiling after the first failure (doubles per attempt, full jitter)"),
@@ -165,6 +180,25 @@ std::vector<std::pair<std::string, int>> parse_job_queues(const std::string& tex
   return out;
 }
 
+std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key, const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos)
+    throw config_error(key, "config key '" + key + "': expected limit/seconds, got '" + text + "'");
+  return {parse_int<std::int64_t>(key, text.substr(0, slash), 1, 1'000'000'000),
+          parse_int<std::int64_t>(key, text.substr(slash + 1), 1, 31'536'000)};
+}
+
+std::vector<ratelimit::policy> rate_policies(const ratelimit_config& c) {
+  std::vector<ratelimit::policy> out;
+  for (auto& [name, text] : {std::pair<const char*, const std::string*>{"api", &c.api}, {"anon", &c.anon},
+                             {"statuses", &c.statuses}, {"media", &c.media}, {"follows", &c.follows},
+                             {"signup", &c.signup}, {"login_ip", &c.login_ip}, {"login_account", &c.login_account}}) {
+    auto [limit, secs] = parse_rate(std::string("ratelimit.") + name, *text);
+    out.push_back({name, limit, secs * 1000});
+  }
+  return out;
+}
+
 namespace {
 
 void validate(const config& c) {
@@ -177,6 +211,13 @@ void validate(const config& c) {
   if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
     throw config_error("log.level", "config key 'log.level': expected debug, info, warn or error, got '" + c.log_level + "'");
   parse_job_queues(c.jobs.queues);
+  const auto& r = c.ratelimit;
+  rate_policies(r);
+  try {
+    net::parse_cidrs(r.trusted_proxies);
+  } catch (const std::invalid_argument& e) {
+    throw config_error("ratelimit.trusted_proxies", std::string("config key 'ratelimit.trusted_proxies': ") + e.what());
+  }
   if (c.jobs.backoff_cap_ms < c.jobs.backoff_base_ms)
     throw config_error("jobs.backoff_cap_ms", "config key 'jobs.backoff_cap_ms' must not be below jobs.backoff_base_ms");
   if (!c.admin_token.empty() && c.admin_token.size() < 16)

@@ -2,6 +2,7 @@
 // Server configuration. Defaults live here in code; a `key = value` file
 // (config/chorus.example.conf) and CHORUS_* environment variables override them,
 // in that order. Every key `a.b_c` maps to the variable CHORUS_A_B_C.
+#include "common/gcra.hpp"
 #include <cstdint>
 #include <map>
 #include <stdexcept>
@@ -87,9 +88,33 @@ struct jobs_config {
 // "name:n,name:n" → (name, n); throws config_error("jobs.queues") when malformed.
 std::vector<std::pair<std::string, int>> parse_job_queues(const std::string& text);
 
+// Rate limits (issue #6). A policy is "limit/seconds"; the defaults are Mastodon's.
+struct ratelimit_config {
+  bool enabled = true;
+  bool exempt_loopback = true;        // loopback clients (after trusted proxies) are not limited (as Mastodon's safelist)
+  int shards = 4;                     // bucket shard actors per node
+  int redis_timeout_ms = 500;         // a slower Redis decision is made by this node alone
+  std::string trusted_proxies;        // addresses/CIDRs whose X-Forwarded-For is believed, comma-separated
+  std::string api = "300/300";        // authenticated API, per account
+  std::string anon = "300/300";       // unauthenticated API, per IP (IPv6: per /64)
+  std::string statuses = "300/10800"; // status creation, per account
+  std::string media = "30/1800";      // media uploads, per account
+  std::string follows = "400/86400";  // follows, per account
+  std::string signup = "5/1800";      // sign-ups, per IP
+  std::string login_ip = "25/300";    // sign-in attempts, per IP
+  std::string login_account = "25/3600";  // sign-in attempts, per username
+};
+
+// "limit/seconds" → (limit, seconds); throws config_error(key) when malformed.
+std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key, const std::string& text);
+// The policies in this order: api, anon, statuses, media, follows, signup,
+// login_ip, login_account (http::rl_policy); throws config_error when malformed.
+std::vector<ratelimit::policy> rate_policies(const ratelimit_config& cfg);
+
 struct config {
   http_config http;
   jobs_config jobs;
+  ratelimit_config ratelimit;
   trends_config trends;
   feed_config feed;
   pg_config pg;

@@ -8,6 +8,7 @@
 #include "actors/jobs/maintenance.hpp"
 #include "actors/jobs/worker_pool.hpp"
 #include "actors/feed/status_cache.hpp"
+#include "actors/ratelimit/limiter.hpp"
 #include "actors/trends/trends.hpp"
 #include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
@@ -106,6 +107,13 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.mirror_sync = std::chrono::milliseconds(cfg.feed.mirror_sync_ms);
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
+  if (cfg.ratelimit.enabled) {
+    limiter_options lo;
+    lo.policies = rate_policies(cfg.ratelimit);
+    lo.shards = static_cast<std::size_t>(cfg.ratelimit.shards);
+    lo.timeout = std::chrono::milliseconds(cfg.ratelimit.redis_timeout_ms);
+    svc_.limits = spawn_limiter(*sys_, lo, svc_.redis, registry_, &metrics);
+  }
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
   svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);
   statuses_options so;
@@ -191,6 +199,9 @@ void runtime::shutdown() {
   caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);
+  if (svc_.limits)
+    for (auto& shard : svc_.limits->shards())
+      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.redis, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.pg, caf::exit_reason::user_shutdown);
   svc_ = services{};

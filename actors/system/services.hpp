@@ -14,6 +14,7 @@ namespace chorus::actors {
 
 class actor_registry;
 class token_cache;
+class limiter;
 
 struct services {
   caf::actor_system* system = nullptr;
@@ -33,6 +34,7 @@ struct services {
   trends_actor trends;
   jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
+  std::shared_ptr<limiter> limits;      // rate-limit shards; null when ratelimit.enabled is false
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

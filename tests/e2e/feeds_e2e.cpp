@@ -33,13 +33,6 @@ struct Feeds : client_fixture {
   bool eventually_has(const who& w, const std::string& id, bool present = true) {
     return wait_until([&] { return has(w, id) == present; }, std::chrono::seconds(10));
   }
-  // A Prometheus sample from /metrics (0 when absent).
-  double metric(const std::string& name) {
-    auto body = get(d->url("/metrics")).body;
-    std::smatch m;
-    std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}"])"), R"(\$&)") + " ([0-9.e+-]+)");
-    return std::regex_search(body, m, re) ? std::stod(m[1]) : 0.0;
-  }
   // A counter of the feed manager in the live actor listing.
   std::int64_t feeds_counter(const std::string& name) {
     auto r = get(d->url("/api/v1/chorus/admin/actors?kind=feeds"));

@@ -1,5 +1,7 @@
 #include "support/client.hpp"
 
+#include <regex>
+
 namespace chorus::test {
 
 namespace {
@@ -50,6 +52,13 @@ std::string client_fixture::post(const who& w, const std::string& text, const st
   auto r = http("POST", d->url("/api/v1/statuses"), body.dump(), auth(w, {"Content-Type: application/json"}));
   EXPECT_EQ(r.status, 200) << r.body;
   return r.status == 200 ? r.json().value("id", "") : "";
+}
+
+double client_fixture::metric(const std::string& name) const {
+  auto body = get(d->url("/metrics")).body;
+  std::smatch m;
+  std::regex re("\n" + std::regex_replace(name, std::regex(R"([{}"])"), R"(\$&)") + " ([0-9.e+-]+)");
+  return std::regex_search(body, m, re) ? std::stod(m[1]) : 0.0;
 }
 
 } // namespace chorus::test

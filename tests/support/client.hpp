@@ -31,6 +31,8 @@ struct client_fixture : ::testing::Test {
   // Posts a status as `w`; its id ("" on failure, which is also reported).
   std::string post(const who& w, const std::string& text, const std::string& visibility = "public",
                    const std::string& reply_to = "") const;
+  // A Prometheus sample from /metrics (0 when absent); `name` may carry labels.
+  double metric(const std::string& name) const;
 };
 
 } // namespace chorus::test

@@ -1,0 +1,209 @@
+#include "http/ratelimit.hpp"
+
+#include "actors/ratelimit/limiter.hpp"
+#include "common/crypto.hpp"
+#include "http/auth.hpp"
+#include "http/error_mapping.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <mutex>
+
+namespace chorus::http {
+namespace {
+
+using actors::rl_check;
+
+enum class key_by { account, ip, username };
+
+struct route_plan {
+  bool limited = false;
+  bool has_specific = false;
+  rl_policy specific = rl_policy::api;
+  key_by specific_key = key_by::account;
+};
+
+bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+route_plan plan_for(const std::string& method, const std::string& pattern) {
+  route_plan p;
+  if (pattern == "/health" || pattern == "/ready" || pattern == "/metrics" ||
+      starts_with(pattern, "/api/v1/chorus/admin") || (method == "GET" && pattern == "/oauth/authorize"))
+    return p;
+  p.limited = true;
+  auto specific = [&](rl_policy pol, key_by k) {
+    p.has_specific = true;
+    p.specific = pol;
+    p.specific_key = k;
+  };
+  if (method != "POST")
+    return p;
+  if (pattern == "/api/v1/statuses")
+    specific(rl_policy::statuses, key_by::account);
+  else if (pattern == "/api/v1/media" || pattern == "/api/v2/media")
+    specific(rl_policy::media, key_by::account);
+  else if (pattern == "/api/v1/accounts/:id/follow")
+    specific(rl_policy::follows, key_by::account);
+  else if (pattern == "/api/v1/accounts")
+    specific(rl_policy::signup, key_by::ip);
+  else if (pattern == "/oauth/token" || pattern == "/oauth/authorize")
+    specific(rl_policy::login_ip, key_by::ip);
+  return p;
+}
+
+std::int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+std::string iso8601_us(std::int64_t us) {
+  std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
+  return out;
+}
+
+std::int64_t ceil_seconds(std::int64_t us) { return (std::max<std::int64_t>(0, us) + 999'999) / 1'000'000; }
+
+// Adds the limit headers to the handler's response; a 5xx gives the tokens back.
+class limited_sink : public reply_sink {
+public:
+  limited_sink(responder inner, std::vector<std::pair<std::string, std::string>> headers, std::function<void()> refund)
+    : inner_(std::move(inner)), headers_(std::move(headers)), refund_(std::move(refund)) {}
+  void deliver(response r) override {
+    for (auto& h : headers_)
+      r.headers.push_back(h);
+    if (r.status >= 500 && refund_)
+      refund_();
+    inner_.send(std::move(r));
+  }
+
+private:
+  responder inner_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::function<void()> refund_;
+};
+
+struct pending_checks {
+  std::mutex mtx;
+  std::size_t left = 0;
+  std::vector<std::pair<rl_check, ratelimit::decision>> results;
+};
+
+std::string username_of(const request& req) {
+  std::vector<std::pair<std::string, std::string>> form;
+  if (!parse_form(req.body, form))
+    return {};
+  for (auto& [k, v] : form)
+    if (k == "username") {
+      std::string u = v;
+      std::transform(u.begin(), u.end(), u.begin(), [](unsigned char c) { return std::tolower(c); });
+      return u.substr(0, 256);
+    }
+  return {};
+}
+
+} // namespace
+
+std::vector<std::pair<std::string, std::string>> rate_headers(const ratelimit::policy& p, const ratelimit::decision& d,
+                                                              std::int64_t now_us) {
+  std::vector<std::pair<std::string, std::string>> h;
+  h.emplace_back("X-RateLimit-Limit", std::to_string(p.limit));
+  h.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+  h.emplace_back("X-RateLimit-Reset", iso8601_us(now_us + d.reset_us));
+  h.emplace_back("RateLimit-Policy", "\"" + p.name + "\";q=" + std::to_string(p.limit) + ";w=" +
+                                       std::to_string(p.period_ms / 1000));
+  h.emplace_back("RateLimit", "\"" + p.name + "\";r=" + std::to_string(d.remaining) + ";t=" +
+                                std::to_string(ceil_seconds(d.reset_us)));
+  if (!d.allowed)
+    h.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, ceil_seconds(d.retry_after_us))));
+  return h;
+}
+
+handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::string& method,
+                        const std::string& pattern, handler_fn fn) {
+  auto plan = plan_for(method, pattern);
+  if (!plan.limited || !limits || !limits->svc.limits)
+    return fn;
+  return [limits, plan, fn = std::move(fn)](request& req, const responder& res) {
+    const auto& svc = limits->svc;
+    auto client = net::client_address(req.remote_ip, req.header("x-forwarded-for"), limits->trusted_proxies);
+    if (limits->exempt_loopback && net::is_loopback(client))
+      return fn(req, res);
+    auto ip = net::address_key(client);
+    auto token = bearer_token(req);
+    std::string who;
+    if (!token.empty()) {
+      auto ctx = cached_context(svc, token);
+      who = ctx && ctx->account_id ? "a:" + std::to_string(ctx->account_id) : "t:" + crypto::sha256_hex(token).substr(0, 32);
+    }
+    std::vector<rl_check> checks;
+    auto check = [&](rl_policy p, std::string key) { checks.push_back({static_cast<std::uint32_t>(p), std::move(key), 1, {}}); };
+    if (who.empty())
+      check(rl_policy::anon, "ip:" + ip);
+    else
+      check(rl_policy::api, who);
+    if (plan.has_specific) {
+      if (plan.specific_key == key_by::ip)
+        check(plan.specific, "ip:" + ip);
+      else if (!who.empty())
+        check(plan.specific, who);
+      if (plan.specific == rl_policy::login_ip)
+        if (auto user = username_of(req); !user.empty())
+          check(rl_policy::login_account, "u:" + user);
+    }
+    auto owned = std::make_shared<request>(std::move(req));
+    auto state = std::make_shared<pending_checks>();
+    state->left = checks.size();
+    auto lim = svc.limits;
+    for (auto& c : checks) {
+      auto copy = c;
+      c.reply = [state, copy, owned, res, fn, lim](const ratelimit::decision& d) {
+        {
+          std::lock_guard<std::mutex> g(state->mtx);
+          state->results.emplace_back(copy, d);
+          if (--state->left > 0)
+            return;
+        }
+        // All decisions are in (this runs on the shard that answered last).
+        auto now = wall_now_us();
+        const std::pair<rl_check, ratelimit::decision>* shown = nullptr;
+        for (auto& r : state->results) {
+          bool refused = !r.second.allowed;
+          if (!shown || (refused && (shown->second.allowed || r.second.retry_after_us > shown->second.retry_after_us)) ||
+              (!refused && shown->second.allowed && r.second.remaining < shown->second.remaining))
+            shown = &r;
+        }
+        auto headers = rate_headers(lim->policy(shown->first.policy), shown->second, now);
+        if (!shown->second.allowed) {
+          // Refused: what the other policies allowed is given back.
+          for (auto& r : state->results)
+            if (r.second.allowed)
+              lim->check({r.first.policy, r.first.key, -1, {}});
+          auto out = error_response(errc::rate_limited, "Too many requests");
+          for (auto& h : headers)
+            out.headers.push_back(std::move(h));
+          return res.send(std::move(out));
+        }
+        auto refund = [state, lim] {
+          for (auto& r : state->results)
+            lim->check({r.first.policy, r.first.key, -1, {}});
+        };
+        responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), refund));
+        try {
+          fn(*owned, wrapped);
+        } catch (const std::exception&) {
+          wrapped.fail(errc::internal);
+        }
+      };
+      lim->check(std::move(c));
+    }
+  };
+}
+
+} // namespace chorus::http

@@ -1,0 +1,151 @@
+// Rate limits through real chorusd processes and a real Redis: the headers on
+// every limited response, 429 with Retry-After, per-account and per-action
+// budgets, one budget shared by two nodes, and the per-node fallback while Redis
+// is down. Clients are told apart by X-Forwarded-For from a trusted proxy
+// (127.0.0.1), each test with addresses of its own; the fixture's own requests
+// (registration, sign-in) come from loopback and are exempt.
+#include "support/client.hpp"
+
+#include <gtest/gtest.h>
+#include <random>
+#include <regex>
+
+using namespace chorus::test;
+
+namespace {
+
+// Generous limits for everything a test does not look at.
+std::map<std::string, std::string> limits(std::map<std::string, std::string> tight) {
+  std::map<std::string, std::string> env{{"CHORUS_RATELIMIT_TRUSTED_PROXIES", "127.0.0.1, ::1"},
+                                         {"CHORUS_RATELIMIT_API", "100000/1"},
+                                         {"CHORUS_RATELIMIT_ANON", "100000/1"},
+                                         {"CHORUS_RATELIMIT_STATUSES", "100000/1"},
+                                         {"CHORUS_RATELIMIT_SIGNUP", "100000/1"},
+                                         {"CHORUS_RATELIMIT_LOGIN_IP", "100000/1"},
+                                         {"CHORUS_RATELIMIT_LOGIN_ACCOUNT", "100000/1"}};
+  for (auto& [k, v] : tight)
+    env[k] = v;
+  return env;
+}
+
+// An address no other test (or earlier run against the same Redis) uses.
+std::string fresh_ip() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "2001:db8:%x:%x::1", static_cast<unsigned>(rng() & 0xffff),
+                static_cast<unsigned>(rng() & 0xffff));
+  return buf;
+}
+
+struct RateLimits : client_fixture {
+  http_response as(const std::string& ip, const std::string& path, const std::string& method = "GET",
+                   std::vector<std::string> headers = {}) {
+    headers.push_back("X-Forwarded-For: " + ip);
+    return http(method, d->url(path), "", headers);
+  }
+};
+
+} // namespace
+
+TEST_F(RateLimits, EveryLimitedResponseCarriesTheHeadersAndTheLastOneIs429) {
+  start(limits({{"CHORUS_RATELIMIT_ANON", "3/3600"}}));
+  auto ip = fresh_ip();
+  for (int i = 0; i < 3; ++i) {
+    auto r = as(ip, "/api/v1/instance");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-ratelimit-limit"), "3");
+    EXPECT_EQ(r.header("x-ratelimit-remaining"), std::to_string(2 - i));
+    EXPECT_TRUE(std::regex_match(r.header("x-ratelimit-reset"),
+                                 std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << r.header("x-ratelimit-reset");
+    EXPECT_EQ(r.header("ratelimit-policy"), "\"anon\";q=3;w=3600");
+    EXPECT_EQ(r.header("ratelimit").rfind("\"anon\";r=" + std::to_string(2 - i) + ";t=", 0), 0u) << r.header("ratelimit");
+  }
+  auto refused = as(ip, "/api/v1/instance");
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.json().value("error", ""), "Too many requests");
+  EXPECT_GE(std::stoi(refused.header("retry-after")), 1100) << "one interval of 3 per hour: 1200 s, rounded up";
+  EXPECT_EQ(refused.header("x-ratelimit-remaining"), "0");
+  // Another client (IPv6: another /64) has its own budget; the same /64 does not.
+  EXPECT_EQ(as(fresh_ip(), "/api/v1/instance").status, 200);
+  EXPECT_EQ(as(std::regex_replace(ip, std::regex("::1$"), "::abcd"), "/api/v1/instance").status, 429);
+  // Not limited: health.
+  auto health = as(ip, "/health");
+  EXPECT_EQ(health.status, 200);
+  EXPECT_EQ(health.header("x-ratelimit-limit"), "");
+}
+
+TEST_F(RateLimits, AccountsHaveTheirOwnBudgetAndStatusCreationAnother) {
+  start(limits({{"CHORUS_RATELIMIT_API", "1000/3600"}, {"CHORUS_RATELIMIT_STATUSES", "2/3600"}}));
+  auto alice = user("alice"), bob = user("bob");
+  auto h = [](const who& w) {
+    return std::vector<std::string>{"Authorization: Bearer " + w.token, "X-Forwarded-For: 2001:db8::7",
+                                    "Content-Type: application/x-www-form-urlencoded"};
+  };
+  for (int i = 0; i < 2; ++i) {
+    auto r = http("POST", d->url("/api/v1/statuses"), "status=hello" + std::to_string(i), h(alice));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("ratelimit-policy"), "\"statuses\";q=2;w=3600") << "the tightest policy is shown";
+  }
+  auto third = http("POST", d->url("/api/v1/statuses"), "status=again", h(alice));
+  EXPECT_EQ(third.status, 429);
+  EXPECT_EQ(third.header("x-ratelimit-limit"), "2");
+  auto read = http("GET", d->url("/api/v1/accounts/verify_credentials"), "", h(alice));
+  EXPECT_EQ(read.status, 200) << "other API calls use the account's api budget";
+  EXPECT_EQ(read.header("x-ratelimit-limit"), "1000");
+  EXPECT_EQ(http("POST", d->url("/api/v1/statuses"), "status=bob", h(bob)).status, 200)
+    << "bob shares alice's address, not her budget";
+}
+
+TEST_F(RateLimits, TwoNodesShareOneBudgetThroughRedis) {
+  auto env = limits({{"CHORUS_RATELIMIT_ANON", "4/3600"}});
+  start(env);
+  chorusd other(db.dsn(), env);
+  auto ip = fresh_ip();
+  auto on = [&](chorusd& node) { return http("GET", node.url("/api/v1/instance"), "", {"X-Forwarded-For: " + ip}); };
+  EXPECT_EQ(on(*d).status, 200);
+  EXPECT_EQ(on(other).status, 200);
+  EXPECT_EQ(on(*d).status, 200);
+  auto last = on(other);
+  EXPECT_EQ(last.status, 200);
+  EXPECT_EQ(last.header("x-ratelimit-remaining"), "0");
+  EXPECT_EQ(on(*d).status, 429);
+  EXPECT_EQ(on(other).status, 429);
+}
+
+TEST_F(RateLimits, RedisDownLimitsPerNodeThenRedisIsUsedAgain) {
+  private_redis redis;
+  start(limits({{"CHORUS_REDIS_PORT", std::to_string(redis.port())}, {"CHORUS_RATELIMIT_ANON", "3/3600"},
+                {"CHORUS_RATELIMIT_REDIS_TIMEOUT_MS", "300"}}));
+  auto ip = fresh_ip();
+  ASSERT_EQ(as(ip, "/api/v1/instance").status, 200);
+  auto fallbacks = [&] { return metric("chorus_ratelimit_fallback_total"); };
+  EXPECT_EQ(fallbacks(), 0.0);
+  redis.stop();
+  // Still served, still limited: by this node alone, with a fresh local bucket.
+  auto other = fresh_ip();
+  for (int i = 0; i < 3; ++i) {
+    auto r = as(other, "/api/v1/instance");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.header("x-ratelimit-remaining"), std::to_string(2 - i));
+  }
+  EXPECT_EQ(as(other, "/api/v1/instance").status, 429);
+  EXPECT_GE(fallbacks(), 4.0);
+  redis.start();
+  // Back to Redis: logged once, and decisions stop being local.
+  ASSERT_TRUE(wait_until([&] {
+    for (int i = 0; i < 8; ++i)
+      as(fresh_ip(), "/api/v1/instance");
+    return d->log().find("rate limits: redis is back") != std::string::npos;
+  }, std::chrono::seconds(20)));
+  EXPECT_TRUE(wait_until([&] {
+    auto before = fallbacks();
+    for (int i = 0; i < 8; ++i)
+      as(fresh_ip(), "/api/v1/instance");
+    return fallbacks() == before;
+  }, std::chrono::seconds(10)));
+  auto log = d->log();
+  auto first = log.find("rate limits: redis unavailable");
+  EXPECT_NE(first, std::string::npos);
+  EXPECT_EQ(log.find("rate limits: redis unavailable", first + 1), std::string::npos) << "logged once per outage";
+}
