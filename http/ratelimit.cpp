@@ -125,6 +125,50 @@ std::vector<std::pair<std::string, std::string>> rate_headers(const ratelimit::p
   return h;
 }
 
+namespace {
+
+// All decisions of a request are in: 429, or the handler with the limit headers.
+void conclude(pending_checks& state, const actors::limiter& lim, request& req, const responder& res,
+              const handler_fn& fn) {
+  auto now = wall_now_us();
+  const std::pair<rl_check, ratelimit::decision>* shown = nullptr;
+  for (auto& r : state.results) {
+    bool refused = !r.second.allowed;
+    if (!shown || (refused && (shown->second.allowed || r.second.retry_after_us > shown->second.retry_after_us)) ||
+        (!refused && shown->second.allowed && r.second.remaining < shown->second.remaining))
+      shown = &r;
+  }
+  auto headers = rate_headers(lim.policy(shown->first.policy), shown->second, now);
+  auto results = std::make_shared<std::vector<std::pair<std::uint32_t, std::string>>>();
+  for (auto& r : state.results)
+    if (r.second.allowed)
+      results->emplace_back(r.first.policy, r.first.key);
+  auto give_back = [results, &lim]() {
+    for (auto& [policy, key] : *results)
+      lim.check({policy, key, -1, {}, true});
+  };
+  if (!shown->second.allowed) {
+    give_back();  // refused: what the other policies allowed is given back
+    auto out = error_response(errc::rate_limited, "Too many requests");
+    for (auto& h : headers)
+      out.headers.push_back(std::move(h));
+    return res.send(std::move(out));
+  }
+  auto limits = lim.shared_from_this();
+  auto refund = [results, limits] {
+    for (auto& [policy, key] : *results)
+      limits->check({policy, key, -1, {}, true});
+  };
+  responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), refund));
+  try {
+    fn(req, wrapped);
+  } catch (const std::exception&) {
+    wrapped.fail(errc::internal);
+  }
+}
+
+} // namespace
+
 handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::string& method,
                         const std::string& pattern, handler_fn fn) {
   auto plan = plan_for(method, pattern);
@@ -157,11 +201,21 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
         if (auto user = username_of(req); !user.empty())
           check(rl_policy::login_account, "u:" + user);
     }
-    auto owned = std::make_shared<request>(std::move(req));
     auto state = std::make_shared<pending_checks>();
-    state->left = checks.size();
     auto lim = svc.limits;
+    // Hot buckets are decided here, from their leases; the others by their shards.
+    std::vector<rl_check> remote;
     for (auto& c : checks) {
+      if (auto d = lim->take(c.policy, c.key))
+        state->results.emplace_back(c, *d);
+      else
+        remote.push_back(std::move(c));
+    }
+    if (remote.empty())
+      return conclude(*state, *lim, req, res, fn);
+    state->left = remote.size();
+    auto owned = std::make_shared<request>(std::move(req));
+    for (auto& c : remote) {
       auto copy = c;
       c.reply = [state, copy, owned, res, fn, lim](const ratelimit::decision& d) {
         {
@@ -170,36 +224,7 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
           if (--state->left > 0)
             return;
         }
-        // All decisions are in (this runs on the shard that answered last).
-        auto now = wall_now_us();
-        const std::pair<rl_check, ratelimit::decision>* shown = nullptr;
-        for (auto& r : state->results) {
-          bool refused = !r.second.allowed;
-          if (!shown || (refused && (shown->second.allowed || r.second.retry_after_us > shown->second.retry_after_us)) ||
-              (!refused && shown->second.allowed && r.second.remaining < shown->second.remaining))
-            shown = &r;
-        }
-        auto headers = rate_headers(lim->policy(shown->first.policy), shown->second, now);
-        if (!shown->second.allowed) {
-          // Refused: what the other policies allowed is given back.
-          for (auto& r : state->results)
-            if (r.second.allowed)
-              lim->check({r.first.policy, r.first.key, -1, {}});
-          auto out = error_response(errc::rate_limited, "Too many requests");
-          for (auto& h : headers)
-            out.headers.push_back(std::move(h));
-          return res.send(std::move(out));
-        }
-        auto refund = [state, lim] {
-          for (auto& r : state->results)
-            lim->check({r.first.policy, r.first.key, -1, {}});
-        };
-        responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), refund));
-        try {
-          fn(*owned, wrapped);
-        } catch (const std::exception&) {
-          wrapped.fail(errc::internal);
-        }
+        conclude(*state, *lim, *owned, res, fn);  // on the shard that answered last
       };
       lim->check(std::move(c));
     }

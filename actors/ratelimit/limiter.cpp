@@ -19,8 +19,9 @@ namespace {
 namespace rd = storage::redis;
 using clock_type = std::chrono::steady_clock;
 using flush_atom = caf::atom_constant<caf::atom("rlflush")>;
+using lease_atom = caf::atom_constant<caf::atom("rllease")>;
 
-enum counter : std::size_t { c_decisions, c_denied, c_redis_calls, c_fallbacks, c_buckets };
+enum counter : std::size_t { c_decisions, c_denied, c_redis_calls, c_fallbacks, c_buckets, c_leases };
 
 struct shard_state {
   static inline const char* name = "chorus.ratelimit_shard";
@@ -31,6 +32,10 @@ struct shard_state {
   clock_type::time_point local_until{};  // Redis failed: decide locally until then
   std::shared_ptr<std::atomic<bool>> outage;  // one per node: logged once, by whichever shard sees it first
   std::unordered_map<std::string, std::int64_t> buckets;  // local TATs: "<policy>:<key>"
+  std::shared_ptr<lease_table> leases;
+  std::unordered_map<std::string, std::int64_t> seen;    // bucket → when it was last asked for (µs)
+  std::vector<std::pair<std::string, std::int64_t>> leased;  // this shard's leases: bucket, expiry (µs)
+  bool lease_tick = false;
   std::shared_ptr<actor_stats> stats;
   std::vector<metrics::counter*> allowed, denied;  // by policy
   metrics::counter* fallbacks = nullptr;
@@ -64,9 +69,11 @@ void decide_locally(shard_state& s, const rl_check& c) {
       it = (it->second <= now || s.buckets.size() >= s.opts->local_buckets) ? s.buckets.erase(it) : std::next(it);
   auto& tat = s.buckets[p.name + ":" + c.key];
   s.stats->set(c_buckets, static_cast<std::int64_t>(s.buckets.size()));
-  s.stats->add(c_fallbacks);
-  if (s.fallbacks)
-    s.fallbacks->inc();
+  if (s.opts->shared) {
+    s.stats->add(c_fallbacks);
+    if (s.fallbacks)
+      s.fallbacks->inc();
+  }
   if (c.cost < 0) {
     ratelimit::gcra_refund(tat, now, p, -c.cost);
     ratelimit::decision d;
@@ -92,31 +99,111 @@ void recovered(shard_ptr self) {
   }
 }
 
-std::vector<rd::command> commands(const shard_state& s, const std::vector<rl_check>& batch) {
+// Tokens to take for `c`: a lease when its bucket was asked for recently.
+std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now) {
+  if (c.cost != 1 || c.no_lease || s.opts->lease_tokens <= 0)
+    return c.cost;
+  const auto& p = s.opts->policies[c.policy];
+  auto size = std::min(s.opts->lease_tokens, p.limit / 10);
+  auto& last = s.seen[bucket_id(p, c.key)];
+  bool hot = last > 0 && now - last < std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
+  last = now;
+  if (s.seen.size() > s.opts->local_buckets)
+    s.seen.clear();  // a rough bound; buckets that are hot come back at once
+  return hot && size > 1 ? size : 1;
+}
+
+std::vector<rd::command> commands(shard_state& s, std::vector<rl_check>& batch) {
   std::vector<rd::command> cmds;
   cmds.reserve(batch.size());
+  auto now = system_now_us();
   for (auto& c : batch) {
     const auto& p = s.opts->policies[c.policy];
+    auto cost = cost_of(s, c, now);
+    if (cost > 1)
+      c.cost = cost;  // remembered: the reply publishes the rest as a lease
     cmds.push_back(rd::gcra_evalsha(rd::ratelimit_key(p.name, c.key), p, c.cost));
   }
   return cmds;
 }
 
-// Applies the script's replies; returns the checks Redis did not know the script for.
-std::vector<rl_check> apply(shard_state& s, std::vector<rl_check>& batch, const std::vector<rd::reply>& replies,
-                            std::size_t offset) {
-  std::vector<rl_check> noscript;
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto* r = i + offset < replies.size() ? &replies[i + offset] : nullptr;
-    if (r && rd::is_noscript(*r)) {
-      noscript.push_back(std::move(batch[i]));
+// A lease decision came back: this request takes one token, the rest are published.
+void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
+  auto& s = self->state;
+  const auto& p = s.opts->policies[c.policy];
+  auto now = system_now_us();
+  auto l = std::make_shared<rl_lease>();
+  l->tokens = c.cost - 1;
+  l->expires_us = now + std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
+  l->base_remaining = d.remaining;
+  l->full_at_us = now + d.reset_us;
+  auto id = bucket_id(p, c.key);
+  if (auto unused = s.leases->retire(id); unused > 0)  // an older lease of ours: give its rest back
+    self->send(self, rl_check{c.policy, c.key, -unused, {}});
+  s.stats->add(c_leases);
+  s.leased.emplace_back(id, l->expires_us);
+  s.leases->put(id, std::move(l));
+  d.remaining += c.cost - 1;
+  if (!s.lease_tick) {
+    s.lease_tick = true;
+    self->delayed_send(self, s.opts->lease, lease_atom::value);
+  }
+}
+
+// Ends this shard's leases that have run out and gives their unused tokens back.
+void end_leases(shard_ptr self) {
+  auto& s = self->state;
+  s.lease_tick = false;
+  auto now = system_now_us();
+  std::vector<std::pair<std::string, std::int64_t>> keep;
+  for (auto& [id, expires] : s.leased) {
+    if (expires > now) {
+      keep.emplace_back(id, expires);
       continue;
     }
-    auto d = r ? rd::parse_gcra(*r, s.opts->policies[batch[i].policy]) : std::nullopt;
-    if (d)
-      answer(s, batch[i], *d);
-    else
-      decide_locally(s, batch[i]);  // an error reply (e.g. OOM): this node decides
+    auto unused = s.leases->retire(id);
+    auto colon = id.find(':');
+    for (std::uint32_t p = 0; unused > 0 && p < s.opts->policies.size(); ++p)
+      if (s.opts->policies[p].name == id.substr(0, colon))
+        self->send(self, rl_check{p, id.substr(colon + 1), -unused, {}, true});
+  }
+  s.leased.swap(keep);
+  if (!s.leased.empty()) {
+    s.lease_tick = true;
+    self->delayed_send(self, s.opts->lease / 4 + std::chrono::milliseconds(1), lease_atom::value);
+  }
+}
+
+// Applies the script's replies; returns the checks Redis did not know the script for.
+std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const std::vector<rd::reply>& replies,
+                            std::size_t offset) {
+  auto& s = self->state;
+  std::vector<rl_check> noscript;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& c = batch[i];
+    const auto* r = i + offset < replies.size() ? &replies[i + offset] : nullptr;
+    if (r && rd::is_noscript(*r)) {
+      noscript.push_back(std::move(c));
+      continue;
+    }
+    auto d = r ? rd::parse_gcra(*r, s.opts->policies[c.policy]) : std::nullopt;
+    if (!d) {
+      if (c.cost > 1 && !c.no_lease)
+        c.cost = 1;  // not a lease, then
+      decide_locally(s, c);  // an error reply (e.g. OOM): this node decides
+      continue;
+    }
+    if (c.cost > 1 && !c.no_lease) {  // a lease
+      if (!d->allowed) {  // not that many left: ask for this one request alone
+        c.cost = 1;
+        c.no_lease = true;
+        self->send(self, std::move(c));
+        continue;
+      }
+      publish_lease(self, c, *d);
+      c.cost = 1;
+    }
+    answer(s, c, *d);
   }
   return noscript;
 }
@@ -133,7 +220,7 @@ void send_batch(shard_ptr self, std::vector<rl_check> checks, bool with_load) {
       [self, batch, with_load](redis_result& r) {
         auto& s = self->state;
         recovered(self);
-        auto again = apply(s, *batch, r.replies, with_load ? 1 : 0);
+        auto again = apply(self, *batch, r.replies, with_load ? 1 : 0);
         if (!again.empty()) {
           if (with_load) {  // loaded and still unknown: give up on Redis for this batch
             for (auto& c : again)
@@ -146,8 +233,11 @@ void send_batch(shard_ptr self, std::vector<rl_check> checks, bool with_load) {
       [self, batch](caf::error& err) {
         auto& s = self->state;
         outage(self, description_of(err).empty() ? caf::to_string(err) : description_of(err));
-        for (auto& c : *batch)
+        for (auto& c : *batch) {
+          if (c.cost > 1 && !c.no_lease)
+            c.cost = 1;  // a lease asked for: decide the one request
           decide_locally(s, c);
+        }
       });
 }
 
@@ -158,7 +248,7 @@ void flush(shard_ptr self) {
     return;
   auto batch = std::move(s.pending);
   s.pending.clear();
-  if (clock_type::now() < s.local_until) {
+  if (!s.opts->shared || clock_type::now() < s.local_until) {
     for (auto& c : batch)
       decide_locally(s, c);
     return;
@@ -167,13 +257,15 @@ void flush(shard_ptr self) {
 }
 
 caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, redis_actor redis, std::size_t index,
-                       std::shared_ptr<std::atomic<bool>> outage, actor_registry* reg, metrics::registry* metrics) {
+                       std::shared_ptr<std::atomic<bool>> outage, std::shared_ptr<lease_table> leases,
+                       actor_registry* reg, metrics::registry* metrics) {
   auto& st = self->state;
   st.outage = std::move(outage);
+  st.leases = std::move(leases);
   st.opts = std::move(opts);
   st.redis = std::move(redis);
   st.stats = reg->enlist(self, "ratelimit", "shard-" + std::to_string(index),
-                         {"decisions", "denied", "redis_calls", "fallbacks", "local_buckets"});
+                         {"decisions", "denied", "redis_calls", "fallbacks", "local_buckets", "leases"});
   st.allowed.assign(st.opts->policies.size(), nullptr);
   st.denied.assign(st.opts->policies.size(), nullptr);
   if (metrics) {
@@ -200,13 +292,60 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
       }
     },
     [=](flush_atom) { flush(self); },
+    [=](lease_atom) { end_leases(self); },
   };
 }
 
 } // namespace
 
-limiter::limiter(limiter_options opts, std::vector<caf::actor> shards)
-  : opts_(std::move(opts)), shards_(std::move(shards)) {}
+std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, std::int64_t limit,
+                                                     std::int64_t now_us) const {
+  std::shared_lock<std::shared_mutex> g(mtx_);
+  auto it = leases_.find(bucket);
+  if (it == leases_.end() || it->second->expires_us <= now_us)
+    return std::nullopt;
+  auto& l = *it->second;
+  auto left = l.tokens.fetch_sub(1, std::memory_order_relaxed) - 1;
+  if (left < 0) {
+    l.tokens.fetch_add(1, std::memory_order_relaxed);
+    return std::nullopt;
+  }
+  ratelimit::decision d;
+  d.limit = limit;
+  d.remaining = l.base_remaining + left;
+  d.reset_us = std::max<std::int64_t>(0, l.full_at_us - now_us);
+  return d;
+}
+
+void lease_table::put(const std::string& bucket, std::shared_ptr<rl_lease> l) {
+  std::unique_lock<std::shared_mutex> g(mtx_);
+  leases_[bucket] = std::move(l);
+}
+
+std::int64_t lease_table::retire(const std::string& bucket) {
+  std::unique_lock<std::shared_mutex> g(mtx_);
+  auto it = leases_.find(bucket);
+  if (it == leases_.end())
+    return 0;
+  auto unused = std::max<std::int64_t>(0, it->second->tokens.exchange(0));
+  leases_.erase(it);
+  return unused;
+}
+
+std::size_t lease_table::size() const {
+  std::shared_lock<std::shared_mutex> g(mtx_);
+  return leases_.size();
+}
+
+limiter::limiter(limiter_options opts, std::vector<caf::actor> shards, std::shared_ptr<lease_table> leases)
+  : opts_(std::move(opts)), shards_(std::move(shards)), leases_(std::move(leases)) {}
+
+std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std::string& key) const {
+  if (opts_.lease_tokens <= 0 || policy >= opts_.policies.size())
+    return std::nullopt;
+  const auto& p = opts_.policies[policy];
+  return leases_->take(bucket_id(p, key), p.limit, system_now_us());
+}
 
 void limiter::check(rl_check c) const {
   auto shard = shards_[std::hash<std::string>{}(c.key) % shards_.size()];
@@ -219,9 +358,10 @@ std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options o
   auto shared = std::make_shared<const limiter_options>(opts);
   std::vector<caf::actor> shards;
   auto outage = std::make_shared<std::atomic<bool>>(false);
+  auto leases = std::make_shared<lease_table>();
   for (std::size_t i = 0; i < opts.shards; ++i)
-    shards.push_back(sys.spawn(shard_fn, shared, redis, i, outage, &reg, metrics));
-  return std::make_shared<limiter>(std::move(opts), std::move(shards));
+    shards.push_back(sys.spawn(shard_fn, shared, redis, i, outage, leases, &reg, metrics));
+  return std::make_shared<limiter>(std::move(opts), std::move(shards), std::move(leases));
 }
 
 } // namespace chorus::actors

@@ -8,6 +8,16 @@
 // fails, the shard decides from its own buckets (the same GCRA, this node only)
 // for `retry_redis` before trying Redis again; the outage is logged once and
 // every local decision is counted in chorus_ratelimit_fallback_total.
+//
+// Leases: a bucket asked for again within `lease` takes `lease_tokens` tokens
+// from Redis in one decision and publishes them in a table that HTTP threads
+// read (limiter::take): until they are used up or the lease ends, requests of
+// that bucket are decided on the HTTP thread with one atomic decrement — no
+// actor hop, no Redis round trip. Leased tokens are taken from the shared
+// budget before they are handed out, so the cluster never admits more than a
+// limit; unused ones are given back when the lease ends. The cost is the other
+// way: while a node holds unused leased tokens, other nodes may be refused up to
+// `lease_tokens` per bucket and node early, for at most `lease`.
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
 #include "common/gcra.hpp"
@@ -17,8 +27,12 @@
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <functional>
+#include <atomic>
 #include <memory>
+#include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace chorus::actors {
@@ -30,6 +44,31 @@ struct limiter_options {
   std::chrono::milliseconds retry_redis{1'000}; // after a failure, local decisions this long
   std::size_t local_buckets = 100'000;         // per shard, for the fallback
   std::function<std::int64_t()> now_us;        // the fallback's clock (default: the system clock)
+  bool shared = true;                          // false: every decision is this node's (no Redis)
+  std::int64_t lease_tokens = 0;               // tokens per lease (at most a tenth of the limit); 0: no leases
+  std::chrono::milliseconds lease{250};        // how long a lease lives
+};
+
+// A bucket's leased tokens, shared with HTTP threads.
+struct rl_lease {
+  std::atomic<std::int64_t> tokens{0};
+  std::int64_t expires_us = 0;       // wall clock
+  std::int64_t base_remaining = 0;   // Redis's remaining once the lease was taken
+  std::int64_t full_at_us = 0;       // wall clock when the bucket was full again, as of the lease
+};
+
+class lease_table {
+public:
+  // One token of a live lease, as a decision; nullopt when there is none left.
+  std::optional<ratelimit::decision> take(const std::string& bucket, std::int64_t limit, std::int64_t now_us) const;
+  void put(const std::string& bucket, std::shared_ptr<rl_lease> l);
+  // Removes the lease and returns the tokens nobody took.
+  std::int64_t retire(const std::string& bucket);
+  std::size_t size() const;
+
+private:
+  mutable std::shared_mutex mtx_;
+  std::unordered_map<std::string, std::shared_ptr<rl_lease>> leases_;
 };
 
 // One decision (or, with cost < 0, a refund of -cost requests).
@@ -38,20 +77,28 @@ struct rl_check {
   std::string key;                                          // "a:<account>", "ip:<address>", …
   std::int64_t cost = 1;
   std::function<void(const ratelimit::decision&)> reply;   // runs on the shard; may be empty
+  bool no_lease = false;                                    // decide this request alone
 };
 
-class limiter {
+class limiter : public std::enable_shared_from_this<limiter> {
 public:
-  limiter(limiter_options opts, std::vector<caf::actor> shards);
+  limiter(limiter_options opts, std::vector<caf::actor> shards, std::shared_ptr<lease_table> leases);
   // Thread-safe: HTTP threads call it; the reply runs on the shard's thread.
   void check(rl_check c) const;
+  // A decision from a live lease, on the caller's thread; nullopt: use check().
+  std::optional<ratelimit::decision> take(std::uint32_t policy, const std::string& key) const;
+  std::shared_ptr<lease_table> leases() const { return leases_; }
   const ratelimit::policy& policy(std::uint32_t id) const { return opts_.policies.at(id); }
   const std::vector<caf::actor>& shards() const { return shards_; }
 
 private:
   limiter_options opts_;
   std::vector<caf::actor> shards_;
+  std::shared_ptr<lease_table> leases_;
 };
+
+// The lease table's key of a bucket.
+inline std::string bucket_id(const ratelimit::policy& p, const std::string& key) { return p.name + ":" + key; }
 
 std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, redis_actor redis,
                                        actor_registry& reg, metrics::registry* metrics);

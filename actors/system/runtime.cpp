@@ -112,6 +112,9 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     lo.policies = rate_policies(cfg.ratelimit);
     lo.shards = static_cast<std::size_t>(cfg.ratelimit.shards);
     lo.timeout = std::chrono::milliseconds(cfg.ratelimit.redis_timeout_ms);
+    lo.shared = cfg.ratelimit.shared;
+    lo.lease_tokens = cfg.ratelimit.lease_tokens;
+    lo.lease = std::chrono::milliseconds(cfg.ratelimit.lease_ms);
     svc_.limits = spawn_limiter(*sys_, lo, svc_.redis, registry_, &metrics);
   }
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);

@@ -113,6 +113,35 @@ TEST_F(RateLimits, TwoNodesShareOneBudgetThroughRedis) {
   EXPECT_EQ(on(other).status, 429);
 }
 
+TEST_F(RateLimits, HotBucketsLeaseTokensAndGiveTheUnusedBack) {
+  start(limits({{"CHORUS_RATELIMIT_ANON", "1000/3600"}, {"CHORUS_RATELIMIT_LEASE_TOKENS", "20"},
+                {"CHORUS_RATELIMIT_LEASE_MS", "200"}}));
+  auto ip = fresh_ip();
+  int sent = 0;
+  std::int64_t last = 1000;
+  for (; sent < 30; ++sent) {
+    auto r = as(ip, "/api/v1/instance");
+    ASSERT_EQ(r.status, 200);
+    auto remaining = std::stoll(r.header("x-ratelimit-remaining"));
+    EXPECT_LT(remaining, last) << "request " << sent << ": every request counts";
+    last = remaining;
+  }
+  auto leases = [&] {
+    std::int64_t n = 0;
+    auto listing = get(d->url("/api/v1/chorus/admin/actors?kind=ratelimit")).json();
+    for (auto& a : listing["actors"])
+      n += a["counters"].value("leases", std::int64_t{0});
+    return n;
+  };
+  EXPECT_GE(leases(), 1) << "a hot bucket took a lease";
+  // Once the leases have ended, the unused tokens are back: the budget is exact.
+  EXPECT_TRUE(wait_until([&] {
+    auto r = as(ip, "/api/v1/instance");
+    ++sent;
+    return r.header("x-ratelimit-remaining") == std::to_string(1000 - sent);
+  }, std::chrono::seconds(10)));
+}
+
 TEST_F(RateLimits, RedisDownLimitsPerNodeThenRedisIsUsedAgain) {
   private_redis redis;
   start(limits({{"CHORUS_REDIS_PORT", std::to_string(redis.port())}, {"CHORUS_RATELIMIT_ANON", "3/3600"},
