@@ -26,7 +26,7 @@ enum counter : std::size_t { c_decisions, c_denied, c_redis_calls, c_fallbacks, 
 struct shard_state {
   static inline const char* name = "chorus.ratelimit_shard";
   std::shared_ptr<const limiter_options> opts;
-  redis_actor redis;
+  std::unique_ptr<rd::context> redis;  // this shard's own connection
   std::vector<rl_check> pending;
   bool flush_queued = false;
   clock_type::time_point local_until{};  // Redis failed: decide locally until then
@@ -208,37 +208,52 @@ std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const 
   return noscript;
 }
 
-void send_batch(shard_ptr self, std::vector<rl_check> checks, bool with_load) {
+// One pipeline on this shard's own connection (a detached actor: blocking here
+// holds up only this shard, for one round trip, while more checks queue up for
+// the next batch). NOSCRIPT: the script is loaded and the rest sent again once.
+// Sends `cmds`; on failure (connection, timeout) marks the outage and returns nullopt.
+std::optional<std::vector<rd::reply>> pipeline(shard_ptr self, const std::vector<rd::command>& cmds) {
   auto& s = self->state;
-  auto batch = std::make_shared<std::vector<rl_check>>(std::move(checks));
-  auto cmds = commands(s, *batch);
-  if (with_load)
-    cmds.insert(cmds.begin(), rd::script_load());
-  s.stats->add(c_redis_calls);
-  self->request(s.redis, s.opts->timeout, redis_request{std::move(cmds)})
-    .then(
-      [self, batch, with_load](redis_result& r) {
-        auto& s = self->state;
-        recovered(self);
-        auto again = apply(self, *batch, r.replies, with_load ? 1 : 0);
-        if (!again.empty()) {
-          if (with_load) {  // loaded and still unknown: give up on Redis for this batch
-            for (auto& c : again)
-              decide_locally(s, c);
-          } else {
-            send_batch(self, std::move(again), true);
-          }
-        }
-      },
-      [self, batch](caf::error& err) {
-        auto& s = self->state;
-        outage(self, description_of(err).empty() ? caf::to_string(err) : description_of(err));
-        for (auto& c : *batch) {
-          if (c.cost > 1 && !c.no_lease)
-            c.cost = 1;  // a lease asked for: decide the one request
-          decide_locally(s, c);
-        }
-      });
+  try {
+    if (!s.redis->connected())
+      s.redis->connect();
+    s.stats->add(c_redis_calls);
+    auto replies = s.redis->pipeline(cmds);
+    recovered(self);
+    return replies;
+  } catch (const std::exception& e) {
+    s.redis->disconnect();
+    outage(self, e.what());
+    return std::nullopt;
+  }
+}
+
+void decide_all_locally(shard_state& s, std::vector<rl_check>& checks) {
+  for (auto& c : checks) {
+    if (c.cost > 1 && !c.no_lease)
+      c.cost = 1;  // a lease was asked for: decide the one request
+    decide_locally(s, c);
+  }
+}
+
+// One pipeline on this shard's own connection (a detached actor: blocking here
+// holds up only this shard, for one round trip, while more checks queue up for
+// the next batch). NOSCRIPT: the script is loaded and the rest sent again once.
+void send_batch(shard_ptr self, std::vector<rl_check> batch) {
+  auto& s = self->state;
+  auto replies = pipeline(self, commands(s, batch));
+  if (!replies)
+    return decide_all_locally(s, batch);
+  auto again = apply(self, batch, *replies, 0);
+  if (again.empty())
+    return;
+  auto retry = commands(s, again);
+  retry.insert(retry.begin(), rd::script_load());
+  replies = pipeline(self, retry);
+  if (!replies)
+    return decide_all_locally(s, again);
+  auto unknown = apply(self, again, *replies, 1);
+  decide_all_locally(s, unknown);  // loaded and still unknown: this node decides
 }
 
 void flush(shard_ptr self) {
@@ -253,17 +268,17 @@ void flush(shard_ptr self) {
       decide_locally(s, c);
     return;
   }
-  send_batch(self, std::move(batch), false);
+  send_batch(self, std::move(batch));
 }
 
-caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, redis_actor redis, std::size_t index,
+caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, std::size_t index,
                        std::shared_ptr<std::atomic<bool>> outage, std::shared_ptr<lease_table> leases,
                        actor_registry* reg, metrics::registry* metrics) {
   auto& st = self->state;
   st.outage = std::move(outage);
   st.leases = std::move(leases);
   st.opts = std::move(opts);
-  st.redis = std::move(redis);
+  st.redis = std::make_unique<rd::context>(st.opts->redis_host, st.opts->redis_port, st.opts->timeout);
   st.stats = reg->enlist(self, "ratelimit", "shard-" + std::to_string(index),
                          {"decisions", "denied", "redis_calls", "fallbacks", "local_buckets", "leases"});
   st.allowed.assign(st.opts->policies.size(), nullptr);
@@ -352,15 +367,15 @@ void limiter::check(rl_check c) const {
   caf::anon_send(shard, std::move(c));
 }
 
-std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, redis_actor redis,
-                                       actor_registry& reg, metrics::registry* metrics) {
+std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, actor_registry& reg,
+                                       metrics::registry* metrics) {
   opts.shards = std::max<std::size_t>(1, opts.shards);
   auto shared = std::make_shared<const limiter_options>(opts);
   std::vector<caf::actor> shards;
   auto outage = std::make_shared<std::atomic<bool>>(false);
   auto leases = std::make_shared<lease_table>();
   for (std::size_t i = 0; i < opts.shards; ++i)
-    shards.push_back(sys.spawn(shard_fn, shared, redis, i, outage, leases, &reg, metrics));
+    shards.push_back(sys.spawn<caf::detached>(shard_fn, shared, i, outage, leases, &reg, metrics));
   return std::make_shared<limiter>(std::move(opts), std::move(shards), std::move(leases));
 }
 

@@ -1,9 +1,10 @@
 #pragma once
-// Rate-limit bucket actors (issue #6). Buckets live in shard actors: bucket
+// Rate-limit bucket actors (issue #6). Buckets live in shard actors (detached,
+// each with its own Redis connection): bucket
 // (policy, key) belongs to shard hash(key) % shards, and a shard holds many
 // buckets (one actor per bucket would cost a spawn and a mailbox per client IP).
-// Each shard batches the decisions that arrive while its last Redis request was
-// being sent into one request of GCRA scripts (storage/redis/ratelimit.hpp),
+// Each shard batches the decisions that arrive while its last Redis pipeline was
+// in flight into one pipeline of GCRA scripts (storage/redis/ratelimit.hpp),
 // so the authoritative budget is Redis's and is shared by every node. If Redis
 // fails, the shard decides from its own buckets (the same GCRA, this node only)
 // for `retry_redis` before trying Redis again; the outage is logged once and
@@ -40,6 +41,8 @@ namespace chorus::actors {
 struct limiter_options {
   std::vector<ratelimit::policy> policies;     // a check names its policy by index
   std::size_t shards = 4;
+  std::string redis_host = "127.0.0.1";        // each shard has its own connection
+  int redis_port = 6379;
   std::chrono::milliseconds timeout{500};      // a Redis answer slower than this: decide locally
   std::chrono::milliseconds retry_redis{1'000}; // after a failure, local decisions this long
   std::size_t local_buckets = 100'000;         // per shard, for the fallback
@@ -100,8 +103,8 @@ private:
 // The lease table's key of a bucket.
 inline std::string bucket_id(const ratelimit::policy& p, const std::string& key) { return p.name + ":" + key; }
 
-std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, redis_actor redis,
-                                       actor_registry& reg, metrics::registry* metrics);
+std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, actor_registry& reg,
+                                       metrics::registry* metrics);
 
 } // namespace chorus::actors
 

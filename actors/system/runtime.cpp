@@ -115,7 +115,9 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     lo.shared = cfg.ratelimit.shared;
     lo.lease_tokens = cfg.ratelimit.lease_tokens;
     lo.lease = std::chrono::milliseconds(cfg.ratelimit.lease_ms);
-    svc_.limits = spawn_limiter(*sys_, lo, svc_.redis, registry_, &metrics);
+    lo.redis_host = cfg.redis.host;
+    lo.redis_port = cfg.redis.port;
+    svc_.limits = spawn_limiter(*sys_, lo, registry_, &metrics);
   }
   svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
   svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);

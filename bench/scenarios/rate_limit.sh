@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# rate_limit: the rate limiter (issue #6) against rate-limiter-flexible 11.4.0,
+# in the same run, on the same private Redis:
+#   decisions — closed-loop clients at concurrency 1 and 64 over 10,000 keys for
+#     BENCH_SECONDS: Chorus's shard actors with budgets in Redis (shared, leases
+#     off: every decision is a script call, batched per shard) and on the node
+#     (local), by bench_ratelimit_decisions; RateLimiterRedis (ioredis) and
+#     RateLimiterMemory, by bench/ratelimit/rlf.mjs. Limits large enough that
+#     nothing is refused.
+#   overhead — wrk -t2 -c64 on GET /api/v1/instance (an actor round trip) through
+#     a trusted proxy address, chorusd with ratelimit.enabled=false vs true
+#     (one client: its bucket is hot and decided from leases).
+# 2 cores shared by everything: the ratios are the result.
+# Knobs: BENCH_SECONDS (default 5 for decisions, 10 for wrk), BENCH_RUNS (default 3, median).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../../scripts/lib.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+SECS="${BENCH_SECONDS:-10}"
+DSECS=$(( SECS < 5 ? SECS : 5 ))
+RUNS="${BENCH_RUNS:-3}"
+CHORUSD="$CHORUS_BUILD_DIR/tools/chorusd"
+CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
+DECIDE="$CHORUS_BUILD_DIR/bench/bench_ratelimit_decisions"
+NODE_DIR="$CHORUS_ROOT/bench/ratelimit"
+[ -x "$CHORUSD" ] && [ -x "$DECIDE" ] || die "build first (bench/run does)"
+command -v wrk >/dev/null || die "wrk is missing (bench/run installs it)"
+command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
+if [ ! -d "$NODE_DIR/node_modules/rate-limiter-flexible" ]; then
+  say "installing rate-limiter-flexible (bench only) from bench/ratelimit/package-lock.json"
+  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
+
+TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
+chmod 755 "$TMP"
+mkdir -p "$TMP/pg"
+chown postgres:postgres "$TMP/pg"
+PIDS=()
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  redis_stop
+  pg_stop "$TMP/pg"
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+REDIS_PORT="$(free_port)"
+redis_start "$TMP/redis" "$REDIS_PORT"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
+
+for c in 1 64; do
+  cs=() cl=() rr=() rm=()
+  for _ in $(seq 1 "$RUNS"); do
+    cs+=("$("$DECIDE" shared "$REDIS_PORT" "$c" 10000 "$DSECS" | field rate)")
+    cl+=("$("$DECIDE" local "$REDIS_PORT" "$c" 10000 "$DSECS" | field rate)")
+    out=$(node "$NODE_DIR/rlf.mjs" --redis-port "$REDIS_PORT" --keys 10000 --seconds "$DSECS" --concurrency "$c" \
+            --limit 1000000000 --which both)
+    rr+=("$(echo "$out" | grep '^rlf redis' | field rate)")
+    rm+=("$(echo "$out" | grep '^rlf memory' | field rate)")
+    say "decisions c=$c: chorus shared ${cs[-1]}/s local ${cl[-1]}/s; rlf redis ${rr[-1]}/s memory ${rm[-1]}/s"
+  done
+  CS=$(echo "${cs[*]}" | median); CL=$(echo "${cl[*]}" | median)
+  RR=$(echo "${rr[*]}" | median); RM=$(echo "${rm[*]}" | median)
+  echo "rate_limit decisions concurrency=$c keys=10000 shared: chorus $CS/s, RateLimiterRedis $RR/s, ratio $(ratio "$CS" "$RR")"
+  echo "rate_limit decisions concurrency=$c keys=10000 local: chorus $CL/s, RateLimiterMemory $RM/s, ratio $(ratio "$CL" "$RM")"
+done
+
+# Request-path overhead.
+PG_PORT="$(free_port)"
+CHORUS_PG_FSYNC=off pg_start "$TMP/pg" "$PG_PORT" "$TMP/pg.log"
+pg_ensure_db "$PG_PORT" bench_rl
+DSN="host=127.0.0.1 port=$PG_PORT user=postgres dbname=bench_rl"
+CHORUS_PG_DSN="$DSN" "$CHORUSCTL" migrate >/dev/null
+start_node() {  # NAME ENABLED → URL_<NAME>
+  local name="$1"
+  CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$TMP/$name.port" \
+    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME="$name" CHORUS_RATELIMIT_ENABLED="$2" \
+    CHORUS_RATELIMIT_TRUSTED_PROXIES=127.0.0.1 CHORUS_RATELIMIT_ANON=1000000000/300 \
+    "$CHORUSD" 2>"$TMP/$name.log" &
+  PIDS+=($!)
+  for _ in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
+  [ -s "$TMP/$name.port" ] || { cat "$TMP/$name.log" >&2; die "chorusd $name did not start"; }
+  printf -v "URL_$name" '%s' "http://127.0.0.1:$(cat "$TMP/$name.port")"
+}
+start_node off false
+start_node on true
+curl -sf -H "X-Forwarded-For: 198.51.100.7" "$URL_on/api/v1/instance" -D - -o /dev/null | grep -qi '^x-ratelimit-limit' \
+  || die "the limited node did not send rate-limit headers"
+wrk_rate() { wrk -t2 -c64 -d"${SECS}s" -H "X-Forwarded-For: 198.51.100.7" "$1/api/v1/instance" | awk '/Requests\/sec/ { print $2 }'; }
+off=() on=()
+for _ in $(seq 1 "$RUNS"); do
+  off+=("$(wrk_rate "$URL_off")")
+  on+=("$(wrk_rate "$URL_on")")
+  say "overhead: limits off ${off[-1]} req/s, on ${on[-1]} req/s"
+done
+OFF=$(echo "${off[*]}" | median); ON=$(echo "${on[*]}" | median)
+echo "rate_limit overhead GET /api/v1/instance: off $OFF req/s, on $ON req/s, on/off $(ratio "$ON" "$OFF") (overhead $(awk -v a="$ON" -v b="$OFF" 'BEGIN { printf "%.1f", (1 - a / b) * 100 }')%)"
