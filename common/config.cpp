@@ -99,7 +99,7 @@ const std::vector<option>& options() {
     CHORUS_INT("ratelimit.shards", ratelimit.shards, 1, 256, "rate-limit bucket shard actors on this node"),
     CHORUS_INT("ratelimit.redis_timeout_ms", ratelimit.redis_timeout_ms, 10, 60'000, "a Redis rate-limit decision slower than this is made by the node alone"),
     CHORUS_BOOL("ratelimit.shared", ratelimit.shared, "budgets shared by all nodes through Redis (false: each node limits alone)"),
-    CHORUS_INT("ratelimit.lease_tokens", ratelimit.lease_tokens, 0, 100'000, "tokens a hot bucket takes from Redis at once, used on the HTTP threads (at most a tenth of the limit; 0: none)"),
+    CHORUS_INT("ratelimit.lease_tokens", ratelimit.lease_tokens, 0, 100'000, "most tokens a hot bucket takes from Redis at once, spent on the HTTP threads (also at most a tenth of the limit; 0: none)"),
     CHORUS_INT("ratelimit.lease_ms", ratelimit.lease_ms, 10, 60'000, "how long leased rate-limit tokens may be used before the rest is given back"),
     CHORUS_STR("ratelimit.trusted_proxies", ratelimit.trusted_proxies, "proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-For names the client"),
     CHORUS_STR("ratelimit.api", ratelimit.api, "authenticated API requests per account: limit/seconds"),

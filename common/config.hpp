@@ -95,7 +95,7 @@ struct ratelimit_config {
   int shards = 4;                     // bucket shard actors per node
   int redis_timeout_ms = 500;         // a slower Redis decision is made by this node alone
   bool shared = true;                 // false: every node limits alone (no Redis)
-  int lease_tokens = 20;              // tokens a hot bucket takes at once (≤ limit/10); 0: no leases
+  int lease_tokens = 1000;            // most tokens a hot bucket takes at once (also ≤ limit/10); 0: no leases
   int lease_ms = 250;                 // how long leased tokens may be used
   std::string trusted_proxies;        // addresses/CIDRs whose X-Forwarded-For is believed, comma-separated
   std::string api = "300/300";        // authenticated API, per account

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <atomic>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace chorus::actors {
 namespace {
@@ -34,6 +35,7 @@ struct shard_state {
   std::unordered_map<std::string, std::int64_t> buckets;  // local TATs: "<policy>:<key>"
   std::shared_ptr<lease_table> leases;
   std::unordered_map<std::string, std::int64_t> seen;    // bucket → when it was last asked for (µs)
+  std::unordered_map<std::string, std::int64_t> lease_size;  // bucket → tokens of its next lease
   std::vector<std::pair<std::string, std::int64_t>> leased;  // this shard's leases: bucket, expiry (µs)
   bool lease_tick = false;
   std::shared_ptr<actor_stats> stats;
@@ -100,26 +102,37 @@ void recovered(shard_ptr self) {
 }
 
 // Tokens to take for `c`: a lease when its bucket was asked for recently.
-std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now) {
+// A lease's size follows its bucket's rate: it starts at 2 tokens and doubles
+// each time a lease is used up before it ends (halves when most of one was given
+// back), never above lease_tokens nor a tenth of the limit. Only the first check
+// of a bucket in a batch asks for a lease.
+std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::unordered_set<std::string>& leasing) {
   if (c.cost != 1 || c.no_lease || s.opts->lease_tokens <= 0)
     return c.cost;
   const auto& p = s.opts->policies[c.policy];
-  auto size = std::min(s.opts->lease_tokens, p.limit / 10);
-  auto& last = s.seen[bucket_id(p, c.key)];
+  auto id = bucket_id(p, c.key);
+  auto cap = std::min(s.opts->lease_tokens, p.limit / 10);
+  auto& last = s.seen[id];
   bool hot = last > 0 && now - last < std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
   last = now;
-  if (s.seen.size() > s.opts->local_buckets)
+  if (s.seen.size() > s.opts->local_buckets) {
     s.seen.clear();  // a rough bound; buckets that are hot come back at once
-  return hot && size > 1 ? size : 1;
+    s.lease_size.clear();
+  }
+  if (!hot || cap < 2 || !leasing.insert(id).second)
+    return 1;
+  auto it = s.lease_size.find(id);
+  return std::clamp<std::int64_t>(it == s.lease_size.end() ? 2 : it->second, 2, cap);
 }
 
 std::vector<rd::command> commands(shard_state& s, std::vector<rl_check>& batch) {
   std::vector<rd::command> cmds;
   cmds.reserve(batch.size());
   auto now = system_now_us();
+  std::unordered_set<std::string> leasing;
   for (auto& c : batch) {
     const auto& p = s.opts->policies[c.policy];
-    auto cost = cost_of(s, c, now);
+    auto cost = cost_of(s, c, now, leasing);
     if (cost > 1)
       c.cost = cost;  // remembered: the reply publishes the rest as a lease
     cmds.push_back(rd::gcra_evalsha(rd::ratelimit_key(p.name, c.key), p, c.cost));
@@ -138,8 +151,12 @@ void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   l->base_remaining = d.remaining;
   l->full_at_us = now + d.reset_us;
   auto id = bucket_id(p, c.key);
+  auto& size = s.lease_size[id];
+  size = std::max<std::int64_t>(size, c.cost);
   if (auto unused = s.leases->retire(id); unused > 0)  // an older lease of ours: give its rest back
-    self->send(self, rl_check{c.policy, c.key, -unused, {}});
+    self->send(self, rl_check{c.policy, c.key, -unused, {}, true});
+  else
+    size *= 2;  // the last one was used up before it ended: a bigger one next time
   s.stats->add(c_leases);
   s.leased.emplace_back(id, l->expires_us);
   s.leases->put(id, std::move(l));
@@ -162,6 +179,8 @@ void end_leases(shard_ptr self) {
       continue;
     }
     auto unused = s.leases->retire(id);
+    if (auto it = s.lease_size.find(id); it != s.lease_size.end() && unused > it->second / 2)
+      it->second = std::max<std::int64_t>(2, it->second / 2);  // mostly unused: smaller next time
     auto colon = id.find(':');
     for (std::uint32_t p = 0; unused > 0 && p < s.opts->policies.size(); ++p)
       if (s.opts->policies[p].name == id.substr(0, colon))

@@ -10,8 +10,9 @@
 // for `retry_redis` before trying Redis again; the outage is logged once and
 // every local decision is counted in chorus_ratelimit_fallback_total.
 //
-// Leases: a bucket asked for again within `lease` takes `lease_tokens` tokens
-// from Redis in one decision and publishes them in a table that HTTP threads
+// Leases: a bucket asked for again within `lease` takes a lease of tokens
+// (sized to its rate, at most `lease_tokens` and a tenth of its limit) from
+// Redis in one decision and publishes them in a table that HTTP threads
 // read (limiter::take): until they are used up or the lease ends, requests of
 // that bucket are decided on the HTTP thread with one atomic decrement — no
 // actor hop, no Redis round trip. Leased tokens are taken from the shared
@@ -48,7 +49,7 @@ struct limiter_options {
   std::size_t local_buckets = 100'000;         // per shard, for the fallback
   std::function<std::int64_t()> now_us;        // the fallback's clock (default: the system clock)
   bool shared = true;                          // false: every decision is this node's (no Redis)
-  std::int64_t lease_tokens = 0;               // tokens per lease (at most a tenth of the limit); 0: no leases
+  std::int64_t lease_tokens = 0;               // most tokens per lease (also at most a tenth of the limit); 0: none
   std::chrono::milliseconds lease{250};        // how long a lease lives
 };
 
