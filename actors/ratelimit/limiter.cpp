@@ -125,9 +125,11 @@ std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::u
   return std::clamp<std::int64_t>(it == s.lease_size.end() ? 2 : it->second, 2, cap);
 }
 
+constexpr std::size_t batch_chunk = 256;  // decisions per script call
+
 std::vector<rd::command> commands(shard_state& s, std::vector<rl_check>& batch) {
   std::vector<rd::command> cmds;
-  cmds.reserve(batch.size());
+  std::vector<rd::gcra_item> items;
   auto now = system_now_us();
   std::unordered_set<std::string> leasing;
   for (auto& c : batch) {
@@ -135,9 +137,27 @@ std::vector<rd::command> commands(shard_state& s, std::vector<rl_check>& batch) 
     auto cost = cost_of(s, c, now, leasing);
     if (cost > 1)
       c.cost = cost;  // remembered: the reply publishes the rest as a lease
-    cmds.push_back(rd::gcra_evalsha(rd::ratelimit_key(p.name, c.key), p, c.cost));
+    items.push_back({rd::ratelimit_key(p.name, c.key), &p, c.cost});
+    if (items.size() == batch_chunk) {
+      cmds.push_back(rd::gcra_evalsha_batch(items));
+      items.clear();
+    }
   }
+  if (!items.empty())
+    cmds.push_back(rd::gcra_evalsha_batch(items));
   return cmds;
+}
+
+// The replies of commands() as one reply per check.
+std::vector<rd::reply> per_check(const std::vector<rd::reply>& replies, std::size_t offset, std::size_t checks) {
+  std::vector<rd::reply> out;
+  out.reserve(checks);
+  for (std::size_t i = offset; i < replies.size() && out.size() < checks; ++i) {
+    auto part = rd::split_gcra_batch(replies[i], std::min(batch_chunk, checks - out.size()));
+    for (auto& r : part)
+      out.push_back(std::move(r));
+  }
+  return out;
 }
 
 // A lease decision came back: this request takes one token, the rest are published.
@@ -263,7 +283,7 @@ void send_batch(shard_ptr self, std::vector<rl_check> batch) {
   auto replies = pipeline(self, commands(s, batch));
   if (!replies)
     return decide_all_locally(s, batch);
-  auto again = apply(self, batch, *replies, 0);
+  auto again = apply(self, batch, per_check(*replies, 0, batch.size()), 0);
   if (again.empty())
     return;
   auto retry = commands(s, again);
@@ -271,7 +291,7 @@ void send_batch(shard_ptr self, std::vector<rl_check> batch) {
   replies = pipeline(self, retry);
   if (!replies)
     return decide_all_locally(s, again);
-  auto unknown = apply(self, again, *replies, 1);
+  auto unknown = apply(self, again, per_check(*replies, 1, again.size()), 0);
   decide_all_locally(s, unknown);  // loaded and still unknown: this node decides
 }
 
