@@ -109,8 +109,7 @@ int main(int argc, char** argv) {
   std::printf("chorus %s concurrency=%d keys=%d decisions=%llu seconds=%.2f rate=%.0f p50_us=%.0f p99_us=%.0f\n",
               mode.c_str(), concurrency, keys, static_cast<unsigned long long>(n), secs, n / secs, pct(0.5), pct(0.99));
   std::fflush(stdout);
-  for (auto& a : st->lim->shards())
-    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  st->lim->stop();
   st->lim.reset();
   sys.await_all_actors_done();
   return 0;

@@ -97,6 +97,9 @@ struct ratelimit_config {
   bool shared = true;                 // false: every node limits alone (no Redis)
   int lease_tokens = 1000;            // most tokens a hot bucket takes at once (also ≤ limit/10); 0: no leases
   int lease_ms = 250;                 // how long leased tokens may be used
+  int shed_queue_depth = 100'000;     // runnable jobs at shedding pressure 1 (0: not a signal)
+  int shed_oldest_job_s = 300;        // oldest runnable job's age at pressure 1 (0: not a signal)
+  int shed_pg_wait_ms = 500;          // expected Postgres pool wait at pressure 1 (0: not a signal)
   std::string trusted_proxies;        // addresses/CIDRs whose X-Forwarded-For is believed, comma-separated
   std::string api = "300/300";        // authenticated API, per account
   std::string anon = "300/300";       // unauthenticated API, per IP (IPv6: per /64)

@@ -1,6 +1,7 @@
 #include "http/ratelimit.hpp"
 
 #include "actors/ratelimit/limiter.hpp"
+#include "actors/ratelimit/shedder.hpp"
 #include "common/crypto.hpp"
 #include "http/auth.hpp"
 #include "http/error_mapping.hpp"
@@ -19,6 +20,8 @@ enum class key_by { account, ip, username };
 
 struct route_plan {
   bool limited = false;
+  bool read = false;     // GET/HEAD: shed last
+  bool sign_in = false;  // shed with reads
   bool has_specific = false;
   rl_policy specific = rl_policy::api;
   key_by specific_key = key_by::account;
@@ -32,6 +35,8 @@ route_plan plan_for(const std::string& method, const std::string& pattern) {
       starts_with(pattern, "/api/v1/chorus/admin") || (method == "GET" && pattern == "/oauth/authorize"))
     return p;
   p.limited = true;
+  p.read = method == "GET" || method == "HEAD";
+  p.sign_in = method == "POST" && (pattern == "/oauth/token" || pattern == "/oauth/authorize");
   auto specific = [&](rl_policy pol, key_by k) {
     p.has_specific = true;
     p.specific = pol;
@@ -172,7 +177,7 @@ void conclude(pending_checks& state, const actors::limiter& lim, request& req, c
 handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::string& method,
                         const std::string& pattern, handler_fn fn) {
   auto plan = plan_for(method, pattern);
-  if (!plan.limited || !limits || !limits->svc.limits)
+  if (!plan.limited || !limits || (!limits->svc.limits && !limits->svc.shed))
     return fn;
   return [limits, plan, fn = std::move(fn)](request& req, const responder& res) {
     const auto& svc = limits->svc;
@@ -181,6 +186,21 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
       return fn(req, res);
     auto ip = net::address_key(client);
     auto token = bearer_token(req);
+    if (const auto& shed = svc.shed) {
+      auto cls = plan.read || plan.sign_in ? actors::shed_class::read
+                 : token.empty()           ? actors::shed_class::anonymous_write
+                                           : actors::shed_class::authenticated_write;
+      if (shed->sheds(cls)) {
+        auto out = error_response(errc::overloaded, "Service overloaded, retry later");
+        out.headers.erase(std::remove_if(out.headers.begin(), out.headers.end(),
+                                         [](const auto& h) { return h.first == "Retry-After"; }),
+                          out.headers.end());
+        out.headers.emplace_back("Retry-After", std::to_string(shed->retry_after_s.load()));  // the measured drain
+        return res.send(std::move(out));
+      }
+    }
+    if (!svc.limits)
+      return fn(req, res);
     std::string who;
     if (!token.empty()) {
       auto ctx = cached_context(svc, token);

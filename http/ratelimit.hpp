@@ -9,7 +9,9 @@
 // X-RateLimit-Limit/-Remaining/-Reset (ISO 8601, as Mastodon) and the IETF
 // RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers-11)
 // of its tightest policy; a refusal is 429 with Retry-After. A request answered
-// 5xx gives its tokens back. Loopback clients (the address after trusted
+// 5xx gives its tokens back. Under load (actors/ratelimit/shedder.hpp) requests
+// are shed with 503 and Retry-After: anonymous writes first, then authenticated
+// writes, then reads and sign-ins. Loopback clients (the address after trusted
 // proxies) are exempt unless ratelimit.exempt_loopback is false (Mastodon
 // safelists localhost too).
 #include "actors/system/services.hpp"
@@ -28,7 +30,7 @@ namespace chorus::http {
 enum class rl_policy : std::uint32_t { api, anon, statuses, media, follows, signup, login_ip, login_account };
 
 struct rate_limits {
-  actors::services svc;
+  actors::services svc;  // svc.limits and svc.shed (either may be null)
   std::vector<net::cidr> trusted_proxies;
   bool exempt_loopback = true;
 };

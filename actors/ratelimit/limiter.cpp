@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <nlohmann/json.hpp>
@@ -31,7 +32,10 @@ struct shard_state {
   std::vector<rl_check> pending;
   bool flush_queued = false;
   clock_type::time_point local_until{};  // Redis failed: decide locally until then
-  std::shared_ptr<std::atomic<bool>> outage;  // one per node: logged once, by whichever shard sees it first
+  // Shards of this node that cannot reach Redis: the outage is logged when the
+  // first one fails and its end when the last one is back.
+  std::shared_ptr<std::atomic<int>> outage;
+  bool in_outage = false;
   std::unordered_map<std::string, std::int64_t> buckets;  // local TATs: "<policy>:<key>"
   std::shared_ptr<lease_table> leases;
   std::unordered_map<std::string, std::int64_t> seen;    // bucket → when it was last asked for (µs)
@@ -88,7 +92,7 @@ void decide_locally(shard_state& s, const rl_check& c) {
 void outage(shard_ptr self, const std::string& why) {
   auto& s = self->state;
   s.local_until = clock_type::now() + s.opts->retry_redis;
-  if (!s.outage->exchange(true)) {
+  if (!s.in_outage && (s.in_outage = true, s.outage->fetch_add(1) == 0)) {
     log::write(log::level::warn, "rate limits: redis unavailable, limiting per node until it is back",
                {{"error", why}});
   }
@@ -96,7 +100,7 @@ void outage(shard_ptr self, const std::string& why) {
 
 void recovered(shard_ptr self) {
   auto& s = self->state;
-  if (s.outage->exchange(false)) {
+  if (s.in_outage && (s.in_outage = false, s.outage->fetch_sub(1) == 1)) {
     log::write(log::level::info, "rate limits: redis is back, budgets are shared again");
   }
 }
@@ -253,18 +257,23 @@ std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const 
 // Sends `cmds`; on failure (connection, timeout) marks the outage and returns nullopt.
 std::optional<std::vector<rd::reply>> pipeline(shard_ptr self, const std::vector<rd::command>& cmds) {
   auto& s = self->state;
-  try {
-    if (!s.redis->connected())
-      s.redis->connect();
-    s.stats->add(c_redis_calls);
-    auto replies = s.redis->pipeline(cmds);
-    recovered(self);
-    return replies;
-  } catch (const std::exception& e) {
-    s.redis->disconnect();
-    outage(self, e.what());
-    return std::nullopt;
+  // A connection that was open may have gone stale (Redis restarted while this
+  // shard was idle): one fresh attempt before calling it an outage.
+  for (int attempt = s.redis->connected() ? 2 : 1; attempt > 0; --attempt) {
+    try {
+      if (!s.redis->connected())
+        s.redis->connect();
+      s.stats->add(c_redis_calls);
+      auto replies = s.redis->pipeline(cmds);
+      recovered(self);
+      return replies;
+    } catch (const std::exception& e) {
+      s.redis->disconnect();
+      if (attempt == 1)
+        outage(self, e.what());
+    }
   }
+  return std::nullopt;
 }
 
 void decide_all_locally(shard_state& s, std::vector<rl_check>& checks) {
@@ -311,7 +320,7 @@ void flush(shard_ptr self) {
 }
 
 caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, std::size_t index,
-                       std::shared_ptr<std::atomic<bool>> outage, std::shared_ptr<lease_table> leases,
+                       std::shared_ptr<std::atomic<int>> outage, std::shared_ptr<lease_table> leases,
                        actor_registry* reg, metrics::registry* metrics) {
   auto& st = self->state;
   st.outage = std::move(outage);
@@ -392,7 +401,20 @@ std::size_t lease_table::size() const {
 }
 
 limiter::limiter(limiter_options opts, std::vector<caf::actor> shards, std::shared_ptr<lease_table> leases)
-  : opts_(std::move(opts)), shards_(std::move(shards)), leases_(std::move(leases)) {}
+  : opts_(std::move(opts)), shards_(std::make_shared<const std::vector<caf::actor>>(std::move(shards))),
+    leases_(std::move(leases)) {}
+
+std::vector<caf::actor> limiter::shards() const {
+  auto s = std::atomic_load(&shards_);
+  return s ? *s : std::vector<caf::actor>{};
+}
+
+void limiter::stop() {
+  auto s = std::atomic_exchange(&shards_, std::shared_ptr<const std::vector<caf::actor>>());
+  if (s)
+    for (auto& a : *s)
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
 
 std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std::string& key) const {
   if (opts_.lease_tokens <= 0 || policy >= opts_.policies.size())
@@ -402,8 +424,10 @@ std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std
 }
 
 void limiter::check(rl_check c) const {
-  auto shard = shards_[std::hash<std::string>{}(c.key) % shards_.size()];
-  caf::anon_send(shard, std::move(c));
+  auto s = std::atomic_load(&shards_);
+  if (!s || s->empty())
+    return;  // stopped
+  caf::anon_send((*s)[std::hash<std::string>{}(c.key) % s->size()], std::move(c));
 }
 
 std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options opts, actor_registry& reg,
@@ -411,7 +435,7 @@ std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options o
   opts.shards = std::max<std::size_t>(1, opts.shards);
   auto shared = std::make_shared<const limiter_options>(opts);
   std::vector<caf::actor> shards;
-  auto outage = std::make_shared<std::atomic<bool>>(false);
+  auto outage = std::make_shared<std::atomic<int>>(0);
   auto leases = std::make_shared<lease_table>();
   for (std::size_t i = 0; i < opts.shards; ++i)
     shards.push_back(sys.spawn<caf::detached>(shard_fn, shared, i, outage, leases, &reg, metrics));

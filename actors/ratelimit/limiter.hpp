@@ -93,11 +93,16 @@ public:
   std::optional<ratelimit::decision> take(std::uint32_t policy, const std::string& key) const;
   std::shared_ptr<lease_table> leases() const { return leases_; }
   const ratelimit::policy& policy(std::uint32_t id) const { return opts_.policies.at(id); }
-  const std::vector<caf::actor>& shards() const { return shards_; }
+  std::vector<caf::actor> shards() const;
+  // Ends the shards and drops this handle's references to them: a detached
+  // actor's thread ends only with its last reference, and HTTP routes keep
+  // this handle until the server is gone. Later checks are dropped (their
+  // responders answer 500).
+  void stop();
 
 private:
   limiter_options opts_;
-  std::vector<caf::actor> shards_;
+  std::shared_ptr<const std::vector<caf::actor>> shards_;  // atomic_load/atomic_store
   std::shared_ptr<lease_table> leases_;
 };
 

@@ -9,6 +9,7 @@
 #include "actors/jobs/worker_pool.hpp"
 #include "actors/feed/status_cache.hpp"
 #include "actors/ratelimit/limiter.hpp"
+#include "actors/ratelimit/shedder.hpp"
 #include "actors/trends/trends.hpp"
 #include "actors/workers/blocking_pool.hpp"
 #include "actors/redis/redis_actor.hpp"
@@ -108,6 +109,14 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
   if (cfg.ratelimit.enabled) {
+    shed_options sh;
+    sh.queue_depth = cfg.ratelimit.shed_queue_depth;
+    sh.oldest_job_s = cfg.ratelimit.shed_oldest_job_s;
+    sh.pg_wait_ms = cfg.ratelimit.shed_pg_wait_ms;
+    svc_.shed = std::make_shared<shed_signal>();
+    shedder_ = spawn_shedder(*sys_, sh, svc_.pg, svc_.shed, registry_, &metrics);
+  }
+  if (cfg.ratelimit.enabled) {
     limiter_options lo;
     lo.policies = rate_policies(cfg.ratelimit);
     lo.shards = static_cast<std::size_t>(cfg.ratelimit.shards);
@@ -204,9 +213,10 @@ void runtime::shutdown() {
   caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);
+  if (shedder_)
+    caf::anon_send_exit(shedder_, caf::exit_reason::user_shutdown);
   if (svc_.limits)
-    for (auto& shard : svc_.limits->shards())
-      caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    svc_.limits->stop();
   caf::anon_send_exit(svc_.redis, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(svc_.pg, caf::exit_reason::user_shutdown);
   svc_ = services{};

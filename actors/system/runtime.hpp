@@ -42,6 +42,7 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   services svc_;
   std::vector<caf::actor> jobs_;  // job pools, their NOTIFY listener, the scheduler and built-in handlers
+  caf::actor shedder_;           // load shedding (actors/ratelimit/shedder.hpp)
   bool stopped_ = false;
 };
 

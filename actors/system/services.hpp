@@ -15,6 +15,7 @@ namespace chorus::actors {
 class actor_registry;
 class token_cache;
 class limiter;
+struct shed_signal;
 
 struct services {
   caf::actor_system* system = nullptr;
@@ -35,6 +36,7 @@ struct services {
   jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
   std::shared_ptr<limiter> limits;      // rate-limit shards; null when ratelimit.enabled is false
+  std::shared_ptr<shed_signal> shed;    // load-shedding level (actors/ratelimit/shedder.hpp)
   std::string base_url;  // public URL of this instance, no trailing slash
 };
 

@@ -111,6 +111,7 @@ TEST_F(RateLimits, TwoNodesShareOneBudgetThroughRedis) {
   EXPECT_EQ(last.header("x-ratelimit-remaining"), "0");
   EXPECT_EQ(on(*d).status, 429);
   EXPECT_EQ(on(other).status, 429);
+  EXPECT_EQ(other.stop(), 0) << "the shard threads end with the node";
 }
 
 TEST_F(RateLimits, HotBucketsLeaseTokensAndGiveTheUnusedBack) {
@@ -177,4 +178,47 @@ TEST_F(RateLimits, RedisDownLimitsPerNodeThenRedisIsUsedAgain) {
   auto first = log.find("rate limits: redis unavailable");
   EXPECT_NE(first, std::string::npos);
   EXPECT_EQ(log.find("rate limits: redis unavailable", first + 1), std::string::npos) << "logged once per outage";
+}
+
+TEST_F(RateLimits, UnderLoadAnonymousWritesAreShedFirstThenAllWritesThenReads) {
+  // The backlog of runnable jobs is the pressure here: 1 job = pressure 1. The
+  // "mail" queue has no pool on this node, so what is enqueued stays.
+  start(limits({{"CHORUS_RATELIMIT_SHED_QUEUE_DEPTH", "1"}, {"CHORUS_RATELIMIT_SHED_OLDEST_JOB_S", "0"},
+                {"CHORUS_RATELIMIT_SHED_PG_WAIT_MS", "0"}, {"CHORUS_JOBS_QUEUES", "default:1,feeds:2"}}));
+  auto alice = user("alice");
+  auto ip = fresh_ip();
+  auto anon_write = [&] {
+    return http("POST", d->url("/api/v1/apps"), "client_name=shed&redirect_uris=urn:ietf:wg:oauth:2.0:oob",
+                {"X-Forwarded-For: " + ip, "Content-Type: application/x-www-form-urlencoded"});
+  };
+  auto user_write = [&] {
+    return http("POST", d->url("/api/v1/statuses"), "status=hi",
+                {"Authorization: Bearer " + alice.token, "X-Forwarded-For: " + ip,
+                 "Content-Type: application/x-www-form-urlencoded"});
+  };
+  auto read = [&] { return as(ip, "/api/v1/instance"); };
+  auto level = [&] { return metric("chorus_shed_level"); };
+  ASSERT_TRUE(wait_until([&] { return level() == 0.0; })) << "the scheduler's first jobs have run";
+  auto enqueue = [&](int n) {
+    db.exec("INSERT INTO jobs (queue, kind) SELECT 'mail', 'chorus.noop' FROM generate_series(1, " + std::to_string(n) + ")");
+  };
+  enqueue(1);
+  ASSERT_TRUE(wait_until([&] { return level() == 1.0; }));
+  auto shed = anon_write();
+  EXPECT_EQ(shed.status, 503);
+  EXPECT_GE(std::stoi(shed.header("retry-after")), 1);
+  EXPECT_EQ(shed.json().value("error", ""), "Service overloaded, retry later");
+  EXPECT_EQ(user_write().status, 200) << "authenticated writes still go through";
+  EXPECT_EQ(read().status, 200);
+  enqueue(1);
+  ASSERT_TRUE(wait_until([&] { return level() == 2.0; }));
+  EXPECT_EQ(user_write().status, 503);
+  EXPECT_EQ(read().status, 200) << "reads last";
+  enqueue(2);
+  ASSERT_TRUE(wait_until([&] { return level() == 3.0; }));
+  EXPECT_EQ(read().status, 503);
+  EXPECT_EQ(get(d->url("/health")).status, 200) << "health is never shed";
+  db.exec("DELETE FROM jobs WHERE queue = 'mail'");
+  ASSERT_TRUE(wait_until([&] { return level() == 0.0; }));
+  EXPECT_EQ(anon_write().status, 200) << "back to normal once the backlog is gone";
 }
