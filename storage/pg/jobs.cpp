@@ -15,6 +15,36 @@ const char* job_columns =
   " to_char(j.run_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),"
   " to_char(j.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), coalesce(j.lease_owner, '')";
 
+// A batch of failures as the array parameters of the failure statements.
+struct failure_arrays {
+  std::string ids, errors, delays;
+};
+
+failure_arrays arrays_of(const std::vector<job_failure>& failures) {
+  std::vector<std::int64_t> ids;
+  std::vector<std::string> errors;
+  std::vector<double> delays;
+  for (auto& f : failures) {
+    ids.push_back(f.id);
+    errors.push_back(f.error);
+    delays.push_back(f.retry_in_s);
+  }
+  return {bigint_array(ids), text_array(errors), float8_array(delays)};
+}
+
+// The columns a worker needs: id, kind, payload, priority, attempts, max_attempts.
+job_row claimed_row(const pqxx::row& r, const std::string& queue, int attempt_offset) {
+  job_row j;
+  j.id = r[0].as<std::int64_t>();
+  j.queue = queue;
+  j.kind = r[1].as<std::string>();
+  j.payload = r[2].as<std::string>();
+  j.priority = r[3].as<int>();
+  j.attempts = r[4].as<int>() + attempt_offset;
+  j.max_attempts = r[5].as<int>();
+  return j;
+}
+
 job_row read_job(const pqxx::row& r) {
   job_row j;
   j.id = r[0].as<std::int64_t>();
@@ -157,14 +187,7 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
     std::vector<job_row> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-      job_row j;
-      j.id = r[0].as<std::int64_t>();
-      j.queue = queue;
-      j.kind = r[1].as<std::string>();
-      j.payload = r[2].as<std::string>();
-      j.priority = r[3].as<int>();
-      j.attempts = r[4].as<int>();
-      j.max_attempts = r[5].as<int>();
+      auto j = claimed_row(r, queue, 0);
       j.last_error = r[6].as<std::string>();
       j.state = "running";
       j.lease_owner = owner;
@@ -195,14 +218,7 @@ std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<jo
   if (failures.empty())
     return out;
   return translated([&] {
-    std::vector<std::int64_t> ids;
-    std::vector<std::string> errors;
-    std::vector<double> delays;
-    for (auto& f : failures) {
-      ids.push_back(f.id);
-      errors.push_back(f.error);
-      delays.push_back(f.retry_in_s);
-    }
+    auto a = arrays_of(failures);
     pqxx::work tx(c);
     auto rows = tx.exec_params(
       "UPDATE jobs j SET state = CASE WHEN j.attempts >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
@@ -210,7 +226,7 @@ std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<jo
       " last_error = f.e, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
       " FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, e, d)"
       " WHERE j.id = f.id AND j.state = 'running' AND j.lease_owner = $4 RETURNING j.id, j.state = 'dead'",
-      bigint_array(ids), text_array(errors), float8_array(delays), owner);
+      a.ids, a.errors, a.delays, owner);
     tx.commit();
     for (const auto& r : rows)
       out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
@@ -227,14 +243,7 @@ std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& qu
     std::vector<job_row> out;
     out.reserve(rows.size());
     for (const auto& r : rows) {
-      job_row j;
-      j.id = r[0].as<std::int64_t>();
-      j.queue = queue;
-      j.kind = r[1].as<std::string>();
-      j.payload = r[2].as<std::string>();
-      j.priority = r[3].as<int>();
-      j.attempts = r[4].as<int>() + 1;  // this attempt
-      j.max_attempts = r[5].as<int>();
+      auto j = claimed_row(r, queue, 1);  // attempts counts failures only: this one is the next
       j.state = "queued";
       out.push_back(std::move(j));
     }
@@ -256,14 +265,7 @@ std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::
   if (failures.empty())
     return out;
   return translated([&] {
-    std::vector<std::int64_t> ids;
-    std::vector<std::string> errors;
-    std::vector<double> delays;
-    for (auto& f : failures) {
-      ids.push_back(f.id);
-      errors.push_back(f.error);
-      delays.push_back(f.retry_in_s);
-    }
+    auto a = arrays_of(failures);
     auto rows = tx.exec_params(
       "UPDATE jobs j SET attempts = j.attempts + 1,"
       " state = CASE WHEN j.attempts + 1 >= j.max_attempts THEN 'dead' ELSE 'queued' END,"
@@ -271,7 +273,7 @@ std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::
       " last_error = f.e, updated_at = now()"
       " FROM unnest($1::bigint[], $2::text[], $3::float8[]) AS f(id, e, d)"
       " WHERE j.id = f.id RETURNING j.id, j.state = 'dead'",
-      bigint_array(ids), text_array(errors), float8_array(delays));
+      a.ids, a.errors, a.delays);
     for (const auto& r : rows)
       out.push_back({r[0].as<std::int64_t>(), r[1].as<bool>()});
     return out;
