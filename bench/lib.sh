@@ -43,3 +43,42 @@ nginx_start() {
   done
   die "nginx not listening on $port after 10 s"
 }
+
+# bench_workspace — makes the scenario's scratch folder TMP (TMP/pg owned by
+# postgres for pg_start) and PIDS=(), and traps exit and signals: bench_cleanup
+# then stops every PID in PIDS, Redis (redis_start's) and the Postgres in TMP/pg,
+# runs the scenario's own bench_on_exit if it defines one, and removes TMP.
+bench_workspace() {
+  TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
+  chmod 755 "$TMP"
+  mkdir -p "$TMP/pg"
+  chown postgres:postgres "$TMP/pg"
+  PIDS=()
+  trap bench_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+bench_cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if declare -F bench_on_exit >/dev/null; then bench_on_exit || true; fi
+  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  redis_stop
+  pg_stop "$TMP/pg"
+  rm -rf "$TMP"
+  exit $rc
+}
+
+# node_peer DIR PACKAGE — a bench-only Node peer: node and npm (Debian's packages
+# if missing) and DIR's packages installed from DIR's lock file (npm ci) unless
+# DIR/node_modules/PACKAGE is there already. Never a server dependency.
+node_peer() {
+  local dir="$1" package="$2"
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
+  if [ ! -d "$dir/node_modules/$package" ]; then
+    say "installing $package (bench only) from ${dir#"$CHORUS_ROOT"/}/package-lock.json"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
+  fi
+}

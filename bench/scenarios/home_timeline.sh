@@ -34,25 +34,11 @@ CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 for c in wrk curl psql redis-cli "$NGINX"; do command -v "$c" >/dev/null || die "$c is missing (bench/run installs it)"; done
 
-TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
-chmod 755 "$TMP"
-mkdir -p "$TMP/pg" "$TMP/nginx"
-chown postgres:postgres "$TMP/pg"
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  redis_stop
-  pg_stop "$TMP/pg"
+bench_on_exit() {
   [ ! -s "$TMP/chorusd.log" ] || { echo "home_timeline: chorusd log (last 10 lines):" >&2; tail -10 "$TMP/chorusd.log" >&2; }
-  rm -rf "$TMP"
-  exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workspace
+mkdir -p "$TMP/nginx"
 
 PG_PORT="$(free_port)"
 CHORUS_PG_FSYNC=off pg_start "$TMP/pg" "$PG_PORT" "$TMP/pg.log"
@@ -75,8 +61,9 @@ start_chorusd() {
 start_chorusd bench
 URL="http://127.0.0.1:$(cat "$TMP/bench.port")"
 # A second node on the same Postgres and Redis without the rendered-page cache:
-# what a read costs when it is really computed (part 1b and part 3).
-start_chorusd nocache CHORUS_FEED_PAGE_CACHE_MS=0
+# what a read costs when it is really computed (part 1b and part 3). It runs no
+# feeds pool, so every fan-out job runs on the first node, whose histogram part 2 reads.
+start_chorusd nocache CHORUS_FEED_PAGE_CACHE_MS=0 CHORUS_JOBS_QUEUES=default:8,maintenance:2
 URL_NOCACHE="http://127.0.0.1:$(cat "$TMP/nocache.port")"
 
 json_field() { grep -o "\"$1\":\"[^\"]*\"" | head -1 | cut -d'"' -f4; }

@@ -20,6 +20,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 JOBS="${BENCH_JOBS:-20000 100000}"
 CONC="${BENCH_JOBS_CONCURRENCY:-24}"
@@ -30,30 +32,13 @@ CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
 NODE_DIR="$CHORUS_ROOT/bench/jobs"
 [ -x "$CHORUSD" ] && [ -x "$CHORUSCTL" ] || die "build first (bench/run does)"
 
-# The bench-only Node peer: its own package.json and lock file under bench/jobs.
-command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
-if [ ! -d "$NODE_DIR/node_modules/graphile-worker" ]; then
-  say "installing graphile-worker (bench only) from bench/jobs/package-lock.json"
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
-fi
+node_peer "$NODE_DIR" graphile-worker  # its own package.json and lock file under bench/jobs
 
-TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
-chmod 755 "$TMP"
-mkdir -p "$TMP/pg"
-chown postgres:postgres "$TMP/pg"
 CHORUSD_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  [ -n "$CHORUSD_PID" ] && { kill -TERM "$CHORUSD_PID" 2>/dev/null || true; wait "$CHORUSD_PID" 2>/dev/null || true; }
-  redis_stop
-  pg_stop "$TMP/pg"
-  rm -rf "$TMP"
-  exit $rc
+bench_on_exit() {  # the chorusd of a run cut short
+  [ -z "$CHORUSD_PID" ] || { kill -TERM "$CHORUSD_PID" 2>/dev/null; wait "$CHORUSD_PID" 2>/dev/null; }
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workspace
 
 PG_PORT="$(free_port)"
 CHORUS_PG_FSYNC=on pg_start "$TMP/pg" "$PG_PORT" "$TMP/pg.log"

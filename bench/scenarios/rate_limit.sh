@@ -15,6 +15,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 SECS="${BENCH_SECONDS:-10}"
 DSECS=$(( SECS < 5 ? SECS : 5 ))
@@ -25,30 +27,9 @@ DECIDE="$CHORUS_BUILD_DIR/bench/bench_ratelimit_decisions"
 NODE_DIR="$CHORUS_ROOT/bench/ratelimit"
 [ -x "$CHORUSD" ] && [ -x "$DECIDE" ] || die "build first (bench/run does)"
 command -v wrk >/dev/null || die "wrk is missing (bench/run installs it)"
-command -v node >/dev/null && command -v npm >/dev/null || ensure_packages nodejs npm
-if [ ! -d "$NODE_DIR/node_modules/rate-limiter-flexible" ]; then
-  say "installing rate-limiter-flexible (bench only) from bench/ratelimit/package-lock.json"
-  (cd "$NODE_DIR" && npm ci --no-audit --no-fund --loglevel=error) >&2
-fi
+node_peer "$NODE_DIR" rate-limiter-flexible
 
-TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
-chmod 755 "$TMP"
-mkdir -p "$TMP/pg"
-chown postgres:postgres "$TMP/pg"
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  redis_stop
-  pg_stop "$TMP/pg"
-  rm -rf "$TMP"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workspace
 
 REDIS_PORT="$(free_port)"
 redis_start "$TMP/redis" "$REDIS_PORT"

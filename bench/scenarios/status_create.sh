@@ -11,6 +11,8 @@
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../../scripts/lib.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "$(dirname "$0")/../lib.sh"
 
 SECS="${BENCH_SECONDS:-10}"
 RUNS="${BENCH_RUNS:-3}"
@@ -19,24 +21,7 @@ CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
 [ -x "$CHORUSD" ] && [ -x "$CHORUSCTL" ] || die "build first (bench/run does)"
 command -v wrk >/dev/null || die "wrk is missing (bench/run installs it)"
 
-TMP="$(mktemp -d /tmp/chorus-bench.XXXXXX)"
-chmod 755 "$TMP"
-mkdir -p "$TMP/pg"
-chown postgres:postgres "$TMP/pg"
-PIDS=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  redis_stop
-  pg_stop "$TMP/pg"
-  rm -rf "$TMP"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_workspace
 
 PG_PORT="$(free_port)"
 CHORUS_PG_FSYNC=on pg_start "$TMP/pg" "$PG_PORT" "$TMP/pg.log"
