@@ -6,7 +6,7 @@
 // runs dry. Prints one line:
 //   chorus <shared|local> concurrency=C keys=K decisions=N seconds=S rate=R p50_us=.. p99_us=..
 //
-// usage: bench_ratelimit_decisions shared|local REDIS_PORT CONCURRENCY KEYS SECONDS
+// usage: bench_ratelimit_decisions shared|local REDIS_PORT CONCURRENCY KEYS SECONDS [SHARDS]
 #include "actors/ratelimit/limiter.hpp"
 #include "actors/registry/registry.hpp"
 #include "common/metrics.hpp"
@@ -65,8 +65,8 @@ void issue(const std::shared_ptr<run_state>& st) {
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
-    std::fprintf(stderr, "usage: bench_ratelimit_decisions shared|local REDIS_PORT CONCURRENCY KEYS SECONDS\n");
+  if (argc != 6 && argc != 7) {
+    std::fprintf(stderr, "usage: bench_ratelimit_decisions shared|local REDIS_PORT CONCURRENCY KEYS SECONDS [SHARDS]\n");
     return 2;
   }
   std::string mode = argv[1];
@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   lo.policies = {{"bench", 1'000'000'000, 3'600'000}};  // never runs dry
   lo.shared = mode == "shared";
   lo.lease_tokens = 0;
+  if (argc == 7)
+    lo.shards = static_cast<std::size_t>(std::stoul(argv[6]));
   auto st = std::make_shared<run_state>();
   st->lim = spawn_limiter(sys, lo, reg, &metrics);
   for (int i = 0; i < keys; ++i)

@@ -32,4 +32,12 @@ void gcra_refund(std::int64_t& tat_us, std::int64_t now_us, const policy& p, std
   tat_us = std::max(now_us, tat_us - p.interval_us() * std::max<std::int64_t>(1, cost));
 }
 
+decision state_of(std::int64_t tat_us, std::int64_t now_us, const policy& p) {
+  decision d;
+  d.limit = p.limit;
+  d.reset_us = std::max<std::int64_t>(0, tat_us - now_us);
+  d.remaining = std::max<std::int64_t>(0, (p.period_us() - d.reset_us) / p.interval_us());
+  return d;
+}
+
 } // namespace chorus::ratelimit

@@ -37,4 +37,7 @@ decision gcra(std::int64_t& tat_us, std::int64_t now_us, const policy& p, std::i
 // Gives back `cost` requests (a request answered 5xx): the TAT moves back, never below now.
 void gcra_refund(std::int64_t& tat_us, std::int64_t now_us, const policy& p, std::int64_t cost = 1);
 
+// A bucket as it stands (after a refund, say): allowed, with what remains now.
+decision state_of(std::int64_t tat_us, std::int64_t now_us, const policy& p);
+
 } // namespace chorus::ratelimit

@@ -40,7 +40,7 @@ struct shard_state {
   std::shared_ptr<lease_table> leases;
   std::unordered_map<std::string, std::int64_t> seen;    // bucket → when it was last asked for (µs)
   std::unordered_map<std::string, std::int64_t> lease_size;  // bucket → tokens of its next lease
-  std::vector<std::pair<std::string, std::int64_t>> leased;  // this shard's leases: bucket, expiry (µs)
+  std::vector<std::pair<std::string, std::shared_ptr<rl_lease>>> leased;  // this shard's leases, by bucket
   bool lease_tick = false;
   std::shared_ptr<actor_stats> stats;
   std::vector<metrics::counter*> allowed, denied;  // by policy
@@ -82,9 +82,7 @@ void decide_locally(shard_state& s, const rl_check& c) {
   }
   if (c.cost < 0) {
     ratelimit::gcra_refund(tat, now, p, -c.cost);
-    ratelimit::decision d;
-    d.limit = p.limit;
-    return answer(s, c, d);
+    return answer(s, c, ratelimit::state_of(tat, now, p));
   }
   answer(s, c, ratelimit::gcra(tat, now, p, c.cost));
 }
@@ -111,6 +109,16 @@ void recovered(shard_ptr self) {
 // back), never above lease_tokens nor a tenth of the limit. Only the first check
 // of a bucket in a batch asks for a lease.
 std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::unordered_set<std::string>& leasing) {
+  if (c.renew) {  // the lease is nearly used up before its end: the next one, twice as big
+    const auto& p = s.opts->policies[c.policy];
+    auto id = bucket_id(p, c.key);
+    auto cap = std::min(s.opts->lease_tokens, p.limit / 10);
+    auto& size = s.lease_size[id];
+    size = std::clamp<std::int64_t>(size * 2, 2, std::max<std::int64_t>(2, cap));
+    s.seen[id] = now;
+    leasing.insert(id);
+    return size;
+  }
   if (c.cost != 1 || c.no_lease || s.opts->lease_tokens <= 0)
     return c.cost;
   const auto& p = s.opts->policies[c.policy];
@@ -131,60 +139,72 @@ std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::u
 
 constexpr std::size_t batch_chunk = 256;  // decisions per script call
 
-std::vector<rd::command> commands(shard_state& s, std::vector<rl_check>& batch) {
-  std::vector<rd::command> cmds;
-  std::vector<rd::gcra_item> items;
+// A batch as script calls of up to batch_chunk checks each.
+struct script_calls {
+  std::vector<std::vector<rd::gcra_item>> items;
+  std::vector<rd::gcra_call> calls;
+};
+
+script_calls commands(shard_state& s, std::vector<rl_check>& batch) {
+  script_calls out;
   auto now = system_now_us();
   std::unordered_set<std::string> leasing;
-  for (auto& c : batch) {
-    const auto& p = s.opts->policies[c.policy];
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& c = batch[i];
     auto cost = cost_of(s, c, now, leasing);
     if (cost > 1)
       c.cost = cost;  // remembered: the reply publishes the rest as a lease
-    items.push_back({rd::ratelimit_key(p.name, c.key), &p, c.cost});
-    if (items.size() == batch_chunk) {
-      cmds.push_back(rd::gcra_evalsha_batch(items));
-      items.clear();
-    }
+    if (i % batch_chunk == 0)
+      out.items.emplace_back().reserve(std::min(batch_chunk, batch.size() - i));
+    out.items.back().push_back({c.key, &s.opts->policies[c.policy], c.cost});
   }
-  if (!items.empty())
-    cmds.push_back(rd::gcra_evalsha_batch(items));
-  return cmds;
+  for (auto& items : out.items)
+    out.calls.push_back(rd::gcra_batch(items));
+  return out;
 }
 
-// The replies of commands() as one reply per check.
-std::vector<rd::reply> per_check(const std::vector<rd::reply>& replies, std::size_t offset, std::size_t checks) {
-  std::vector<rd::reply> out;
-  out.reserve(checks);
-  for (std::size_t i = offset; i < replies.size() && out.size() < checks; ++i) {
-    auto part = rd::split_gcra_batch(replies[i], std::min(batch_chunk, checks - out.size()));
-    for (auto& r : part)
-      out.push_back(std::move(r));
+// The replies (from `offset` on) as one outcome per check.
+std::vector<rd::gcra_outcome> outcomes(const script_calls& sc, const std::vector<rd::reply>& replies,
+                                       std::size_t offset) {
+  std::vector<rd::gcra_outcome> out;
+  for (std::size_t i = 0; i < sc.calls.size(); ++i) {
+    rd::reply missing;
+    missing.type = rd::reply::kind::error;
+    missing.str = "no reply";
+    auto part = rd::gcra_outcomes(sc.calls[i], sc.items[i], i + offset < replies.size() ? replies[i + offset] : missing);
+    out.insert(out.end(), part.begin(), part.end());
   }
   return out;
 }
 
-// A lease decision came back: this request takes one token, the rest are published.
+// A lease decision came back: a request takes one token (a renewal: none), the
+// rest are published.
 void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   auto& s = self->state;
   const auto& p = s.opts->policies[c.policy];
   auto now = system_now_us();
   auto l = std::make_shared<rl_lease>();
-  l->tokens = c.cost - 1;
-  l->expires_us = now + std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
-  l->base_remaining = d.remaining;
-  l->full_at_us = now + d.reset_us;
   auto id = bucket_id(p, c.key);
   auto& size = s.lease_size[id];
   size = std::max<std::int64_t>(size, c.cost);
-  if (auto unused = s.leases->retire(id); unused > 0)  // an older lease of ours: give its rest back
-    self->send(self, rl_check{c.policy, c.key, -unused, {}, true});
-  else
+  auto unused = s.leases->retire(id);
+  std::int64_t tokens = c.renew ? c.cost : c.cost - 1;
+  if (c.renew) {
+    tokens += unused;  // the tokens the old lease still had are this one's
+  } else if (unused > 0) {
+    self->send(self, rl_check{c.policy, c.key, -unused, {}, true});  // an older lease of ours: its rest back
+  } else {
     size *= 2;  // the last one was used up before it ended: a bigger one next time
+  }
+  l->tokens = tokens;
+  l->renew_at = tokens / 4;
+  l->expires_us = now + std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
+  l->base_remaining = d.remaining;
+  l->full_at_us = now + d.reset_us;
   s.stats->add(c_leases);
-  s.leased.emplace_back(id, l->expires_us);
+  s.leased.emplace_back(id, l);
   s.leases->put(id, std::move(l));
-  d.remaining += c.cost - 1;
+  d.remaining += tokens;
   if (!s.lease_tick) {
     s.lease_tick = true;
     self->delayed_send(self, s.opts->lease, lease_atom::value);
@@ -196,13 +216,13 @@ void end_leases(shard_ptr self) {
   auto& s = self->state;
   s.lease_tick = false;
   auto now = system_now_us();
-  std::vector<std::pair<std::string, std::int64_t>> keep;
-  for (auto& [id, expires] : s.leased) {
-    if (expires > now) {
-      keep.emplace_back(id, expires);
+  std::vector<std::pair<std::string, std::shared_ptr<rl_lease>>> keep;
+  for (auto& [id, l] : s.leased) {
+    if (l->expires_us > now) {
+      keep.emplace_back(std::move(id), std::move(l));
       continue;
     }
-    auto unused = s.leases->retire(id);
+    auto unused = s.leases->retire(id, l.get());  // not its successor
     if (auto it = s.lease_size.find(id); it != s.lease_size.end() && unused > it->second / 2)
       it->second = std::max<std::int64_t>(2, it->second / 2);  // mostly unused: smaller next time
     auto colon = id.find(':');
@@ -217,36 +237,42 @@ void end_leases(shard_ptr self) {
   }
 }
 
-// Applies the script's replies; returns the checks Redis did not know the script for.
-std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const std::vector<rd::reply>& replies,
-                            std::size_t offset) {
+// Applies the script's outcomes; returns the checks Redis did not know the script for.
+std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const std::vector<rd::gcra_outcome>& outs) {
   auto& s = self->state;
   std::vector<rl_check> noscript;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& c = batch[i];
-    const auto* r = i + offset < replies.size() ? &replies[i + offset] : nullptr;
-    if (r && rd::is_noscript(*r)) {
+    auto st = i < outs.size() ? outs[i].status : rd::gcra_status::failed;
+    if (st == rd::gcra_status::noscript) {
       noscript.push_back(std::move(c));
       continue;
     }
-    auto d = r ? rd::parse_gcra(*r, s.opts->policies[c.policy]) : std::nullopt;
-    if (!d) {
+    if (st != rd::gcra_status::decided) {
+      if (c.renew)
+        continue;  // no lease without Redis
       if (c.cost > 1 && !c.no_lease)
         c.cost = 1;  // not a lease, then
       decide_locally(s, c);  // an error reply (e.g. OOM): this node decides
       continue;
     }
+    auto d = outs[i].d;
+    if (c.renew) {  // no request waits for it
+      if (d.allowed)
+        publish_lease(self, c, d);
+      continue;
+    }
     if (c.cost > 1 && !c.no_lease) {  // a lease
-      if (!d->allowed) {  // not that many left: ask for this one request alone
+      if (!d.allowed) {  // not that many left: ask for this one request alone
         c.cost = 1;
         c.no_lease = true;
         self->send(self, std::move(c));
         continue;
       }
-      publish_lease(self, c, *d);
+      publish_lease(self, c, d);
       c.cost = 1;
     }
-    answer(s, c, *d);
+    answer(s, c, d);
   }
   return noscript;
 }
@@ -278,6 +304,8 @@ std::optional<std::vector<rd::reply>> pipeline(shard_ptr self, const std::vector
 
 void decide_all_locally(shard_state& s, std::vector<rl_check>& checks) {
   for (auto& c : checks) {
+    if (c.renew)
+      continue;  // no lease without Redis
     if (c.cost > 1 && !c.no_lease)
       c.cost = 1;  // a lease was asked for: decide the one request
     decide_locally(s, c);
@@ -289,18 +317,24 @@ void decide_all_locally(shard_state& s, std::vector<rl_check>& checks) {
 // the next batch). NOSCRIPT: the script is loaded and the rest sent again once.
 void send_batch(shard_ptr self, std::vector<rl_check> batch) {
   auto& s = self->state;
-  auto replies = pipeline(self, commands(s, batch));
+  auto sc = commands(s, batch);
+  std::vector<rd::command> cmds;
+  for (auto& c : sc.calls)
+    cmds.push_back(std::move(c.cmd));
+  auto replies = pipeline(self, cmds);
   if (!replies)
     return decide_all_locally(s, batch);
-  auto again = apply(self, batch, per_check(*replies, 0, batch.size()), 0);
+  auto again = apply(self, batch, outcomes(sc, *replies, 0));
   if (again.empty())
     return;
   auto retry = commands(s, again);
-  retry.insert(retry.begin(), rd::script_load());
-  replies = pipeline(self, retry);
+  cmds = {rd::script_load()};
+  for (auto& c : retry.calls)
+    cmds.push_back(std::move(c.cmd));
+  replies = pipeline(self, cmds);
   if (!replies)
     return decide_all_locally(s, again);
-  auto unknown = apply(self, again, per_check(*replies, 1, again.size()), 0);
+  auto unknown = apply(self, again, outcomes(retry, *replies, 1));
   decide_all_locally(s, unknown);  // loaded and still unknown: this node decides
 }
 
@@ -311,11 +345,8 @@ void flush(shard_ptr self) {
     return;
   auto batch = std::move(s.pending);
   s.pending.clear();
-  if (!s.opts->shared || clock_type::now() < s.local_until) {
-    for (auto& c : batch)
-      decide_locally(s, c);
-    return;
-  }
+  if (!s.opts->shared || clock_type::now() < s.local_until)
+    return decide_all_locally(s, batch);
   send_batch(self, std::move(batch));
 }
 
@@ -362,7 +393,7 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
 } // namespace
 
 std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, std::int64_t limit,
-                                                     std::int64_t now_us) const {
+                                                     std::int64_t now_us, bool& renew) const {
   std::shared_lock<std::shared_mutex> g(mtx_);
   auto it = leases_.find(bucket);
   if (it == leases_.end() || it->second->expires_us <= now_us)
@@ -373,6 +404,7 @@ std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, 
     l.tokens.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
+  renew = left <= l.renew_at && !l.renewing.exchange(true, std::memory_order_relaxed);
   ratelimit::decision d;
   d.limit = limit;
   d.remaining = l.base_remaining + left;
@@ -385,10 +417,10 @@ void lease_table::put(const std::string& bucket, std::shared_ptr<rl_lease> l) {
   leases_[bucket] = std::move(l);
 }
 
-std::int64_t lease_table::retire(const std::string& bucket) {
+std::int64_t lease_table::retire(const std::string& bucket, const rl_lease* which) {
   std::unique_lock<std::shared_mutex> g(mtx_);
   auto it = leases_.find(bucket);
-  if (it == leases_.end())
+  if (it == leases_.end() || (which && it->second.get() != which))
     return 0;
   auto unused = std::max<std::int64_t>(0, it->second->tokens.exchange(0));
   leases_.erase(it);
@@ -420,7 +452,11 @@ std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std
   if (opts_.lease_tokens <= 0 || policy >= opts_.policies.size())
     return std::nullopt;
   const auto& p = opts_.policies[policy];
-  return leases_->take(bucket_id(p, key), p.limit, system_now_us());
+  bool renew = false;
+  auto d = leases_->take(bucket_id(p, key), p.limit, system_now_us(), renew);
+  if (renew)
+    check(rl_check{policy, key, 0, {}, false, true});
+  return d;
 }
 
 void limiter::check(rl_check c) const {

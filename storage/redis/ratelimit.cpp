@@ -2,57 +2,65 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
+#include <map>
+
 namespace chorus::storage::redis {
 
-std::string ratelimit_key(const std::string& policy, const std::string& key) {
-  return "chorus:rl:" + policy + ":" + key;
-}
+std::string ratelimit_hash(const std::string& policy) { return "chorus:rl:" + policy; }
 
-// KEYS = buckets, ARGV = per bucket: limit, period (µs), cost (negative: refund).
-// Returns per bucket {allowed, remaining, reset_us, retry_after_us}, in order.
-// Lua numbers are doubles: µs since the epoch (~1.8e15) are exact below 2^53.
-// One call decides a whole shard batch: Redis's per-call cost (lookup, Lua
-// entry, TIME) is paid once per batch instead of once per decision.
+// ARGV: the number of groups, then per group (one policy): its hash name,
+// limit, period (µs), the number of buckets n, then n pairs of bucket, cost
+// (negative: a refund). Buckets live as fields of "<hash>:<generation>",
+// generation = floor(now / period): a bucket's TAT is never more than one
+// period ahead, so it is in this generation's hash or the last one's (this one
+// is newer when both have it). The first write of a generation UNLINKs the one
+// before the last (freed off Redis's main thread, however big); a hash that is
+// never followed (its policy went quiet) expires three periods after it began.
+// Two HMGETs and one HSET per policy in a batch instead of a GET and a SET per
+// bucket: measured, that is most of Redis's cost per decision (docs/benchmarks.md).
+// Returns Redis's clock (seconds, µs) and, per bucket in order, its TAT before
+// the decision; ratelimit::gcra on the client repeats the arithmetic for the
+// reply, exactly (Lua numbers are doubles: µs since the epoch are exact below 2^53).
 const std::string& gcra_batch_script() {
   static const std::string text = R"lua(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local out = {}
-for i = 1, #KEYS do
-  local limit = tonumber(ARGV[3 * i - 2])
-  local period = tonumber(ARGV[3 * i - 1])
-  local cost = tonumber(ARGV[3 * i])
-  local key = KEYS[i]
+local out = {tonumber(t[1]), tonumber(t[2])}
+local a = 2
+for g = 1, tonumber(ARGV[1]) do
+  local name, limit, period, n = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  a = a + 4
   local interval = math.max(1, math.floor(period / math.max(1, limit)))
-  local tat = tonumber(redis.call('GET', key) or '0') or 0
-  local base = math.max(tat, now)
-  local n = #out
-  if cost < 0 then
-    local back = math.max(now, tat + interval * cost)
-    if back > now then
-      redis.call('SET', key, string.format('%d', back), 'PX', math.ceil((back - now) / 1000))
+  local gen = math.floor(now / period)
+  local cur = name .. ':' .. string.format('%d', gen)
+  local fields = {}
+  for i = 1, n do fields[i] = ARGV[a + 2 * i - 2] end
+  local newer = redis.call('HMGET', cur, unpack(fields))
+  local older = redis.call('HMGET', name .. ':' .. string.format('%d', gen - 1), unpack(fields))
+  local tats, sets = {}, {}
+  for i = 1, n do
+    local f, cost = fields[i], tonumber(ARGV[a + 2 * i - 1])
+    local tat = tats[f]
+    if tat == nil then tat = tonumber(newer[i] or older[i]) or 0 end
+    out[#out + 1] = tat
+    local nxt
+    if cost < 0 then nxt = math.max(now, tat + interval * cost) else nxt = math.max(tat, now) + interval * cost end
+    if cost < 0 or nxt - now <= period then
+      tats[f] = nxt
+      sets[#sets + 1] = f
+      sets[#sets + 1] = nxt  -- an integer: Redis writes it with all its digits
     else
-      redis.call('DEL', key)
-    end
-    out[n + 1] = 1
-    out[n + 2] = math.floor((period - (back - now)) / interval)
-    out[n + 3] = back - now
-    out[n + 4] = 0
-  else
-    local nxt = base + interval * cost
-    if nxt - now > period then
-      out[n + 1] = 0
-      out[n + 2] = math.max(0, math.floor((period - (base - now)) / interval))
-      out[n + 3] = base - now
-      out[n + 4] = nxt - now - period
-    else
-      redis.call('SET', key, string.format('%d', nxt), 'PX', math.ceil((nxt - now) / 1000))
-      out[n + 1] = 1
-      out[n + 2] = math.floor((period - (nxt - now)) / interval)
-      out[n + 3] = nxt - now
-      out[n + 4] = 0
+      tats[f] = tat
     end
   end
+  if #sets > 0 then
+    redis.call('HSET', cur, unpack(sets))
+    if redis.call('PEXPIREAT', cur, math.ceil((gen + 3) * period / 1000) + 1000, 'NX') == 1 then
+      redis.call('UNLINK', name .. ':' .. string.format('%d', gen - 2))
+    end
+  end
+  a = a + 2 * n
 end
 return out
 )lua";
@@ -73,67 +81,65 @@ std::string sha1_hex(const std::string& text) {
 }
 } // namespace
 
-const std::string& gcra_batch_sha() {
+const std::string& gcra_sha() {
   static const std::string sha = sha1_hex(gcra_batch_script());
   return sha;
 }
 
-command script_load_batch() { return {"SCRIPT", "LOAD", gcra_batch_script()}; }
+command script_load() { return {"SCRIPT", "LOAD", gcra_batch_script()}; }
 
-command gcra_evalsha_batch(const std::vector<gcra_item>& items) {
-  command c{"EVALSHA", gcra_batch_sha(), std::to_string(items.size())};
-  for (auto& i : items)
-    c.push_back(i.key);
-  for (auto& i : items) {
-    c.push_back(std::to_string(i.policy->limit));
-    c.push_back(std::to_string(i.policy->period_us()));
-    c.push_back(std::to_string(i.cost));
+gcra_call gcra_batch(const std::vector<gcra_item>& items) {
+  // Groups by policy, keeping the items' order within a group.
+  std::map<const ratelimit::policy*, std::vector<std::size_t>> groups;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    groups[items[i].policy].push_back(i);
+  gcra_call call;
+  call.cmd = {"EVALSHA", gcra_sha(), "0", std::to_string(groups.size())};
+  call.cmd.reserve(4 + 4 * groups.size() + 2 * items.size());
+  call.order.reserve(items.size());
+  for (auto& [g, members] : groups) {
+    const auto& p = *g;
+    call.cmd.push_back(ratelimit_hash(p.name));
+    call.cmd.push_back(std::to_string(p.limit));
+    call.cmd.push_back(std::to_string(p.period_us()));
+    call.cmd.push_back(std::to_string(members.size()));
+    for (auto i : members) {
+      call.cmd.push_back(items[i].bucket);
+      call.cmd.push_back(std::to_string(items[i].cost));
+      call.order.push_back(i);
+    }
   }
-  return c;
+  return call;
 }
 
-std::vector<reply> split_gcra_batch(const reply& r, std::size_t n) {
-  std::vector<reply> out;
-  if (r.type == reply::kind::array && r.elements.size() == 4 * n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      reply one;
-      one.type = reply::kind::array;
-      one.elements.assign(r.elements.begin() + static_cast<std::ptrdiff_t>(4 * i),
-                          r.elements.begin() + static_cast<std::ptrdiff_t>(4 * i + 4));
-      out.push_back(std::move(one));
-    }
+std::vector<gcra_outcome> gcra_outcomes(const gcra_call& call, const std::vector<gcra_item>& items, const reply& r) {
+  std::vector<gcra_outcome> out(items.size());
+  bool shaped = r.type == reply::kind::array && r.elements.size() == 2 + call.order.size() &&
+                call.order.size() == items.size() &&
+                std::all_of(r.elements.begin(), r.elements.end(),
+                            [](const reply& e) { return e.type == reply::kind::integer; });
+  if (!shaped) {
+    auto st = is_noscript(r) ? gcra_status::noscript : gcra_status::failed;
+    for (auto& o : out)
+      o.status = st;
     return out;
   }
-  reply bad = r;
-  if (!bad.is_error()) {
-    bad.type = reply::kind::error;
-    bad.str = "unexpected reply to the GCRA batch script";
+  auto now = r.elements[0].integer * 1'000'000 + r.elements[1].integer;
+  for (std::size_t k = 0; k < call.order.size(); ++k) {
+    auto& item = items[call.order[k]];
+    auto& o = out[call.order[k]];
+    auto tat = r.elements[2 + k].integer;
+    o.status = gcra_status::decided;
+    o.tat_before_us = tat;
+    o.now_us = now;
+    if (item.cost < 0) {
+      ratelimit::gcra_refund(tat, now, *item.policy, -item.cost);
+      o.d = ratelimit::state_of(tat, now, *item.policy);
+    } else {
+      o.d = ratelimit::gcra(tat, now, *item.policy, item.cost);
+    }
   }
-  out.assign(n, bad);
   return out;
-}
-
-const std::string& gcra_sha() { return gcra_batch_sha(); }
-
-command script_load() { return script_load_batch(); }
-
-command gcra_evalsha(const std::string& key, const ratelimit::policy& p, std::int64_t cost) {
-  return gcra_evalsha_batch({{key, &p, cost}});
-}
-
-std::optional<ratelimit::decision> parse_gcra(const reply& r, const ratelimit::policy& p) {
-  if (r.type != reply::kind::array || r.elements.size() != 4)
-    return std::nullopt;
-  for (auto& e : r.elements)
-    if (e.type != reply::kind::integer)
-      return std::nullopt;
-  ratelimit::decision d;
-  d.allowed = r.elements[0].integer == 1;
-  d.limit = p.limit;
-  d.remaining = r.elements[1].integer;
-  d.reset_us = r.elements[2].integer;
-  d.retry_after_us = r.elements[3].integer;
-  return d;
 }
 
 bool is_noscript(const reply& r) { return r.is_error() && r.str.rfind("NOSCRIPT", 0) == 0; }
