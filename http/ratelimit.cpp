@@ -63,41 +63,62 @@ std::int64_t wall_now_us() {
 }
 
 std::string iso8601_us(std::int64_t us) {
+  // Every response formats one; the seconds part changes once a second per thread.
+  thread_local std::time_t last_secs = -1;
+  thread_local char secs_text[32];
   std::time_t secs = static_cast<std::time_t>(us / 1'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>((us / 1000) % 1000));
+  if (secs != last_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::strftime(secs_text, sizeof secs_text, "%Y-%m-%dT%H:%M:%S", &tm);
+    last_secs = secs;
+  }
+  std::string out(secs_text);
+  auto ms = static_cast<int>((us / 1000) % 1000);
+  out += '.';
+  out += static_cast<char>('0' + ms / 100);
+  out += static_cast<char>('0' + ms / 10 % 10);
+  out += static_cast<char>('0' + ms % 10);
+  out += 'Z';
   return out;
 }
 
 std::int64_t ceil_seconds(std::int64_t us) { return (std::max<std::int64_t>(0, us) + 999'999) / 1'000'000; }
 
+// One policy's decision for a request.
+struct limited_result {
+  std::uint32_t policy = 0;
+  std::string key;
+  ratelimit::decision d;
+  bool decided = false;
+};
+
 // Adds the limit headers to the handler's response; a 5xx gives the tokens back.
 class limited_sink : public reply_sink {
 public:
-  limited_sink(responder inner, std::vector<std::pair<std::string, std::string>> headers, std::function<void()> refund)
-    : inner_(std::move(inner)), headers_(std::move(headers)), refund_(std::move(refund)) {}
+  limited_sink(responder inner, std::vector<std::pair<std::string, std::string>> headers,
+               std::shared_ptr<const actors::limiter> lim, std::vector<limited_result> allowed)
+    : inner_(std::move(inner)), headers_(std::move(headers)), lim_(std::move(lim)), allowed_(std::move(allowed)) {}
   void deliver(response r) override {
     for (auto& h : headers_)
-      r.headers.push_back(h);
-    if (r.status >= 500 && refund_)
-      refund_();
+      r.headers.push_back(std::move(h));
+    if (r.status >= 500)
+      for (auto& a : allowed_)
+        lim_->check({a.policy, std::move(a.key), -1, {}, true});
     inner_.send(std::move(r));
   }
 
 private:
   responder inner_;
   std::vector<std::pair<std::string, std::string>> headers_;
-  std::function<void()> refund_;
+  std::shared_ptr<const actors::limiter> lim_;
+  std::vector<limited_result> allowed_;
 };
 
 struct pending_checks {
   std::mutex mtx;
   std::size_t left = 0;
-  std::vector<std::pair<rl_check, ratelimit::decision>> results;
+  std::vector<limited_result> results;
 };
 
 std::string username_of(const request& req) {
@@ -133,38 +154,27 @@ std::vector<std::pair<std::string, std::string>> rate_headers(const ratelimit::p
 namespace {
 
 // All decisions of a request are in: 429, or the handler with the limit headers.
-void conclude(pending_checks& state, const actors::limiter& lim, request& req, const responder& res,
+void conclude(std::vector<limited_result>& results, const actors::limiter& lim, request& req, const responder& res,
               const handler_fn& fn) {
   auto now = wall_now_us();
-  const std::pair<rl_check, ratelimit::decision>* shown = nullptr;
-  for (auto& r : state.results) {
-    bool refused = !r.second.allowed;
-    if (!shown || (refused && (shown->second.allowed || r.second.retry_after_us > shown->second.retry_after_us)) ||
-        (!refused && shown->second.allowed && r.second.remaining < shown->second.remaining))
+  const limited_result* shown = nullptr;
+  for (auto& r : results) {
+    bool refused = !r.d.allowed;
+    if (!shown || (refused && (shown->d.allowed || r.d.retry_after_us > shown->d.retry_after_us)) ||
+        (!refused && shown->d.allowed && r.d.remaining < shown->d.remaining))
       shown = &r;
   }
-  auto headers = rate_headers(lim.policy(shown->first.policy), shown->second, now);
-  auto results = std::make_shared<std::vector<std::pair<std::uint32_t, std::string>>>();
-  for (auto& r : state.results)
-    if (r.second.allowed)
-      results->emplace_back(r.first.policy, r.first.key);
-  auto give_back = [results, &lim]() {
-    for (auto& [policy, key] : *results)
-      lim.check({policy, key, -1, {}, true});
-  };
-  if (!shown->second.allowed) {
-    give_back();  // refused: what the other policies allowed is given back
+  auto headers = rate_headers(lim.policy(shown->policy), shown->d, now);
+  if (!shown->d.allowed) {
+    for (auto& r : results)  // refused: what the other policies allowed is given back
+      if (r.d.allowed)
+        lim.check({r.policy, r.key, -1, {}, true});
     auto out = error_response(errc::rate_limited, "Too many requests");
     for (auto& h : headers)
       out.headers.push_back(std::move(h));
     return res.send(std::move(out));
   }
-  auto limits = lim.shared_from_this();
-  auto refund = [results, limits] {
-    for (auto& [policy, key] : *results)
-      limits->check({policy, key, -1, {}, true});
-  };
-  responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), refund));
+  responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), lim.shared_from_this(), std::move(results)));
   try {
     fn(req, wrapped);
   } catch (const std::exception&) {
@@ -206,8 +216,9 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
       auto ctx = cached_context(svc, token);
       who = ctx && ctx->account_id ? "a:" + std::to_string(ctx->account_id) : "t:" + crypto::sha256_hex(token).substr(0, 32);
     }
-    std::vector<rl_check> checks;
-    auto check = [&](rl_policy p, std::string key) { checks.push_back({static_cast<std::uint32_t>(p), std::move(key), 1, {}}); };
+    std::vector<limited_result> checks;
+    checks.reserve(3);
+    auto check = [&](rl_policy p, std::string key) { checks.push_back({static_cast<std::uint32_t>(p), std::move(key), {}}); };
     if (who.empty())
       check(rl_policy::anon, "ip:" + ip);
     else
@@ -221,33 +232,39 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
         if (auto user = username_of(req); !user.empty())
           check(rl_policy::login_account, "u:" + user);
     }
-    auto state = std::make_shared<pending_checks>();
-    auto lim = svc.limits;
+    const auto& lim = svc.limits;
     // Hot buckets are decided here, from their leases; the others by their shards.
-    std::vector<rl_check> remote;
-    for (auto& c : checks) {
-      if (auto d = lim->take(c.policy, c.key))
-        state->results.emplace_back(c, *d);
-      else
-        remote.push_back(std::move(c));
-    }
-    if (remote.empty())
-      return conclude(*state, *lim, req, res, fn);
-    state->left = remote.size();
+    std::size_t remote = 0;
+    for (auto& c : checks)
+      if (auto d = lim->take(c.policy, c.key)) {
+        c.d = *d;
+        c.decided = true;
+      } else {
+        ++remote;
+      }
+    if (remote == 0)
+      return conclude(checks, *lim, req, res, fn);
+    auto state = std::make_shared<pending_checks>();
+    state->left = remote;
     auto owned = std::make_shared<request>(std::move(req));
-    for (auto& c : remote) {
-      auto copy = c;
-      c.reply = [state, copy, owned, res, fn, lim](const ratelimit::decision& d) {
-        {
-          std::lock_guard<std::mutex> g(state->mtx);
-          state->results.emplace_back(copy, d);
-          if (--state->left > 0)
-            return;
-        }
-        conclude(*state, *lim, *owned, res, fn);  // on the shard that answered last
-      };
-      lim->check(std::move(c));
+    std::vector<rl_check> asks;
+    for (auto& c : checks) {
+      if (c.decided) {  // from a lease
+        state->results.push_back(std::move(c));
+        continue;
+      }
+      asks.push_back({c.policy, c.key, 1, [state, policy = c.policy, key = c.key, owned, res, fn, lim](const ratelimit::decision& d) {
+                        {
+                          std::lock_guard<std::mutex> g(state->mtx);
+                          state->results.push_back({policy, key, d, true});
+                          if (--state->left > 0)
+                            return;
+                        }
+                        conclude(state->results, *lim, *owned, res, fn);  // on the shard that answered last
+                      }});
     }
+    for (auto& a : asks)
+      lim->check(std::move(a));
   };
 }
 
