@@ -1,12 +1,14 @@
 // Rate limits through real chorusd processes and a real Redis: the headers on
 // every limited response, 429 with Retry-After, per-account and per-action
-// budgets, one budget shared by two nodes, and the per-node fallback while Redis
-// is down. Clients are told apart by X-Forwarded-For from a trusted proxy
-// (127.0.0.1), each test with addresses of its own; the fixture's own requests
-// (registration, sign-in) come from loopback and are exempt.
+// budgets, one budget shared by two nodes, the per-node fallback while Redis is
+// down, and the token given back by a request answered 5xx. Clients are told
+// apart by X-Forwarded-For from a trusted proxy (127.0.0.1), each test with
+// addresses of its own; the fixture's own requests (registration, sign-in) come
+// from loopback and are exempt.
 #include "support/client.hpp"
 
 #include <gtest/gtest.h>
+#include <pqxx/pqxx>
 #include <random>
 #include <regex>
 
@@ -178,6 +180,57 @@ TEST_F(RateLimits, RedisDownLimitsPerNodeThenRedisIsUsedAgain) {
   auto first = log.find("rate limits: redis unavailable");
   EXPECT_NE(first, std::string::npos);
   EXPECT_EQ(log.find("rate limits: redis unavailable", first + 1), std::string::npos) << "logged once per outage";
+}
+
+TEST_F(RateLimits, RequestsAnswered5xxGiveTheirTokenBack) {
+  // A node on a Postgres of its own, so the test can take the database away and
+  // make a limited route fail for real. Shedding is off: its 503s come before
+  // the limiter and would not show what the refund does.
+  private_postgres pg;
+  {
+    pqxx::connection c(pg.dsn());
+    pqxx::nontransaction(c).exec("CREATE DATABASE chorus");
+  }
+  d = std::make_unique<chorusd>(pg.dsn("chorus"),
+                                limits({{"CHORUS_RATELIMIT_ANON", "3/3600"}, {"CHORUS_PG_RECONNECT_MAX_MS", "200"},
+                                        {"CHORUS_RATELIMIT_SHED_QUEUE_DEPTH", "0"},
+                                        {"CHORUS_RATELIMIT_SHED_OLDEST_JOB_S", "0"},
+                                        {"CHORUS_RATELIMIT_SHED_PG_WAIT_MS", "0"}}));
+  auto ip = fresh_ip();
+  // An anonymous, limited read that Postgres answers (404: no such account).
+  auto lookup = [&] { return as(ip, "/api/v1/accounts/lookup?acct=nobody"); };
+  auto first = lookup();
+  ASSERT_EQ(first.status, 404) << first.body;
+  EXPECT_EQ(first.header("x-ratelimit-remaining"), "2") << "a 4xx spends its token";
+
+  pg.stop();
+  ASSERT_TRUE(wait_until([&] { return get(d->url("/ready")).status == 503; }));
+  // Five requests fail with the database gone; each took the token the one
+  // before gave back. Without refunds the third would already be a 429.
+  for (int i = 0; i < 5; ++i) {
+    auto r = lookup();
+    ASSERT_GE(r.status, 500) << "request " << i << ": " << r.status << " " << r.body;
+    ASSERT_LT(r.status, 600) << r.body;
+    EXPECT_EQ(r.header("x-ratelimit-remaining"), "1") << "request " << i;
+  }
+
+  pg.start();
+  // The first lookup that Postgres answers again finds the budget the 404 left.
+  http_response back;
+  ASSERT_TRUE(wait_until([&] {
+    back = lookup();
+    if (back.status >= 500)
+      EXPECT_EQ(back.header("x-ratelimit-remaining"), "1") << "a 5xx while reconnecting is given back too";
+    return back.status < 500;
+  }, std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  EXPECT_EQ(back.status, 404) << back.body;
+  EXPECT_EQ(back.header("x-ratelimit-remaining"), "1");
+  auto last = lookup();
+  EXPECT_EQ(last.status, 404) << last.body;
+  EXPECT_EQ(last.header("x-ratelimit-remaining"), "0");
+  auto refused = lookup();
+  EXPECT_EQ(refused.status, 429) << "three spent the budget of 3; the 5xx ones did not count";
+  EXPECT_GE(std::stoi(refused.header("retry-after")), 1100);
 }
 
 TEST_F(RateLimits, UnderLoadAnonymousWritesAreShedFirstThenAllWritesThenReads) {
