@@ -93,14 +93,22 @@ struct limited_result {
   bool decided = false;
 };
 
-// Adds the limit headers to the handler's response; a 5xx gives the tokens back.
+// Adds the limit headers to the handler's response; a 5xx gives the tokens back
+// (and its headers count them as back).
 class limited_sink : public reply_sink {
 public:
-  limited_sink(responder inner, std::vector<std::pair<std::string, std::string>> headers,
-               std::shared_ptr<const actors::limiter> lim, std::vector<limited_result> allowed)
-    : inner_(std::move(inner)), headers_(std::move(headers)), lim_(std::move(lim)), allowed_(std::move(allowed)) {}
+  limited_sink(responder inner, std::shared_ptr<const actors::limiter> lim, std::vector<limited_result> allowed,
+               std::size_t shown)
+    : inner_(std::move(inner)), lim_(std::move(lim)), allowed_(std::move(allowed)), shown_(shown) {}
   void deliver(response r) override {
-    for (auto& h : headers_)
+    auto& shown = allowed_[shown_];
+    const auto& p = lim_->policy(shown.policy);
+    auto d = shown.d;
+    if (r.status >= 500) {
+      d.remaining = std::min(p.limit, d.remaining + 1);
+      d.reset_us = std::max<std::int64_t>(0, d.reset_us - p.interval_us());
+    }
+    for (auto& h : rate_headers(p, d, wall_now_us()))
       r.headers.push_back(std::move(h));
     if (r.status >= 500)
       for (auto& a : allowed_)
@@ -110,9 +118,9 @@ public:
 
 private:
   responder inner_;
-  std::vector<std::pair<std::string, std::string>> headers_;
   std::shared_ptr<const actors::limiter> lim_;
   std::vector<limited_result> allowed_;
+  std::size_t shown_;  // the tightest policy: its headers
 };
 
 struct pending_checks {
@@ -164,17 +172,17 @@ void conclude(std::vector<limited_result>& results, const actors::limiter& lim, 
         (!refused && shown->d.allowed && r.d.remaining < shown->d.remaining))
       shown = &r;
   }
-  auto headers = rate_headers(lim.policy(shown->policy), shown->d, now);
   if (!shown->d.allowed) {
     for (auto& r : results)  // refused: what the other policies allowed is given back
       if (r.d.allowed)
         lim.check({r.policy, r.key, -1, {}, true});
     auto out = error_response(errc::rate_limited, "Too many requests");
-    for (auto& h : headers)
+    for (auto& h : rate_headers(lim.policy(shown->policy), shown->d, now))
       out.headers.push_back(std::move(h));
     return res.send(std::move(out));
   }
-  responder wrapped(std::make_shared<limited_sink>(res, std::move(headers), lim.shared_from_this(), std::move(results)));
+  auto index = static_cast<std::size_t>(shown - results.data());
+  responder wrapped(std::make_shared<limited_sink>(res, lim.shared_from_this(), std::move(results), index));
   try {
     fn(req, wrapped);
   } catch (const std::exception&) {

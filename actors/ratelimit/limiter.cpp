@@ -75,7 +75,7 @@ void decide_locally(shard_state& s, const rl_check& c) {
       it = (it->second <= now || s.buckets.size() >= s.opts->local_buckets) ? s.buckets.erase(it) : std::next(it);
   auto& tat = s.buckets[p.name + ":" + c.key];
   s.stats->set(c_buckets, static_cast<std::int64_t>(s.buckets.size()));
-  if (s.opts->shared) {
+  if (s.opts->shared && c.cost > 0) {  // decisions, as chorus_ratelimit_decisions_total
     s.stats->add(c_fallbacks);
     if (s.fallbacks)
       s.fallbacks->inc();
@@ -338,6 +338,29 @@ void send_batch(shard_ptr self, std::vector<rl_check> batch) {
   decide_all_locally(s, unknown);  // loaded and still unknown: this node decides
 }
 
+// Checks of buckets whose lease was published after their HTTP thread looked
+// (a renewal in flight) are decided from it here: not asking Redis for
+// another lease keeps the bucket's count exact. Returns the others.
+std::vector<rl_check> from_leases(shard_state& s, std::vector<rl_check> batch) {
+  auto now = system_now_us();
+  std::vector<rl_check> rest;
+  rest.reserve(batch.size());
+  for (auto& c : batch) {
+    if (c.cost == 1 && !c.no_lease && !c.renew) {
+      const auto& p = s.opts->policies[c.policy];
+      bool renew = false;
+      if (auto d = s.leases->take(bucket_id(p, c.key), p.limit, now, renew)) {
+        if (renew)
+          rest.push_back(rl_check{c.policy, c.key, 0, {}, false, true});
+        answer(s, c, *d);
+        continue;
+      }
+    }
+    rest.push_back(std::move(c));
+  }
+  return rest;
+}
+
 void flush(shard_ptr self) {
   auto& s = self->state;
   s.flush_queued = false;
@@ -345,6 +368,10 @@ void flush(shard_ptr self) {
     return;
   auto batch = std::move(s.pending);
   s.pending.clear();
+  if (s.opts->lease_tokens > 0)
+    batch = from_leases(s, std::move(batch));
+  if (batch.empty())
+    return;
   if (!s.opts->shared || clock_type::now() < s.local_until)
     return decide_all_locally(s, batch);
   send_batch(self, std::move(batch));
