@@ -108,8 +108,7 @@ public:
       d.remaining = std::min(p.limit, d.remaining + 1);
       d.reset_us = std::max<std::int64_t>(0, d.reset_us - p.interval_us());
     }
-    for (auto& h : rate_headers(p, d, wall_now_us()))
-      r.headers.push_back(std::move(h));
+    add_rate_headers(r.headers, p, d, wall_now_us());
     if (r.status >= 500)
       for (auto& a : allowed_)
         lim_->check({a.policy, std::move(a.key), -1, {}, true});
@@ -144,19 +143,23 @@ std::string username_of(const request& req) {
 
 } // namespace
 
-std::vector<std::pair<std::string, std::string>> rate_headers(const ratelimit::policy& p, const ratelimit::decision& d,
-                                                              std::int64_t now_us) {
-  std::vector<std::pair<std::string, std::string>> h;
-  h.emplace_back("X-RateLimit-Limit", std::to_string(p.limit));
-  h.emplace_back("X-RateLimit-Remaining", std::to_string(d.remaining));
+void add_rate_headers(std::vector<std::pair<std::string, std::string>>& h, const ratelimit::policy& p,
+                      const ratelimit::decision& d, std::int64_t now_us) {
+  h.reserve(h.size() + 6);
+  auto limit = std::to_string(p.limit), remaining = std::to_string(d.remaining);
+  h.emplace_back("X-RateLimit-Limit", limit);
+  h.emplace_back("X-RateLimit-Remaining", remaining);
   h.emplace_back("X-RateLimit-Reset", iso8601_us(now_us + d.reset_us));
-  h.emplace_back("RateLimit-Policy", "\"" + p.name + "\";q=" + std::to_string(p.limit) + ";w=" +
-                                       std::to_string(p.period_ms / 1000));
-  h.emplace_back("RateLimit", "\"" + p.name + "\";r=" + std::to_string(d.remaining) + ";t=" +
-                                std::to_string(ceil_seconds(d.reset_us)));
+  std::string v;
+  v.reserve(p.name.size() + 32);
+  v.append("\"").append(p.name).append("\";q=").append(limit).append(";w=").append(std::to_string(p.period_ms / 1000));
+  h.emplace_back("RateLimit-Policy", std::move(v));
+  v.clear();
+  v.reserve(p.name.size() + 32);
+  v.append("\"").append(p.name).append("\";r=").append(remaining).append(";t=").append(std::to_string(ceil_seconds(d.reset_us)));
+  h.emplace_back("RateLimit", std::move(v));
   if (!d.allowed)
     h.emplace_back("Retry-After", std::to_string(std::max<std::int64_t>(1, ceil_seconds(d.retry_after_us))));
-  return h;
 }
 
 namespace {
@@ -177,8 +180,7 @@ void conclude(std::vector<limited_result>& results, const actors::limiter& lim, 
       if (r.d.allowed)
         lim.check({r.policy, r.key, -1, {}, true});
     auto out = error_response(errc::rate_limited, "Too many requests");
-    for (auto& h : rate_headers(lim.policy(shown->policy), shown->d, now))
-      out.headers.push_back(std::move(h));
+    add_rate_headers(out.headers, lim.policy(shown->policy), shown->d, now);
     return res.send(std::move(out));
   }
   auto index = static_cast<std::size_t>(shown - results.data());

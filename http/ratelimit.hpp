@@ -40,8 +40,8 @@ struct rate_limits {
 handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::string& method,
                         const std::string& pattern, handler_fn fn);
 
-// The headers of a decision (now_us: the wall clock, for X-RateLimit-Reset).
-std::vector<std::pair<std::string, std::string>> rate_headers(const ratelimit::policy& p, const ratelimit::decision& d,
-                                                              std::int64_t now_us);
+// Appends the headers of a decision (now_us: the wall clock, for X-RateLimit-Reset).
+void add_rate_headers(std::vector<std::pair<std::string, std::string>>& headers, const ratelimit::policy& p,
+                      const ratelimit::decision& d, std::int64_t now_us);
 
 } // namespace chorus::http

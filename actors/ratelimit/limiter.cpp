@@ -109,15 +109,15 @@ void recovered(shard_ptr self) {
 // back), never above lease_tokens nor a tenth of the limit. Only the first check
 // of a bucket in a batch asks for a lease.
 std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::unordered_set<std::string>& leasing) {
-  if (c.renew) {  // the lease is nearly used up before its end: the next one, twice as big
+  if (c.renew) {  // the lease is nearly over: the next one (twice as big if its tokens ran low)
     const auto& p = s.opts->policies[c.policy];
     auto id = bucket_id(p, c.key);
     auto cap = std::min(s.opts->lease_tokens, p.limit / 10);
     auto& size = s.lease_size[id];
-    size = std::clamp<std::int64_t>(size * 2, 2, std::max<std::int64_t>(2, cap));
+    size = std::clamp<std::int64_t>(c.grow ? size * 2 : size, 2, std::max<std::int64_t>(2, cap));
     s.seen[id] = now;
     leasing.insert(id);
-    return size;
+    return std::max<std::int64_t>(1, size - s.leases->left(id));  // the old lease's rest is carried over
   }
   if (c.cost != 1 || c.no_lease || s.opts->lease_tokens <= 0)
     return c.cost;
@@ -152,7 +152,7 @@ script_calls commands(shard_state& s, std::vector<rl_check>& batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& c = batch[i];
     auto cost = cost_of(s, c, now, leasing);
-    if (cost > 1)
+    if (cost > 1 || c.renew)
       c.cost = cost;  // remembered: the reply publishes the rest as a lease
     if (i % batch_chunk == 0)
       out.items.emplace_back().reserve(std::min(batch_chunk, batch.size() - i));
@@ -198,7 +198,9 @@ void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   }
   l->tokens = tokens;
   l->renew_at = tokens / 4;
-  l->expires_us = now + std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
+  auto life = std::chrono::duration_cast<std::chrono::microseconds>(s.opts->lease).count();
+  l->expires_us = now + life;
+  l->renew_after_us = now + life * 3 / 4;
   l->base_remaining = d.remaining;
   l->full_at_us = now + d.reset_us;
   s.stats->add(c_leases);
@@ -348,10 +350,10 @@ std::vector<rl_check> from_leases(shard_state& s, std::vector<rl_check> batch) {
   for (auto& c : batch) {
     if (c.cost == 1 && !c.no_lease && !c.renew) {
       const auto& p = s.opts->policies[c.policy];
-      bool renew = false;
+      auto renew = lease_renewal::none;
       if (auto d = s.leases->take(bucket_id(p, c.key), p.limit, now, renew)) {
-        if (renew)
-          rest.push_back(rl_check{c.policy, c.key, 0, {}, false, true});
+        if (renew != lease_renewal::none)
+          rest.push_back(rl_check{c.policy, c.key, 0, {}, false, true, renew == lease_renewal::tokens});
         answer(s, c, *d);
         continue;
       }
@@ -420,7 +422,7 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
 } // namespace
 
 std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, std::int64_t limit,
-                                                     std::int64_t now_us, bool& renew) const {
+                                                     std::int64_t now_us, lease_renewal& renew) const {
   std::shared_lock<std::shared_mutex> g(mtx_);
   auto it = leases_.find(bucket);
   if (it == leases_.end() || it->second->expires_us <= now_us)
@@ -431,12 +433,20 @@ std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, 
     l.tokens.fetch_add(1, std::memory_order_relaxed);
     return std::nullopt;
   }
-  renew = left <= l.renew_at && !l.renewing.exchange(true, std::memory_order_relaxed);
+  bool low = left <= l.renew_at;
+  if ((low || now_us >= l.renew_after_us) && !l.renewing.exchange(true, std::memory_order_relaxed))
+    renew = low ? lease_renewal::tokens : lease_renewal::time;
   ratelimit::decision d;
   d.limit = limit;
   d.remaining = l.base_remaining + left;
   d.reset_us = std::max<std::int64_t>(0, l.full_at_us - now_us);
   return d;
+}
+
+std::int64_t lease_table::left(const std::string& bucket) const {
+  std::shared_lock<std::shared_mutex> g(mtx_);
+  auto it = leases_.find(bucket);
+  return it == leases_.end() ? 0 : std::max<std::int64_t>(0, it->second->tokens.load());
 }
 
 void lease_table::put(const std::string& bucket, std::shared_ptr<rl_lease> l) {
@@ -479,10 +489,12 @@ std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std
   if (opts_.lease_tokens <= 0 || policy >= opts_.policies.size())
     return std::nullopt;
   const auto& p = opts_.policies[policy];
-  bool renew = false;
-  auto d = leases_->take(bucket_id(p, key), p.limit, system_now_us(), renew);
-  if (renew)
-    check(rl_check{policy, key, 0, {}, false, true});
+  auto renew = lease_renewal::none;
+  thread_local std::string id;  // HTTP threads: no allocation per request
+  id.assign(p.name).append(1, ':').append(key);
+  auto d = leases_->take(id, p.limit, system_now_us(), renew);
+  if (renew != lease_renewal::none)
+    check(rl_check{policy, key, 0, {}, false, true, renew == lease_renewal::tokens});
   return d;
 }
 

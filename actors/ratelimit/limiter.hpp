@@ -15,15 +15,16 @@
 // Redis in one decision and publishes them in a table that HTTP threads
 // read (limiter::take): until they are used up or the lease ends, requests of
 // that bucket are decided on the HTTP thread with one atomic decrement — no
-// actor hop, no Redis round trip. When a quarter of a lease is left, the
-// thread that takes the token at that mark asks its shard for the next lease
-// (twice as big, up to the caps), which takes over the tokens still left: a
-// steadily hot bucket never waits for Redis. Leased tokens are taken from the
+// actor hop, no Redis round trip. When a quarter of a lease (tokens or time)
+// is left, the thread that takes the token at that mark asks its shard for
+// the next lease (twice as big, up to the caps, when the tokens ran low); it
+// asks Redis only for what the old lease's tokens left do not cover, and takes
+// those over: a steadily hot bucket never waits for Redis. Leased tokens are taken from the
 // shared budget before they are handed out, so the cluster never admits more
 // than a limit; unused ones are given back when the lease ends. The cost is
 // the other way: while a node holds unused leased tokens, other nodes may be
-// refused early by at most 1.25 × `lease_tokens` per bucket and node, for at
-// most `lease`.
+// refused early by at most `lease_tokens` per bucket and node, for at most
+// `lease`.
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
 #include "common/gcra.hpp"
@@ -57,10 +58,13 @@ struct limiter_options {
   std::chrono::milliseconds lease{250};        // how long a lease lives
 };
 
+enum class lease_renewal : std::uint8_t { none, time, tokens };
+
 // A bucket's leased tokens, shared with HTTP threads.
 struct rl_lease {
   std::atomic<std::int64_t> tokens{0};
-  std::int64_t renew_at = 0;              // tokens left when the next lease is asked for
+  std::int64_t renew_at = 0;              // tokens left when the next lease is asked for,
+  std::int64_t renew_after_us = 0;        // or the time (wall clock) when it is, whichever comes first
   std::atomic<bool> renewing{false};      // asked for
   std::int64_t expires_us = 0;       // wall clock
   std::int64_t base_remaining = 0;   // Redis's remaining once the lease was taken
@@ -70,10 +74,13 @@ struct rl_lease {
 class lease_table {
 public:
   // One token of a live lease, as a decision; nullopt when there is none left.
-  // `renew` is set for the one caller whose token reached the lease's renewal mark.
+  // For the one caller whose token reached the lease's renewal mark, `renew` is
+  // set: lease_renewal::tokens when the tokens ran low, ::time when its time did.
   std::optional<ratelimit::decision> take(const std::string& bucket, std::int64_t limit, std::int64_t now_us,
-                                          bool& renew) const;
+                                          lease_renewal& renew) const;
   void put(const std::string& bucket, std::shared_ptr<rl_lease> l);
+  // Tokens left in the bucket's lease (0: none).
+  std::int64_t left(const std::string& bucket) const;
   // Removes the lease (only `which`, if given) and returns the tokens nobody took.
   std::int64_t retire(const std::string& bucket, const rl_lease* which = nullptr);
   std::size_t size() const;
@@ -90,7 +97,8 @@ struct rl_check {
   std::int64_t cost = 1;
   std::function<void(const ratelimit::decision&)> reply;   // runs on the shard; may be empty
   bool no_lease = false;                                    // decide this request alone
-  bool renew = false;                                       // no request: the bucket's next lease
+  bool renew = false;                                       // no request: the bucket's next lease,
+  bool grow = false;                                        // twice as big (its tokens ran low)
 };
 
 class limiter : public std::enable_shared_from_this<limiter> {

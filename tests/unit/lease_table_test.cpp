@@ -15,6 +15,7 @@ std::shared_ptr<rl_lease> lease(std::int64_t tokens, std::int64_t renew_at, std:
   l->tokens = tokens;
   l->renew_at = renew_at;
   l->expires_us = expires_us;
+  l->renew_after_us = expires_us * 3 / 4;
   l->base_remaining = 100;
   l->full_at_us = expires_us + 1'000'000;
   return l;
@@ -27,17 +28,17 @@ TEST(LeaseTable, SpendsExactlyItsTokensAndAsksForTheNextLeaseOnceAtTheMark) {
   t.put("anon:ip:a", lease(8, 2, 1'000'000));
   int renewals = 0;
   for (int i = 0; i < 8; ++i) {
-    bool renew = false;
+    auto renew = lease_renewal::none;
     auto d = t.take("anon:ip:a", 300, 500'000, renew);
     ASSERT_TRUE(d.has_value()) << i;
     EXPECT_EQ(d->remaining, 100 + 7 - i);
     EXPECT_EQ(d->reset_us, 1'500'000);
-    EXPECT_EQ(renew, i == 5) << "the token that leaves 2 of 8, and only that one: " << i;
-    renewals += renew;
+    EXPECT_EQ(renew == lease_renewal::tokens, i == 5) << "the token that leaves 2 of 8, and only that one: " << i;
+    renewals += renew != lease_renewal::none;
   }
-  bool renew = false;
+  auto renew = lease_renewal::none;
   EXPECT_FALSE(t.take("anon:ip:a", 300, 500'000, renew).has_value()) << "used up";
-  EXPECT_FALSE(renew);
+  EXPECT_EQ(renew, lease_renewal::none);
   EXPECT_EQ(renewals, 1);
 }
 
@@ -49,10 +50,10 @@ TEST(LeaseTable, ConcurrentTakersNeverSpendMoreThanTheLease) {
   for (int i = 0; i < 4; ++i)
     threads.emplace_back([&] {
       for (int j = 0; j < 5'000; ++j) {
-        bool renew = false;
+        auto renew = lease_renewal::none;
         if (t.take("api:a:1", 300, 0, renew))
           ++taken;
-        renewals += renew;
+        renewals += renew != lease_renewal::none;
       }
     });
   for (auto& th : threads)
@@ -61,11 +62,24 @@ TEST(LeaseTable, ConcurrentTakersNeverSpendMoreThanTheLease) {
   EXPECT_EQ(renewals.load(), 1);
 }
 
+TEST(LeaseTable, ALeaseInItsLastQuarterOfTimeAsksForTheNextOnce) {
+  lease_table t;
+  t.put("anon:ip:c", lease(100, 10, 1'000'000));  // renew after 750,000 µs
+  auto renew = lease_renewal::none;
+  ASSERT_TRUE(t.take("anon:ip:c", 300, 749'999, renew).has_value());
+  EXPECT_EQ(renew, lease_renewal::none);
+  ASSERT_TRUE(t.take("anon:ip:c", 300, 750'000, renew).has_value());
+  EXPECT_EQ(renew, lease_renewal::time) << "plenty of tokens, little time: the same size again";
+  renew = lease_renewal::none;
+  ASSERT_TRUE(t.take("anon:ip:c", 300, 800'000, renew).has_value());
+  EXPECT_EQ(renew, lease_renewal::none) << "asked for once";
+}
+
 TEST(LeaseTable, AnExpiredLeaseIsNotSpentAndRetireTakesOnlyTheLeaseMeant) {
   lease_table t;
   auto old = lease(5, 1, 1'000);
   t.put("anon:ip:b", old);
-  bool renew = false;
+  auto renew = lease_renewal::none;
   EXPECT_FALSE(t.take("anon:ip:b", 300, 1'000, renew).has_value()) << "expired at 1000 µs";
   auto next = lease(7, 1, 5'000);
   t.put("anon:ip:b", next);  // its successor
