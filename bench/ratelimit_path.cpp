@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   ratelimit_config conf;
-  conf.anon = "1000000000/300";
+  conf.anon = "100000000/300";
   actors::limiter_options lo;
   lo.redis_port = port;
   lo.policies = rate_policies(conf);

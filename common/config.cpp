@@ -190,8 +190,11 @@ std::pair<std::int64_t, std::int64_t> parse_rate(const std::string& key, const s
   auto slash = text.find('/');
   if (slash == std::string::npos)
     throw config_error(key, "config key '" + key + "': expected limit/seconds, got '" + text + "'");
-  return {parse_int<std::int64_t>(key, text.substr(0, slash), 1, 1'000'000'000),
-          parse_int<std::int64_t>(key, text.substr(slash + 1), 1, 31'536'000)};
+  auto limit = parse_int<std::int64_t>(key, text.substr(0, slash), 1, 1'000'000'000);
+  auto secs = parse_int<std::int64_t>(key, text.substr(slash + 1), 1, 31'536'000);
+  if (limit > secs * 1'000'000)  // a bucket's clock counts microseconds
+    throw config_error(key, "config key '" + key + "': at most one request per microsecond (limit <= seconds x 1000000), got '" + text + "'");
+  return {limit, secs};
 }
 
 std::vector<ratelimit::policy> rate_policies(const ratelimit_config& c) {

@@ -59,6 +59,9 @@ TEST(Config, InvalidValuesNameTheKey) {
   expect_key({{"CHORUS_ADMIN_TOKEN", "short"}}, "admin.token");
   expect_key({{"CHORUS_PG_DSN", ""}}, "pg.dsn");
   expect_key({{"CHORUS_HTTP_HOST", "localhost"}}, "http.host");
+  expect_key({{"CHORUS_RATELIMIT_ANON", "300"}}, "ratelimit.anon");
+  expect_key({{"CHORUS_RATELIMIT_API", "1000000000/300"}}, "ratelimit.api");  // more than one per microsecond
+  EXPECT_NO_THROW(load_config("", {{"CHORUS_RATELIMIT_API", "300000000/300"}})) << "one per microsecond is fine";
 }
 
 TEST(Config, UnknownKeyInFileIsAnError) {
