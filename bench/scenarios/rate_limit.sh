@@ -66,9 +66,10 @@ bm() {  # DESIGN C K FIELD → the median over the runs of clients=$clients
   cat "$TMP"/buckets-"$clients"-*.txt | grep "^design=$1 concurrency=$2 keys=$3 " | fields "$4" | median
 }
 for clients in reply http; do
+  detached=0  # the thread-per-bucket probe: once is enough
+  [ "$clients" = reply ] && detached=1000
   for r in $(seq 1 "$RUNS"); do
-    "$BUCKETS" "$DSECS" 10000,100000 $([ "$clients" = reply ] && echo 1000 || echo 0) stealing "$clients" \
-      >"$TMP/buckets-$clients-$r.txt"
+    "$BUCKETS" "$DSECS" 10000,100000 "$detached" stealing "$clients" >"$TMP/buckets-$clients-$r.txt"
     say "bucket actors clients=$clients run $r: bucket actors/shards $(grep '^ratio' "$TMP/buckets-$clients-$r.txt" | fields rate | tr '\n' ' ')"
   done
   for k in 10000 100000; do
