@@ -7,6 +7,11 @@
 #     (local), by bench_ratelimit_decisions; RateLimiterRedis (ioredis) and
 #     RateLimiterMemory, by bench/ratelimit/rlf.mjs. Limits large enough that
 #     nothing is refused.
+#   bucket actors — issue #6's other design, by bench_ratelimit_bucket_actors in
+#     one process: the shards (local) vs one scheduled actor per bucket behind a
+#     striped directory, at concurrency 1 and 64 over 10,000 and 100,000 keys,
+#     with clients driven from the replies (as above) and from two HTTP-like
+#     threads; decisions/s, p99, create time and RSS per bucket.
 #   overhead — wrk -t2 -c64 on GET /api/v1/instance (an actor round trip) through
 #     a trusted proxy address, chorusd with ratelimit.enabled=false vs true
 #     (one client: its bucket is hot and decided from leases).
@@ -24,8 +29,9 @@ RUNS="${BENCH_RUNS:-3}"
 CHORUSD="$CHORUS_BUILD_DIR/tools/chorusd"
 CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
 DECIDE="$CHORUS_BUILD_DIR/bench/bench_ratelimit_decisions"
+BUCKETS="$CHORUS_BUILD_DIR/bench/bench_ratelimit_bucket_actors"
 NODE_DIR="$CHORUS_ROOT/bench/ratelimit"
-[ -x "$CHORUSD" ] && [ -x "$DECIDE" ] || die "build first (bench/run does)"
+[ -x "$CHORUSD" ] && [ -x "$DECIDE" ] && [ -x "$BUCKETS" ] || die "build first (bench/run does)"
 command -v wrk >/dev/null || die "wrk is missing (bench/run installs it)"
 node_peer "$NODE_DIR" rate-limiter-flexible
 
@@ -36,6 +42,7 @@ redis_start "$TMP/redis" "$REDIS_PORT"
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 field() { grep -o "$1=[0-9.]*" | head -1 | cut -d= -f2; }
+fields() { grep -o " $1=[0-9.]*" | cut -d= -f2; }  # one per line
 
 for c in 1 64; do
   cs=() cl=() rr=() rm=()
@@ -53,6 +60,31 @@ for c in 1 64; do
   echo "rate_limit decisions concurrency=$c keys=10000 shared: chorus $CS/s, RateLimiterRedis $RR/s, ratio $(ratio "$CS" "$RR")"
   echo "rate_limit decisions concurrency=$c keys=10000 local: chorus $CL/s, RateLimiterMemory $RM/s, ratio $(ratio "$CL" "$RM")"
 done
+
+# Shards vs an actor per bucket (node-local decisions, no Redis).
+bm() {  # DESIGN C K FIELD → the median over the runs of clients=$clients
+  cat "$TMP"/buckets-"$clients"-*.txt | grep "^design=$1 concurrency=$2 keys=$3 " | fields "$4" | median
+}
+for clients in reply http; do
+  detached=0  # the thread-per-bucket probe: once is enough
+  [ "$clients" = reply ] && detached=1000
+  for r in $(seq 1 "$RUNS"); do
+    "$BUCKETS" "$DSECS" 10000,100000 "$detached" stealing "$clients" >"$TMP/buckets-$clients-$r.txt"
+    say "bucket actors clients=$clients run $r: bucket actors/shards $(grep '^ratio' "$TMP/buckets-$clients-$r.txt" | fields rate | tr '\n' ' ')"
+  done
+  for k in 10000 100000; do
+    for c in 1 64; do
+      S=$(bm shards "$c" "$k" rate); B=$(bm bucket_actors "$c" "$k" rate)
+      echo "rate_limit bucket_actors clients=$clients concurrency=$c keys=$k: shards $S/s, bucket actors $B/s," \
+        "ratio $(ratio "$B" "$S"); p99 $(bm shards "$c" "$k" p99_us)/$(bm bucket_actors "$c" "$k" p99_us) µs;" \
+        "create $(bm shards "$c" "$k" create_ms)/$(bm bucket_actors "$c" "$k" create_ms) ms;" \
+        "rss per bucket $(bm shards "$c" "$k" rss_bytes_per_bucket)/$(bm bucket_actors "$c" "$k" rss_bytes_per_bucket) B"
+    done
+  done
+done
+D=$(cat "$TMP"/buckets-reply-*.txt | grep '^design=bucket_actors_detached concurrency=64 ' | fields rate | median)
+DR=$(cat "$TMP"/buckets-reply-*.txt | grep '^design=bucket_actors_detached concurrency=64 ' | fields rss_bytes_per_bucket | median)
+echo "rate_limit bucket_actors detached (a thread per bucket) concurrency=64 keys=1000: $D/s, rss per bucket $DR B"
 
 # Request-path overhead.
 PG_PORT="$(free_port)"
