@@ -92,7 +92,7 @@ std::vector<std::pair<std::string, int>> parse_job_queues(const std::string& tex
 struct ratelimit_config {
   bool enabled = true;
   bool exempt_loopback = true;        // loopback clients (after trusted proxies) are not limited (as Mastodon's safelist)
-  int shards = 4;                     // bucket shard actors per node
+  int shards = 2;                     // bucket shard actors per node (measured: docs/benchmarks.md)
   int redis_timeout_ms = 500;         // a slower Redis decision is made by this node alone
   bool shared = true;                 // false: every node limits alone (no Redis)
   int lease_tokens = 1000;            // most tokens a hot bucket takes at once (also ≤ limit/10); 0: no leases

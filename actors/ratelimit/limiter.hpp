@@ -46,7 +46,7 @@ namespace chorus::actors {
 
 struct limiter_options {
   std::vector<ratelimit::policy> policies;     // a check names its policy by index
-  std::size_t shards = 4;
+  std::size_t shards = 2;
   std::string redis_host = "127.0.0.1";        // each shard has its own connection
   int redis_port = 6379;
   std::chrono::milliseconds timeout{500};      // a Redis answer slower than this: decide locally

@@ -6,7 +6,10 @@
 #     off: every decision is a script call, batched per shard) and on the node
 #     (local), by bench_ratelimit_decisions; RateLimiterRedis (ioredis) and
 #     RateLimiterMemory, by bench/ratelimit/rlf.mjs. Limits large enough that
-#     nothing is refused.
+#     nothing is refused. Then the shared case at concurrency 64 with 1, 2 and
+#     4 shards (ratelimit.shards).
+#   path — what rate_limited() adds on the request's own thread, by
+#     bench_ratelimit_path (one thread, one hot client decided from leases).
 #   bucket actors — issue #6's other design, by bench_ratelimit_bucket_actors in
 #     one process: the shards (local) vs one scheduled actor per bucket behind a
 #     striped directory, at concurrency 1 and 64 over 10,000 and 100,000 keys,
@@ -30,8 +33,9 @@ CHORUSD="$CHORUS_BUILD_DIR/tools/chorusd"
 CHORUSCTL="$CHORUS_BUILD_DIR/tools/chorusctl"
 DECIDE="$CHORUS_BUILD_DIR/bench/bench_ratelimit_decisions"
 BUCKETS="$CHORUS_BUILD_DIR/bench/bench_ratelimit_bucket_actors"
+PATHB="$CHORUS_BUILD_DIR/bench/bench_ratelimit_path"
 NODE_DIR="$CHORUS_ROOT/bench/ratelimit"
-[ -x "$CHORUSD" ] && [ -x "$DECIDE" ] && [ -x "$BUCKETS" ] || die "build first (bench/run does)"
+[ -x "$CHORUSD" ] && [ -x "$DECIDE" ] && [ -x "$BUCKETS" ] && [ -x "$PATHB" ] || die "build first (bench/run does)"
 command -v wrk >/dev/null || die "wrk is missing (bench/run installs it)"
 node_peer "$NODE_DIR" rate-limiter-flexible
 
@@ -60,6 +64,19 @@ for c in 1 64; do
   echo "rate_limit decisions concurrency=$c keys=10000 shared: chorus $CS/s, RateLimiterRedis $RR/s, ratio $(ratio "$CS" "$RR")"
   echo "rate_limit decisions concurrency=$c keys=10000 local: chorus $CL/s, RateLimiterMemory $RM/s, ratio $(ratio "$CL" "$RM")"
 done
+
+# Shared decisions by the number of shards (ratelimit.shards), concurrency 64.
+for sh in 1 2 4; do
+  v=()
+  for _ in $(seq 1 "$RUNS"); do v+=("$("$DECIDE" shared "$REDIS_PORT" 64 10000 "$DSECS" "$sh" | field rate)"); done
+  echo "rate_limit decisions concurrency=64 keys=10000 shared shards=$sh: chorus $(echo "${v[*]}" | median)/s"
+done
+
+# What rate_limited() adds on the request's own thread (in one process: one
+# thread, a hot bucket decided from leases).
+p=()
+for _ in $(seq 1 "$RUNS"); do p+=("$("$PATHB" "$REDIS_PORT" 1 "$DSECS" | field added_ns)"); done
+echo "rate_limit path: rate_limited() adds $(echo "${p[*]}" | median) ns per request on its thread (one thread, leases)"
 
 # Shards vs an actor per bucket (node-local decisions, no Redis).
 bm() {  # DESIGN C K FIELD → the median over the runs of clients=$clients
