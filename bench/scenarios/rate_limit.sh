@@ -17,7 +17,8 @@
 #     threads; decisions/s, p99, create time and RSS per bucket.
 #   overhead — wrk -t2 -c64 on GET /api/v1/instance (an actor round trip) through
 #     a trusted proxy address, chorusd with ratelimit.enabled=false vs true
-#     (one client: its bucket is hot and decided from leases).
+#     (one client: its bucket is hot and decided from leases): requests per
+#     second, and chorusd's own CPU time per request.
 # 2 cores shared by everything: the ratios are the result.
 # Knobs: BENCH_SECONDS (default 5 for decisions, 10 for wrk), BENCH_RUNS (default 3, median).
 set -euo pipefail
@@ -116,6 +117,7 @@ start_node() {  # NAME ENABLED → URL_<NAME>
     CHORUS_RATELIMIT_TRUSTED_PROXIES=127.0.0.1 CHORUS_RATELIMIT_ANON=100000000/300 \
     "$CHORUSD" 2>"$TMP/$name.log" &
   PIDS+=($!)
+  printf -v "PID_$name" '%s' "$!"
   for _ in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
   [ -s "$TMP/$name.port" ] || { cat "$TMP/$name.log" >&2; die "chorusd $name did not start"; }
   printf -v "URL_$name" '%s' "http://127.0.0.1:$(cat "$TMP/$name.port")"
@@ -124,12 +126,24 @@ start_node off false
 start_node on true
 curl -sf -H "X-Forwarded-For: 198.51.100.7" "$URL_on/api/v1/instance" -D - -o /dev/null | grep -qi '^x-ratelimit-limit' \
   || die "the limited node did not send rate-limit headers"
-wrk_rate() { wrk -t2 -c64 -d"${SECS}s" -H "X-Forwarded-For: 198.51.100.7" "$1/api/v1/instance" | awk '/Requests\/sec/ { print $2 }'; }
-off=() on=()
+# Throughput with wrk on the same 2 cores (wrk also parses the five extra
+# headers), and chorusd's own CPU time per request (utime + stime from /proc).
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+wrk_run() {  # URL PID → "req/s cpu_us_per_request"
+  local t0 t1 out
+  t0=$(ticks "$2")
+  out=$(wrk -t2 -c64 -d"${SECS}s" -H "X-Forwarded-For: 198.51.100.7" "$1/api/v1/instance")
+  t1=$(ticks "$2")
+  echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" \
+    '/^ *[0-9]+ requests in/ { n = $1 } /Requests\/sec/ { r = $2 } END { printf "%s %.1f", r, t * 1e6 / hz / n }'
+}
+off=() on=() coff=() con=()
 for _ in $(seq 1 "$RUNS"); do
-  off+=("$(wrk_rate "$URL_off")")
-  on+=("$(wrk_rate "$URL_on")")
-  say "overhead: limits off ${off[-1]} req/s, on ${on[-1]} req/s"
+  read -r r c < <(wrk_run "$URL_off" "$PID_off"); off+=("$r"); coff+=("$c")
+  read -r r c < <(wrk_run "$URL_on" "$PID_on"); on+=("$r"); con+=("$c")
+  say "overhead: limits off ${off[-1]} req/s (${coff[-1]} µs CPU/request), on ${on[-1]} req/s (${con[-1]} µs CPU/request)"
 done
 OFF=$(echo "${off[*]}" | median); ON=$(echo "${on[*]}" | median)
+COFF=$(echo "${coff[*]}" | median); CON=$(echo "${con[*]}" | median)
+echo "rate_limit overhead GET /api/v1/instance: chorusd CPU per request off $COFF µs, on $CON µs (+$(awk -v a="$CON" -v b="$COFF" 'BEGIN { printf "%.1f", (a / b - 1) * 100 }')%)"
 echo "rate_limit overhead GET /api/v1/instance: off $OFF req/s, on $ON req/s, on/off $(ratio "$ON" "$OFF") (overhead $(awk -v a="$ON" -v b="$OFF" 'BEGIN { printf "%.1f", (1 - a / b) * 100 }')%)"
