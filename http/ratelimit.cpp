@@ -97,9 +97,11 @@ struct limited_result {
 // (and its headers count them as back).
 class limited_sink : public reply_sink {
 public:
-  limited_sink(responder inner, std::shared_ptr<const actors::limiter> lim, std::vector<limited_result> allowed,
+  // `lim` outlives the sink: the routes hold it (through rate_limits), and the
+  // inner responder's session holds the server, which holds the routes.
+  limited_sink(responder inner, const actors::limiter* lim, std::vector<limited_result> allowed,
                std::size_t shown)
-    : inner_(std::move(inner)), lim_(std::move(lim)), allowed_(std::move(allowed)), shown_(shown) {}
+    : inner_(std::move(inner)), lim_(lim), allowed_(std::move(allowed)), shown_(shown) {}
   void deliver(response r) override {
     auto& shown = allowed_[shown_];
     const auto& p = lim_->policy(shown.policy);
@@ -117,7 +119,7 @@ public:
 
 private:
   responder inner_;
-  std::shared_ptr<const actors::limiter> lim_;
+  const actors::limiter* lim_;
   std::vector<limited_result> allowed_;
   std::size_t shown_;  // the tightest policy: its headers
 };
@@ -184,7 +186,7 @@ void conclude(std::vector<limited_result>& results, const actors::limiter& lim, 
     return res.send(std::move(out));
   }
   auto index = static_cast<std::size_t>(shown - results.data());
-  responder wrapped(std::make_shared<limited_sink>(res, lim.shared_from_this(), std::move(results), index));
+  responder wrapped(std::make_shared<limited_sink>(res, &lim, std::move(results), index));
   try {
     fn(req, wrapped);
   } catch (const std::exception&) {

@@ -421,13 +421,45 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
 
 } // namespace
 
+std::uint64_t lease_table::next_id() {
+  static std::atomic<std::uint64_t> ids{0};
+  return ++ids;
+}
+
+// The bucket's lease through this thread's cache (valid while the table's
+// version is unchanged; the cache holds its own references). A lease replaced
+// meanwhile was retired first (no tokens left), so a stale one only misses.
+rl_lease* lease_table::find(const std::string& bucket) const {
+  struct cache {
+    std::uint64_t table = 0, version = 0;
+    std::unordered_map<std::string, std::shared_ptr<rl_lease>> leases;  // null: none
+  };
+  thread_local cache c;
+  auto v = version_.load(std::memory_order_acquire);
+  if (c.table != id_ || c.version != v || c.leases.size() > 4096) {
+    c.leases.clear();
+    c.table = id_;
+    c.version = v;
+  }
+  auto it = c.leases.find(bucket);
+  if (it == c.leases.end()) {
+    std::shared_ptr<rl_lease> l;
+    {
+      std::shared_lock<std::shared_mutex> g(mtx_);
+      if (auto t = leases_.find(bucket); t != leases_.end())
+        l = t->second;
+    }
+    it = c.leases.emplace(bucket, std::move(l)).first;
+  }
+  return it->second.get();
+}
+
 std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, std::int64_t limit,
                                                      std::int64_t now_us, lease_renewal& renew) const {
-  std::shared_lock<std::shared_mutex> g(mtx_);
-  auto it = leases_.find(bucket);
-  if (it == leases_.end() || it->second->expires_us <= now_us)
+  auto* found = find(bucket);
+  if (!found || found->expires_us <= now_us)
     return std::nullopt;
-  auto& l = *it->second;
+  auto& l = *found;
   auto left = l.tokens.fetch_sub(1, std::memory_order_relaxed) - 1;
   if (left < 0) {
     l.tokens.fetch_add(1, std::memory_order_relaxed);
@@ -452,6 +484,7 @@ std::int64_t lease_table::left(const std::string& bucket) const {
 void lease_table::put(const std::string& bucket, std::shared_ptr<rl_lease> l) {
   std::unique_lock<std::shared_mutex> g(mtx_);
   leases_[bucket] = std::move(l);
+  version_.fetch_add(1, std::memory_order_release);
 }
 
 std::int64_t lease_table::retire(const std::string& bucket, const rl_lease* which) {
@@ -461,6 +494,7 @@ std::int64_t lease_table::retire(const std::string& bucket, const rl_lease* whic
     return 0;
   auto unused = std::max<std::int64_t>(0, it->second->tokens.exchange(0));
   leases_.erase(it);
+  version_.fetch_add(1, std::memory_order_release);
   return unused;
 }
 

@@ -88,8 +88,16 @@ public:
   std::size_t size() const;
 
 private:
+  rl_lease* find(const std::string& bucket) const;
+
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, std::shared_ptr<rl_lease>> leases_;
+  // Bumped by every put and retire: a thread's cache of lease pointers is good
+  // while this is unchanged, so a hot bucket's take() writes only its token count
+  // (no reader count on the mutex bouncing between the HTTP threads' cores).
+  std::atomic<std::uint64_t> version_{0};
+  std::uint64_t id_ = next_id();  // tells tables apart in a thread's cache
+  static std::uint64_t next_id();
 };
 
 // One decision (or, with cost < 0, a refund of -cost requests).

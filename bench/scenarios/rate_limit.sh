@@ -135,7 +135,7 @@ wrk_run() {  # URL PID → "req/s cpu_us_per_request"
   out=$(wrk -t2 -c64 -d"${SECS}s" -H "X-Forwarded-For: 198.51.100.7" "$1/api/v1/instance")
   t1=$(ticks "$2")
   echo "$out" | awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" -v s="$SECS" \
-    '/^ *[0-9]+ requests in/ { n = $1 } /Requests\/sec/ { r = $2 } END { printf "%s %.1f", r, t * 1e6 / hz / n }'
+    '/^ *[0-9]+ requests in/ { n = $1 } /Requests\/sec/ { r = $2 } END { printf "%s %.1f\n", r, t * 1e6 / hz / n }'
 }
 off=() on=() coff=() con=()
 for _ in $(seq 1 "$RUNS"); do
