@@ -17,13 +17,13 @@ decision gcra(std::int64_t& tat_us, std::int64_t now_us, const policy& p, std::i
   auto next = base + interval * std::max<std::int64_t>(1, cost);
   if (next - now_us > period) {
     d.allowed = false;
-    d.remaining = std::max<std::int64_t>(0, (period - (base - now_us)) / interval);
+    d.remaining = std::clamp<std::int64_t>((period - (base - now_us)) / interval, 0, p.limit);
     d.reset_us = base - now_us;
     d.retry_after_us = next - now_us - period;
     return d;
   }
   tat_us = next;
-  d.remaining = (period - (next - now_us)) / interval;
+  d.remaining = std::min(p.limit, (period - (next - now_us)) / interval);  // the interval is rounded down
   d.reset_us = next - now_us;
   return d;
 }
@@ -36,7 +36,7 @@ decision state_of(std::int64_t tat_us, std::int64_t now_us, const policy& p) {
   decision d;
   d.limit = p.limit;
   d.reset_us = std::max<std::int64_t>(0, tat_us - now_us);
-  d.remaining = std::max<std::int64_t>(0, (p.period_us() - d.reset_us) / p.interval_us());
+  d.remaining = std::clamp<std::int64_t>((p.period_us() - d.reset_us) / p.interval_us(), 0, p.limit);
   return d;
 }
 

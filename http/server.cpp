@@ -20,6 +20,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <algorithm>
 #include <array>
 #include <condition_variable>
 #include <nlohmann/json.hpp>
@@ -378,12 +379,13 @@ private:
     });
   }
 
-  // A header name or value, with any CR or LF left out (no header injection).
+  // A header name or value without control characters (no header injection).
   static void append_value(std::string& h, const std::string& v) {
-    if (v.find_first_of("\r\n") == std::string::npos)
+    auto bad = [](unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; };
+    if (std::none_of(v.begin(), v.end(), bad))
       return void(h.append(v));
     for (char c : v)
-      if (c != '\r' && c != '\n')
+      if (!bad(static_cast<unsigned char>(c)))
         h.push_back(c);
   }
 

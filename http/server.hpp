@@ -22,7 +22,9 @@ public:
 
   // Opens the listening socket (throws std::runtime_error on failure); returns the port.
   std::uint16_t bind();
-  // Installs the route table (before run()).
+  // Installs the route table, before run() only: the routes must outlive every
+  // response (the rate-limit sink keeps a plain pointer into them), and the swap
+  // is not atomic.
   void set_routes(std::shared_ptr<const router> routes);
   // Starts accepting on `threads` I/O threads; returns immediately.
   void run();

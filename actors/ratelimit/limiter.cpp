@@ -117,7 +117,11 @@ std::int64_t cost_of(shard_state& s, const rl_check& c, std::int64_t now, std::u
     size = std::clamp<std::int64_t>(c.grow ? size * 2 : size, 2, std::max<std::int64_t>(2, cap));
     s.seen[id] = now;
     leasing.insert(id);
-    return std::max<std::int64_t>(1, size - s.leases->left(id));  // the old lease's rest is carried over
+    // Tokens ran low: the old lease's small rest is carried over (it is spent
+    // first, within this lease's life). Time ran out: a fresh lease, and the
+    // old one's rest goes back to Redis (publish_lease), so no token is held
+    // much longer than `lease` whatever the traffic.
+    return c.grow ? std::max<std::int64_t>(1, size - s.leases->left(id)) : size;
   }
   if (c.cost != 1 || c.no_lease || s.opts->lease_tokens <= 0)
     return c.cost;
@@ -145,13 +149,15 @@ struct script_calls {
   std::vector<rd::gcra_call> calls;
 };
 
-script_calls commands(shard_state& s, std::vector<rl_check>& batch) {
+// `first`: the checks' costs (leases) are decided here; a batch sent again
+// (NOSCRIPT) keeps the costs it was given.
+script_calls commands(shard_state& s, std::vector<rl_check>& batch, bool first = true) {
   script_calls out;
   auto now = system_now_us();
   std::unordered_set<std::string> leasing;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& c = batch[i];
-    auto cost = cost_of(s, c, now, leasing);
+    auto cost = first ? cost_of(s, c, now, leasing) : c.cost;
     if (cost > 1 || c.renew)
       c.cost = cost;  // remembered: the reply publishes the rest as a lease
     if (i % batch_chunk == 0)
@@ -189,11 +195,11 @@ void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   size = std::max<std::int64_t>(size, c.cost);
   auto unused = s.leases->retire(id);
   std::int64_t tokens = c.renew ? c.cost : c.cost - 1;
-  if (c.renew) {
-    tokens += unused;  // the tokens the old lease still had are this one's
+  if (c.renew && c.grow) {
+    tokens += unused;  // the few tokens the old lease still had are this one's
   } else if (unused > 0) {
     self->send(self, rl_check{c.policy, c.key, -unused, {}, true});  // an older lease of ours: its rest back
-  } else {
+  } else if (!c.renew) {
     size *= 2;  // the last one was used up before it ended: a bigger one next time
   }
   l->tokens = tokens;
@@ -297,8 +303,15 @@ std::optional<std::vector<rd::reply>> pipeline(shard_ptr self, const std::vector
       return replies;
     } catch (const std::exception& e) {
       s.redis->disconnect();
-      if (attempt == 1)
-        outage(self, e.what());
+      // A timeout may come after Redis ran the scripts: sending them again would
+      // charge every bucket twice. Only a connection found dead is retried.
+      std::string why = e.what();
+      bool timed_out = why.find("temporarily unavailable") != std::string::npos ||
+                       why.find("timed out") != std::string::npos;
+      if (attempt == 1 || timed_out) {
+        outage(self, why);
+        break;
+      }
     }
   }
   return std::nullopt;
@@ -329,7 +342,7 @@ void send_batch(shard_ptr self, std::vector<rl_check> batch) {
   auto again = apply(self, batch, outcomes(sc, *replies, 0));
   if (again.empty())
     return;
-  auto retry = commands(s, again);
+  auto retry = commands(s, again, false);
   cmds = {rd::script_load()};
   for (auto& c : retry.calls)
     cmds.push_back(std::move(c.cmd));
@@ -421,50 +434,21 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
 
 } // namespace
 
-std::uint64_t lease_table::next_id() {
-  static std::atomic<std::uint64_t> ids{0};
-  return ++ids;
-}
-
-// The bucket's lease through this thread's cache (valid while the table's
-// version is unchanged; the cache holds its own references). A lease replaced
-// meanwhile was retired first (no tokens left), so a stale one only misses.
-rl_lease* lease_table::find(const std::string& bucket) const {
-  struct cache {
-    std::uint64_t table = 0, version = 0;
-    std::unordered_map<std::string, std::shared_ptr<rl_lease>> leases;  // null: none
-  };
-  thread_local cache c;
-  auto v = version_.load(std::memory_order_acquire);
-  if (c.table != id_ || c.version != v || c.leases.size() > 4096) {
-    c.leases.clear();
-    c.table = id_;
-    c.version = v;
-  }
-  auto it = c.leases.find(bucket);
-  if (it == c.leases.end()) {
-    std::shared_ptr<rl_lease> l;
-    {
-      std::shared_lock<std::shared_mutex> g(mtx_);
-      if (auto t = leases_.find(bucket); t != leases_.end())
-        l = t->second;
-    }
-    it = c.leases.emplace(bucket, std::move(l)).first;
-  }
-  return it->second.get();
-}
-
 std::optional<ratelimit::decision> lease_table::take(const std::string& bucket, std::int64_t limit,
                                                      std::int64_t now_us, lease_renewal& renew) const {
-  auto* found = find(bucket);
-  if (!found || found->expires_us <= now_us)
+  std::shared_lock<std::shared_mutex> g(mtx_);
+  auto it = leases_.find(bucket);
+  if (it == leases_.end() || it->second->expires_us <= now_us)
     return std::nullopt;
-  auto& l = *found;
-  auto left = l.tokens.fetch_sub(1, std::memory_order_relaxed) - 1;
-  if (left < 0) {
-    l.tokens.fetch_add(1, std::memory_order_relaxed);
-    return std::nullopt;
-  }
+  auto& l = *it->second;
+  // Never below zero: a token is taken only while one is there (retire's
+  // exchange(0) must see every token that was not taken).
+  auto t = l.tokens.load(std::memory_order_relaxed);
+  do {
+    if (t <= 0)
+      return std::nullopt;
+  } while (!l.tokens.compare_exchange_weak(t, t - 1, std::memory_order_relaxed));
+  auto left = t - 1;
   bool low = left <= l.renew_at;
   if ((low || now_us >= l.renew_after_us) && !l.renewing.exchange(true, std::memory_order_relaxed))
     renew = low ? lease_renewal::tokens : lease_renewal::time;
@@ -484,7 +468,6 @@ std::int64_t lease_table::left(const std::string& bucket) const {
 void lease_table::put(const std::string& bucket, std::shared_ptr<rl_lease> l) {
   std::unique_lock<std::shared_mutex> g(mtx_);
   leases_[bucket] = std::move(l);
-  version_.fetch_add(1, std::memory_order_release);
 }
 
 std::int64_t lease_table::retire(const std::string& bucket, const rl_lease* which) {
@@ -494,7 +477,6 @@ std::int64_t lease_table::retire(const std::string& bucket, const rl_lease* whic
     return 0;
   auto unused = std::max<std::int64_t>(0, it->second->tokens.exchange(0));
   leases_.erase(it);
-  version_.fetch_add(1, std::memory_order_release);
   return unused;
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 
 namespace chorus::storage::redis {
 
@@ -71,7 +72,8 @@ for g = 1, tonumber(ARGV[1]) do
   end
   if #sets > 0 then
     redis.call('HSET', cur, unpack(sets))
-    if redis.call('PEXPIREAT', cur, math.ceil((gen + 3) * period / 1000) + 1000, 'NX') == 1 then
+    if redis.call('PTTL', cur) == -1 then  -- this generation's first write
+      redis.call('PEXPIREAT', cur, math.ceil((gen + 3) * period / 1000) + 1000)
       redis.call('UNLINK', name .. ':' .. string.format('%d', gen - 2))
     end
   end
@@ -104,6 +106,8 @@ const std::string& gcra_sha() {
 command script_load() { return {"SCRIPT", "LOAD", gcra_batch_script()}; }
 
 gcra_call gcra_batch(const std::vector<gcra_item>& items) {
+  if (items.size() > 1000)  // Lua's unpack() takes ~8000 values; HSET gets two per bucket
+    throw std::invalid_argument("gcra_batch: at most 1000 buckets per call");
   // Groups by policy, keeping the items' order within a group.
   std::map<const ratelimit::policy*, std::vector<std::size_t>> groups;
   for (std::size_t i = 0; i < items.size(); ++i)
