@@ -185,15 +185,19 @@ TEST(BlockingPool, RunsJobsOffTheSchedulerAndExpiresStaleOnes) {
             errc::conflict);
   // Hold the only worker until a queued job has waited past the queue timeout.
   auto release = std::make_shared<std::atomic<bool>>(false);
+  // Released on every way out: a failed assertion must not leave the worker
+  // spinning (the pool could not stop, and the test would hang until ctest's timeout).
+  std::shared_ptr<void> unhold(nullptr, [release](void*) { release->store(true); });
   auto results = std::make_shared<test::async_results<ok_atom>>();
   test::send_async<ok_atom>(env.sys, pool, blocking_call{"hold", [release] {
-                                                           while (!release->load())
-                                                             std::this_thread::yield();
+                                                           while (!release->load())  // a busy worker, not spinning a core
+                                                             std::this_thread::sleep_for(std::chrono::milliseconds(1));
                                                          }},
                             results);
-  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["busy"] == 1; }));
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["busy"] == 1; }, std::chrono::seconds(30)));
   test::send_async<ok_atom>(env.sys, pool, blocking_call{"stale", [] {}}, results);
-  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["queued"] == 1; }));
+  // Generous deadlines: the whole suite runs in parallel on 2 cores.
+  ASSERT_TRUE(test::wait_until([&] { return env.counters("blocking_pool")["queued"] == 1; }, std::chrono::seconds(30)));
   auto queued_at = std::chrono::steady_clock::now();
   // Waiting for time to pass is the point of this test (the timeout is what is tested).
   ASSERT_TRUE(test::wait_until([&] { return std::chrono::steady_clock::now() - queued_at > std::chrono::milliseconds(150); }));
