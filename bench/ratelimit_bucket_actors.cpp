@@ -64,6 +64,7 @@
 //   defaults 10000,100000, 1000 (0: no detached probe), stealing, reply
 #include "actors/ratelimit/limiter.hpp"
 #include "actors/registry/registry.hpp"
+#include "common/clock.hpp"
 #include "common/gcra.hpp"
 #include "common/metrics.hpp"
 
@@ -99,11 +100,6 @@ using clock_type = std::chrono::steady_clock;
 using reply_fn = std::function<void(const ratelimit::decision&)>;
 
 namespace {
-
-std::int64_t system_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
 
 // ---- memory -----------------------------------------------------------------
 
@@ -176,7 +172,7 @@ caf::behavior bucket_fn(caf::stateful_actor<bucket_state>* self, std::shared_ptr
   return {
     [=](rl_check& c) {
       const auto& p = env->policies[c.policy];
-      auto now = system_now_us();
+      auto now = wall_now_us();
       if (c.cost < 0) {
         ratelimit::gcra_refund(self->state.tat_us, now, p, -c.cost);
         ratelimit::decision d;

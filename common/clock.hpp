@@ -26,6 +26,13 @@ inline std::int64_t wall_now_ms() {
     .count();
 }
 
+// The wall clock in epoch microseconds (rate-limit buckets: the same scale as
+// Redis's TIME).
+inline std::int64_t wall_now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 // Seconds since a stamp made by wall_now_ms (0 for a stamp of 0, and never negative).
 inline double seconds_since_wall_ms(std::int64_t at_ms) {
   return at_ms > 0 ? static_cast<double>(std::max<std::int64_t>(0, wall_now_ms() - at_ms)) / 1e3 : 0.0;

@@ -2,6 +2,7 @@
 
 #include "actors/ratelimit/limiter.hpp"
 #include "actors/ratelimit/shedder.hpp"
+#include "common/clock.hpp"
 #include "common/crypto.hpp"
 #include "http/auth.hpp"
 #include "http/error_mapping.hpp"
@@ -55,11 +56,6 @@ route_plan plan_for(const std::string& method, const std::string& pattern) {
   else if (pattern == "/oauth/token" || pattern == "/oauth/authorize")
     specific(rl_policy::login_ip, key_by::ip);
   return p;
-}
-
-std::int64_t wall_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 std::string iso8601_us(std::int64_t us) {

@@ -1,6 +1,7 @@
 #include "actors/ratelimit/limiter.hpp"
 
 #include "actors/protocol/errors.hpp"
+#include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "storage/redis/ratelimit.hpp"
@@ -49,11 +50,6 @@ struct shard_state {
 
 using shard_ptr = caf::stateful_actor<shard_state>*;
 
-std::int64_t system_now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 void answer(shard_state& s, const rl_check& c, const ratelimit::decision& d) {
   if (c.cost > 0) {
     s.stats->add(c_decisions);
@@ -69,11 +65,11 @@ void answer(shard_state& s, const rl_check& c, const ratelimit::decision& d) {
 // The node-local decision (Redis unreachable): the same GCRA on this shard's buckets.
 void decide_locally(shard_state& s, const rl_check& c) {
   const auto& p = s.opts->policies[c.policy];
-  auto now = s.opts->now_us ? s.opts->now_us() : system_now_us();
+  auto now = s.opts->now_us ? s.opts->now_us() : wall_now_us();
   if (s.buckets.size() >= s.opts->local_buckets)  // forget full buckets first, then anything
     for (auto it = s.buckets.begin(); it != s.buckets.end();)
       it = (it->second <= now || s.buckets.size() >= s.opts->local_buckets) ? s.buckets.erase(it) : std::next(it);
-  auto& tat = s.buckets[p.name + ":" + c.key];
+  auto& tat = s.buckets[bucket_id(p, c.key)];
   s.stats->set(c_buckets, static_cast<std::int64_t>(s.buckets.size()));
   if (s.opts->shared && c.cost > 0) {  // decisions, as chorus_ratelimit_decisions_total
     s.stats->add(c_fallbacks);
@@ -153,7 +149,7 @@ struct script_calls {
 // (NOSCRIPT) keeps the costs it was given.
 script_calls commands(shard_state& s, std::vector<rl_check>& batch, bool first = true) {
   script_calls out;
-  auto now = system_now_us();
+  auto now = wall_now_us();
   std::unordered_set<std::string> leasing;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto& c = batch[i];
@@ -188,7 +184,7 @@ std::vector<rd::gcra_outcome> outcomes(const script_calls& sc, const std::vector
 void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   auto& s = self->state;
   const auto& p = s.opts->policies[c.policy];
-  auto now = system_now_us();
+  auto now = wall_now_us();
   auto l = std::make_shared<rl_lease>();
   auto id = bucket_id(p, c.key);
   auto& size = s.lease_size[id];
@@ -223,7 +219,7 @@ void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
 void end_leases(shard_ptr self) {
   auto& s = self->state;
   s.lease_tick = false;
-  auto now = system_now_us();
+  auto now = wall_now_us();
   std::vector<std::pair<std::string, std::shared_ptr<rl_lease>>> keep;
   for (auto& [id, l] : s.leased) {
     if (l->expires_us > now) {
@@ -357,7 +353,7 @@ void send_batch(shard_ptr self, std::vector<rl_check> batch) {
 // (a renewal in flight) are decided from it here: not asking Redis for
 // another lease keeps the bucket's count exact. Returns the others.
 std::vector<rl_check> from_leases(shard_state& s, std::vector<rl_check> batch) {
-  auto now = system_now_us();
+  auto now = wall_now_us();
   std::vector<rl_check> rest;
   rest.reserve(batch.size());
   for (auto& c : batch) {
@@ -506,9 +502,9 @@ std::optional<ratelimit::decision> limiter::take(std::uint32_t policy, const std
     return std::nullopt;
   const auto& p = opts_.policies[policy];
   auto renew = lease_renewal::none;
-  thread_local std::string id;  // HTTP threads: no allocation per request
+  thread_local std::string id;  // bucket_id(p, key) without an allocation per request
   id.assign(p.name).append(1, ':').append(key);
-  auto d = leases_->take(id, p.limit, system_now_us(), renew);
+  auto d = leases_->take(id, p.limit, wall_now_us(), renew);
   if (renew != lease_renewal::none)
     check(rl_check{policy, key, 0, {}, false, true, renew == lease_renewal::tokens});
   return d;
