@@ -3,7 +3,7 @@
 #include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
-#include "actors/db/savepoint_batch.hpp"
+#include "storage/pg/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/clock.hpp"
 
@@ -84,7 +84,7 @@ pg::relationship_row apply_change(pqxx::transaction_base& tx, const relation_ite
 
 // Group commit for relationship changes: one failing change does not fail the others.
 std::vector<relation_outcome> change_batch(pqxx::connection_base& c, const std::vector<relation_item>& items) {
-  return savepoint_batch<relation_outcome>(c, items, [](pqxx::transaction_base& tx, const relation_item& item,
+  return pg::savepoint_batch<relation_outcome>(c, items, [](pqxx::transaction_base& tx, const relation_item& item,
                                                         relation_outcome& o) { o.row = apply_change(tx, item); });
 }
 

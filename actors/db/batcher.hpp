@@ -3,14 +3,17 @@
 // requests and runs them as ONE db_call (one statement: unnest/COPY/ANY($1)) on the
 // pool. It flushes immediately while fewer than `max_in_flight` batches are running
 // and accumulates otherwise, so a lone request pays no linger delay and a burst
-// becomes a few large batches. Every request is answered after its batch commits,
-// or every request of the batch gets the same error.
+// becomes a few large batches. Every request is answered after its batch commits.
+// A batch that fails because of one item is split until that item is found
+// (storage/pg/isolating_batch.hpp): only its request gets the error. Failures of
+// the whole batch (connection lost, deadline, overload) fail every request.
 //
 // Usage (later issues): define `run` as one statement over all items, returning
 // one Result per Item in the same order; spawn with spawn_batcher<Item, Result>().
 #include "actors/protocol/errors.hpp"
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
+#include "storage/pg/isolating_batch.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
@@ -79,7 +82,8 @@ private:
 
 namespace detail {
 
-enum batcher_counter : std::size_t { b_queued, b_in_flight, b_batches, b_items, b_max_batch, b_errors, b_rejected };
+enum batcher_counter : std::size_t { b_queued, b_in_flight, b_batches, b_items, b_max_batch, b_errors, b_rejected,
+                                     b_item_errors };
 
 template <class Item, class Result>
 struct batcher_state {
@@ -104,40 +108,31 @@ void flush_batches(typename batcher_actor<Item, Result>::template stateful_point
     items->reserve(batch->size());
     for (auto& p : *batch)
       items->push_back(p.item);
-    auto results = std::make_shared<std::vector<Result>>();
+    auto outcomes = std::make_shared<std::vector<storage::pg::item_outcome<Result>>>();
     s.stats->add(b_batches);
     s.stats->add(b_items, static_cast<std::int64_t>(batch->size()));
     if (static_cast<std::int64_t>(batch->size()) > s.stats->get(b_max_batch))
       s.stats->set(b_max_batch, static_cast<std::int64_t>(batch->size()));
     // A batch the database aborted (deadlock, serialization failure) rolled back
-    // entirely, so running it again is safe; after three tries its requests fail.
+    // entirely and runs again (three tries); one that failed because of an item
+    // is split until the failing item is found, which alone gets the error.
     db_call call{s.spec.name,
-                 [items, results, run = s.spec.run](pqxx::connection_base& c) {
-                   for (int attempt = 1;; ++attempt) {
-                     try {
-                       *results = run(c, *items);
-                       return;
-                     } catch (const failure& f) {
-                       if (f.code() != errc::aborted || attempt == 3)
-                         throw;
-                     }
-                   }
+                 [items, outcomes, run = s.spec.run](pqxx::connection_base& c) {
+                   *outcomes = storage::pg::run_isolating<Result>(c, *items, run);
                  },
                  static_cast<std::uint32_t>(batch->size())};
     self->request(s.pool, s.spec.timeout, std::move(call))
       .then(
-        [self, batch, results](ok_atom) {
+        [self, batch, outcomes](ok_atom) {
           auto& s = self->state;
-          if (results->size() != batch->size()) {
-            auto err = make_error(errc::internal, "batch '" + s.spec.name + "' returned " +
-                                                    std::to_string(results->size()) + " results for " +
-                                                    std::to_string(batch->size()) + " items");
-            for (auto& p : *batch)
-              p.rp.deliver(err);
-            s.stats->add(b_errors);
-          } else {
-            for (std::size_t i = 0; i < batch->size(); ++i)
-              (*batch)[i].rp.deliver(std::move((*results)[i]));
+          for (std::size_t i = 0; i < batch->size(); ++i) {
+            auto& o = (*outcomes)[i];
+            if (o.value) {
+              (*batch)[i].rp.deliver(std::move(*o.value));
+            } else {
+              s.stats->add(b_item_errors);
+              (*batch)[i].rp.deliver(make_error(o.code, std::move(o.error)));
+            }
           }
           s.queue.done();
           flush_batches<Item, Result>(self);
@@ -164,7 +159,7 @@ batcher_fn(typename batcher_actor<Item, Result>::template stateful_pointer<batch
   s.queue = batch_queue<typename batcher_state<Item, Result>::pending>(spec.max_batch, spec.max_in_flight,
                                                                         spec.queue_limit);
   s.stats = reg->enlist(self, "batcher", spec.name,
-                        {"queued", "in_flight", "batches", "items", "max_batch", "errors", "rejected"});
+                        {"queued", "in_flight", "batches", "items", "max_batch", "errors", "rejected", "item_errors"});
   s.spec = std::move(spec);
   return {
     [self](Item& item) -> caf::result<Result> {

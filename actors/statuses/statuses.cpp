@@ -3,7 +3,7 @@
 #include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
-#include "actors/db/savepoint_batch.hpp"
+#include "storage/pg/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/clock.hpp"
 #include "storage/pg/feeds.hpp"
@@ -141,7 +141,7 @@ status_view apply_action(pqxx::transaction_base& tx, const action_item& item, st
 
 // Group commit for interactions: one failing item does not fail the others.
 std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::vector<action_item>& items) {
-  return savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
+  return pg::savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
                                                       action_outcome& o) { o.view = apply_action(tx, item, o.removed_id); });
 }
 

@@ -2,15 +2,19 @@
 // Group commit for independent requests that each need a few statements: one
 // transaction for the batch, a savepoint per item. An item whose work throws
 // chorus::failure is rolled back to its savepoint and answered with that error
-// alone; connection loss, deadlines and aborted transactions (deadlock,
-// serialization) fail the whole batch, which the batcher reruns when aborted.
+// alone, and so is one whose statement the database refused (a libpqxx error,
+// translated at this boundary); connection loss, deadlines and aborted
+// transactions (deadlock, serialization) fail the whole batch, which the
+// batcher reruns when aborted.
 // Use as a batch_spec::run: `[](conn, items) { return savepoint_batch<Outcome>(conn, items, apply); }`.
 #include "common/errc.hpp"
+#include "storage/pg/connection.hpp"
+#include "storage/pg/isolating_batch.hpp"
 
 #include <pqxx/pqxx>
 #include <vector>
 
-namespace chorus::actors {
+namespace chorus::storage::pg {
 
 // Outcome must have `errc code` and `std::string error`; `apply(tx, item, outcome)`
 // does the item's work in `tx` and fills the outcome's value.
@@ -22,11 +26,15 @@ std::vector<Outcome> savepoint_batch(pqxx::connection_base& c, const std::vector
   for (auto& item : items) {
     Outcome o;
     try {
-      pqxx::subtransaction sp(tx, "item");
-      apply(sp, item, o);
-      sp.commit();
+      try {
+        pqxx::subtransaction sp(tx, "item");
+        apply(sp, item, o);
+        sp.commit();
+      } catch (...) {
+        rethrow_translated(std::current_exception());
+      }
     } catch (const failure& f) {
-      if (f.code() == errc::unavailable || f.code() == errc::timeout || f.code() == errc::aborted)
+      if (fails_whole_batch(f.code()))
         throw;
       o = Outcome{};
       o.code = f.code();
@@ -38,4 +46,4 @@ std::vector<Outcome> savepoint_batch(pqxx::connection_base& c, const std::vector
   return out;
 }
 
-} // namespace chorus::actors
+} // namespace chorus::storage::pg
