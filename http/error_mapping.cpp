@@ -76,8 +76,9 @@ response error_response(errc code, const std::string& error, const std::string& 
 
 response error_response(const caf::error& err) {
   auto code = actors::code_of(err);
-  // Internal details are logged by the caller, not sent to clients.
-  auto desc = code == errc::internal ? std::string() : actors::description_of(err);
+  // A 4xx description tells the client what to change; a 5xx one would tell it
+  // about us (database addresses, driver messages): logged by the caller, not sent.
+  auto desc = status_of(code) >= 500 ? std::string() : actors::description_of(err);
   return error_response(code, default_message(code), desc);
 }
 

@@ -9,13 +9,14 @@
 
 namespace chorus::http {
 
-responder::responder(std::shared_ptr<reply_sink> sink) : st_(std::make_shared<state>()) {
+responder::responder(std::shared_ptr<reply_sink> sink, std::string request_id) : st_(std::make_shared<state>()) {
   st_->sink = std::move(sink);
+  st_->request_id = std::move(request_id);
 }
 
 responder::state::~state() {
   if (!done.load() && sink) {
-    log::error("handler dropped a request without responding");
+    log::write(log::level::error, "handler dropped a request without responding", {{"req_id", request_id}});
     sink->deliver(error_response(errc::internal, "Internal server error",
                                  "the handler did not produce a response"));
   }
@@ -39,8 +40,13 @@ void responder::fail(errc code, const std::string& error, const std::string& des
 }
 
 void responder::fail(const caf::error& err) const {
-  if (actors::code_of(err) == errc::internal)
-    log::write(log::level::error, "request failed", {{"error", actors::description_of(err)}});
+  // A server-side failure's text (driver messages, addresses) is logged with the
+  // request id and never sent: error_response keeps only the status's message.
+  auto code = actors::code_of(err);
+  if (status_of(code) >= 500)
+    log::write(code == errc::internal ? log::level::error : log::level::warn, "request failed",
+               {{"req_id", st_->request_id}, {"code", std::string(to_string(code))},
+                {"error", actors::description_of(err)}});
   send(error_response(err));
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 #include <nlohmann/json_fwd.hpp>
 
 namespace caf { class error; }
@@ -22,7 +23,8 @@ public:
 
 class responder {
 public:
-  explicit responder(std::shared_ptr<reply_sink> sink);
+  // `request_id` goes into the log line of a failure whose details are not sent.
+  explicit responder(std::shared_ptr<reply_sink> sink, std::string request_id = {});
 
   void send(response r) const;
   void json(int status, const nlohmann::json& body) const;
@@ -33,6 +35,7 @@ public:
 private:
   struct state {
     std::shared_ptr<reply_sink> sink;
+    std::string request_id;
     std::atomic<bool> done{false};
     ~state();
   };

@@ -3,6 +3,7 @@
 #include "common/config.hpp"
 #include "common/metrics.hpp"
 #include "http/ask.hpp"
+#include "common/log.hpp"
 #include "http/error_mapping.hpp"
 #include "http/handlers/handlers.hpp"
 
@@ -25,18 +26,24 @@ handler_fn health(const actors::services& svc) {
 }
 
 handler_fn ready(const actors::services& svc) {
-  return [svc](request&, const responder& res) {
+  return [svc](request& req, const responder& res) {
     auto timeout = milliseconds(svc.cfg->http.request_timeout_ms);
+    // Why a dependency failed (addresses, driver messages) is for operators: it is
+    // logged with the request id, and shown only to those the admin rule admits.
+    bool detailed = admin_allowed(req, *svc.cfg);
     ask(*svc.system, res, svc.node, timeout,
-        [res](const actors::readiness& r) {
+        [res, detailed, rid = req.request_id](const actors::readiness& r) {
           nlohmann::json checks = {
             {"postgres", {{"ok", r.postgres}}},
             {"redis", {{"ok", r.redis}}},
             {"migrations", {{"ok", r.migrations}, {"applied", r.schema_version}, {"expected", r.expected_version}}},
           };
-          if (!r.postgres_error.empty())
+          if (!r.postgres_error.empty() || !r.redis_error.empty())
+            log::write(log::level::warn, "not ready",
+                       {{"req_id", rid}, {"postgres_error", r.postgres_error}, {"redis_error", r.redis_error}});
+          if (detailed && !r.postgres_error.empty())
             checks["postgres"]["error"] = r.postgres_error;
-          if (!r.redis_error.empty())
+          if (detailed && !r.redis_error.empty())
             checks["redis"]["error"] = r.redis_error;
           if (r.ready())
             return res.json(200, {{"status", "ready"}, {"checks", checks}});

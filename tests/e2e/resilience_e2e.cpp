@@ -3,6 +3,7 @@
 #include "support/harness.hpp"
 
 #include <future>
+#include <tuple>
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
@@ -30,6 +31,26 @@ TEST(Resilience, PostgresStoppedMidTestThenRecovers) {
   EXPECT_FALSE(nodes.header("retry-after").empty());
   // Liveness does not depend on Postgres.
   EXPECT_EQ(get(d.url("/health")).status, 200);
+  // What a client that is not an operator sees of the failure: a 503 with the
+  // status's own message, never the database's address or the driver's text
+  // (which go to the log with the request id).
+  const std::vector<std::string> public_client = {"X-Forwarded-For: 203.0.113.9",
+                                                  "Content-Type: application/x-www-form-urlencoded"};
+  for (auto [method, path, body] : std::vector<std::tuple<std::string, std::string, std::string>>{
+         {"GET", "/api/v1/accounts/1", ""},
+         {"GET", "/api/v1/timelines/public", ""},
+         {"GET", "/api/v1/accounts/lookup?acct=alice", ""},
+         {"POST", "/api/v1/apps", "client_name=x&redirect_uris=urn:ietf:wg:oauth:2.0:oob"},
+         {"POST", "/oauth/token", "grant_type=client_credentials&client_id=a&client_secret=b"},
+         {"GET", "/ready", ""}}) {
+    auto r = http(method, d.url(path), body, public_client);
+    EXPECT_EQ(r.status, 503) << method << " " << path << ": " << r.body;
+    for (auto leak : {std::string("127.0.0.1"), std::to_string(pg.port()), std::string("server at"),
+                      std::string("onnection refused"), std::string("connection to")})
+      EXPECT_EQ(r.body.find(leak), std::string::npos) << method << " " << path << " leaks '" << leak << "': " << r.body;
+    EXPECT_TRUE(r.json().contains("error")) << r.body;
+  }
+  EXPECT_NE(d.log().find("\"req_id\""), std::string::npos) << "the failure's details are logged with the request id";
 
   pg.start();
   EXPECT_TRUE(wait_until([&] { return get(d.url("/ready")).status == 200; }, std::chrono::seconds(30)));
