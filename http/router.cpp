@@ -67,6 +67,9 @@ router::match router::find(request& req) const {
       best = &r;
   }
   if (!best) {
+    // HEAD is served as GET (the session drops the body), so it is allowed wherever GET is.
+    if (allow == "GET" || allow.rfind("GET, ", 0) == 0 || allow.find(", GET") != std::string::npos)
+      allow += ", HEAD";
     m.allow = allow;
     return m;
   }

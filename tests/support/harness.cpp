@@ -383,7 +383,10 @@ http_response http(const std::string& method, const std::string& url, const std:
   for (auto& h : headers)
     hs = curl_slist_append(hs, h.c_str());
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD")
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);  // a HEAD response has a length but no body
+  else
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));

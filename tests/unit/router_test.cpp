@@ -48,7 +48,7 @@ TEST(Router, WrongMethodReportsAllowedMethods) {
   auto q = req("DELETE", "/x");
   auto m = r.find(q);
   EXPECT_EQ(m.fn, nullptr);
-  EXPECT_EQ(m.allow, "GET, PUT");
+  EXPECT_EQ(m.allow, "GET, PUT, HEAD");  // HEAD is served wherever GET is
 }
 
 TEST(Router, UnknownPathMatchesNothing) {
