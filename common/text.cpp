@@ -200,4 +200,73 @@ std::size_t counted_length(const std::string& t) {
   return n;
 }
 
+bool valid_utf8(std::string_view s) noexcept {
+  auto p = reinterpret_cast<const unsigned char*>(s.data());
+  auto end = p + s.size();
+  while (p < end) {
+    unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;        // overlong
+      else if (c == 0xED) hi = 0x9F;   // UTF-16 surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;        // overlong
+      else if (c == 0xF4) hi = 0x8F;   // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (static_cast<std::size_t>(end - p) <= n || p[1] < lo || p[1] > hi)
+      return false;
+    for (std::size_t k = 2; k <= n; ++k)
+      if ((p[k] & 0xC0) != 0x80)
+        return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+text_fault check_text(std::string_view s) noexcept {
+  if (s.find('\0') != std::string_view::npos)
+    return text_fault::nul;
+  return valid_utf8(s) ? text_fault::none : text_fault::invalid_utf8;
+}
+
+bool valid_language_tag(std::string_view l, std::size_t max_bytes) noexcept {
+  auto alpha = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  auto alnum = [&](char c) { return alpha(c) || (c >= '0' && c <= '9'); };
+  if (l.empty() || l.size() > max_bytes)
+    return false;
+  std::size_t i = 0;
+  while (i < l.size() && alpha(l[i]))
+    ++i;
+  if (i < 2 || i > 3)
+    return false;
+  while (i < l.size()) {
+    if (l[i] != '-' && l[i] != '_')
+      return false;
+    auto start = ++i;
+    while (i < l.size() && alnum(l[i]))
+      ++i;
+    if (i - start < 2 || i - start > 8)
+      return false;
+  }
+  return true;
+}
+
+std::size_t code_points(std::string_view s) noexcept {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 } // namespace chorus::text

@@ -19,14 +19,24 @@ std::int64_t id_param(const std::map<std::string, std::string>& q, const char* k
 
 } // namespace
 
+int page_limit(std::string_view raw, int default_limit, int max_limit) {
+  if (raw.empty() || raw.find_first_not_of("0123456789") != std::string_view::npos)
+    return default_limit;
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec == std::errc::result_out_of_range || (ec == std::errc() && v > max_limit))
+    return max_limit;  // more digits than an int64 still means "as many as allowed"
+  return static_cast<int>(std::max<std::int64_t>(v, 1));
+}
+
 storage::pg::page read_page(const request& req, int default_limit, int max_limit) {
   auto q = req.query();
   storage::pg::page p;
   p.max_id = id_param(q, "max_id");
   p.since_id = id_param(q, "since_id");
   p.min_id = id_param(q, "min_id");
-  auto limit = id_param(q, "limit");
-  p.limit = static_cast<int>(std::clamp<std::int64_t>(limit > 0 ? limit : default_limit, 1, max_limit));
+  auto it = q.find("limit");
+  p.limit = page_limit(it == q.end() ? std::string_view() : std::string_view(it->second), default_limit, max_limit);
   return p;
 }
 

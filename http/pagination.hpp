@@ -5,10 +5,15 @@
 #include "storage/pg/statuses.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace chorus::http {
 
-// Reads the page parameters (non-numeric values are ignored; limit is clamped to 1..max).
+// A `limit` parameter as Mastodon reads it: absent, empty or not a number →
+// `default_limit`; a number (however many digits) is clamped to 1..max_limit.
+int page_limit(std::string_view raw, int default_limit, int max_limit);
+
+// Reads the page parameters (non-numeric values are ignored; limit as page_limit).
 storage::pg::page read_page(const request& req, int default_limit = 20, int max_limit = 40);
 
 // `<…?max_id=oldest>; rel="next", <…?min_id=newest>; rel="prev"`, keeping the

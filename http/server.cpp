@@ -1,6 +1,7 @@
 #include "http/server.hpp"
 
 #include "common/log.hpp"
+#include "http/dto/body.hpp"
 #include "http/error_mapping.hpp"
 
 #include <boost/asio/dispatch.hpp>
@@ -171,6 +172,7 @@ public:
       self->t0_ = steady::now();
       self->closing_ = true;
       self->busy_ = true;
+      self->head_ = false;
       self->srv_->in_flight.add(1);
       self->write(error_response(errc::overloaded, "Too many connections"));
     });
@@ -251,8 +253,10 @@ private:
     t0_ = steady::now();
     route_ = "invalid";
     request_id_ = make_request_id();
+    head_ = false;
     if (parser_ && parser_->is_header_done()) {
       method_ = std::string(parser_->get().method_string());
+      head_ = method_ == "HEAD";
       target_ = std::string(parser_->get().target());
     } else {
       method_ = "-";
@@ -279,10 +283,13 @@ private:
     method_ = std::string(breq.method_string());
     target_ = std::string(breq.target());
     user_agent_ = std::string(breq[bhttp::field::user_agent]);
+    // HEAD is GET without the body (RFC 9110 9.3.2): routed and handled as GET,
+    // answered with the same head and no body bytes.
+    head_ = method_ == "HEAD";
 
-    responder res(std::make_shared<sink>(shared_from_this()));
+    responder res(std::make_shared<sink>(shared_from_this()), request_id_);
     request req;
-    req.method = method_;
+    req.method = head_ ? std::string("GET") : method_;
     req.target = target_;
     req.remote_ip = remote_;
     req.remote_loopback = loopback_;
@@ -297,6 +304,10 @@ private:
     }
     while (req.path.size() > 1 && req.path.back() == '/')
       req.path.pop_back();
+    if (!check_target(req, res)) {
+      route_ = "invalid";
+      return;
+    }
     for (auto& f : breq) {
       std::string name(f.name_string());
       for (auto& c : name)
@@ -319,7 +330,7 @@ private:
     try {
       (*m.fn)(req, res);
     } catch (const std::exception& e) {
-      log::write(log::level::error, "handler threw", {{"route", route_}, {"error", e.what()}});
+      log::write(log::level::error, "handler threw", {{"req_id", request_id_}, {"route", route_}, {"error", e.what()}});
       res.fail(errc::internal);
     }
   }
@@ -343,7 +354,8 @@ private:
     };
     auto o = std::make_shared<out>();
     bool keep_alive = keep_alive_ && !closing_ && !srv_->stopping.load();
-    bool bodiless = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+    bool no_length = (r.status >= 100 && r.status < 200) || r.status == 204 || r.status == 304;
+    bool bodiless = no_length || head_;
     if (r.shared_body)
       o->shared = std::move(r.shared_body);
     else
@@ -362,7 +374,7 @@ private:
       append_value(h, v);
       h.append("\r\n");
     }
-    if (!bodiless)
+    if (!no_length)
       h.append("Content-Length: ").append(std::to_string(body.size())).append("\r\n");
     if (version_ == 10 && keep_alive)
       h.append("Connection: keep-alive\r\n");
@@ -428,6 +440,7 @@ private:
   bool closing_ = false;
   bool closed_ = false;
   bool keep_alive_ = false;
+  bool head_ = false;  // the request being answered is HEAD: no body bytes
   unsigned version_ = 11;
   steady::time_point t0_;
   std::string method_, target_, route_ = "unmatched", request_id_, user_agent_;

@@ -273,6 +273,33 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
+    [=](app_query& q) -> caf::result<app_created> {
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto rp = self->make_response_promise<app_created>();
+      auto out = std::make_shared<app_created>();
+      auto found = std::make_shared<bool>(false);
+      db_call call{"oauth.app", [=](pqxx::connection_base& c) {
+                     auto app = storage::pg::app_by_id(c, q.app_id);
+                     if (!app)
+                       return;
+                     *found = true;
+                     out->id = app->id;
+                     out->name = app->name;
+                     out->website = app->website;
+                     out->redirect_uris = app->redirect_uris;
+                     out->scopes = scopes::parse(app->scopes).value_or(std::vector<std::string>{"read"});
+                   }};
+      self->request(s.pool, s.opts.timeout, std::move(call))
+        .then(
+          [=](ok_atom) mutable {
+            if (!*found)
+              return rp.deliver(make_error(errc::not_found, "Record not found")), void();
+            rp.deliver(std::move(*out));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [=](token_revoke& r) -> caf::result<ok_atom> {
       auto& s = self->state;
       observe(self, *s.stats);

@@ -55,6 +55,7 @@ using blocking_worker_actor = caf::typed_actor<
 // (cached per node for oauth.cache_ttl).
 using oauth_actor = caf::typed_actor<
   caf::replies_to<app_spec>::with<app_created>,                    // register an application
+  caf::replies_to<app_query>::with<app_created>,                   // an application by id, without its secrets
   caf::replies_to<token_grant>::with<token_issued>,                // password / client_credentials / authorization_code
   caf::replies_to<authorize_check>::with<authorization>,           // validate an authorization request
   caf::replies_to<authorize_request>::with<authorization>,         // sign in + approve → authorization code

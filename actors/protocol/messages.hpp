@@ -135,6 +135,10 @@ struct app_spec {             // POST /api/v1/apps
   std::vector<std::string> scopes;
 };
 
+struct app_query {             // GET /api/v1/apps/verify_credentials: the token's application
+  std::int64_t app_id = 0;
+};
+
 struct app_created {
   std::int64_t id = 0;
   std::string name;
@@ -558,6 +562,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::blocking_call)
 // Not yet inspectable (node-local for now); give them inspect() before they cross nodes.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_grant)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_issued)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_revoke)

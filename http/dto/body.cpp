@@ -1,54 +1,257 @@
 #include "http/dto/body.hpp"
 
+#include "common/text.hpp"
+
+#include <algorithm>
+#include <cctype>
+
 
 namespace chorus::http {
+namespace {
 
-std::optional<nlohmann::json> read_body(const request& req, const responder& res) {
-  auto ct = std::string(req.header("content-type").value_or(""));
-  for (auto& c : ct)
+std::string lower_ascii(std::string_view in) {
+  std::string out(in);
+  for (auto& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  auto semi = ct.find(';');
-  auto type = ct.substr(0, semi);
-  while (!type.empty() && type.back() == ' ')
-    type.pop_back();
+  return out;
+}
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t'))
+    v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t'))
+    v.remove_suffix(1);
+  return v;
+}
+
+// The value of parameter `name` (lower-case) in a header value such as
+// `multipart/form-data; boundary="x"` or `form-data; name="a"; filename="b"`;
+// quoted strings lose their quotes and backslash escapes. nullopt when absent.
+std::optional<std::string> header_param(std::string_view value, std::string_view name) {
+  std::size_t pos = value.find(';');
+  while (pos != std::string_view::npos) {
+    ++pos;
+    // The parameter runs to the next ';' outside quotes.
+    std::size_t end = pos;
+    bool quoted = false;
+    for (; end < value.size(); ++end) {
+      char c = value[end];
+      if (quoted && c == '\\') { ++end; continue; }
+      if (c == '"') quoted = !quoted;
+      else if (c == ';' && !quoted) break;
+    }
+    auto part = trim(value.substr(pos, std::min(end, value.size()) - pos));
+    auto eq = part.find('=');
+    if (eq != std::string_view::npos && lower_ascii(trim(part.substr(0, eq))) == name) {
+      auto v = trim(part.substr(eq + 1));
+      std::string out;
+      if (v.size() >= 2 && v.front() == '"' && v.back() == '"') {
+        v = v.substr(1, v.size() - 2);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (v[i] == '\\' && i + 1 < v.size())
+            ++i;
+          out.push_back(v[i]);
+        }
+      } else {
+        out = std::string(v);
+      }
+      return out;
+    }
+    pos = end < value.size() ? end : std::string_view::npos;
+  }
+  return std::nullopt;
+}
+
+// "a[]" keys collect into arrays; repeated plain keys keep the last value.
+nlohmann::json params_to_json(std::vector<std::pair<std::string, std::string>>& kv) {
+  auto j = nlohmann::json::object();
+  for (auto& [k, v] : kv) {
+    if (k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0) {
+      auto base = k.substr(0, k.size() - 2);
+      if (!j[base].is_array())
+        j[base] = nlohmann::json::array();
+      j[base].push_back(std::move(v));
+    } else {
+      j[k] = std::move(v);
+    }
+  }
+  return j;
+}
+
+// Answers 422 and returns false when `s` (the value of `what`) is not clean text.
+bool check_field(std::string_view what, std::string_view s, const responder& res) {
+  auto fault = text::check_text(s);
+  if (fault == text::text_fault::none)
+    return true;
+  auto name = text::check_text(what) == text::text_fault::none ? std::string(what) : std::string("a parameter name");
+  res.fail(errc::unprocessable, "Validation failed",
+           fault == text::text_fault::nul ? name + " must not contain NUL characters"
+                                          : name + " is not valid UTF-8 text");
+  return false;
+}
+
+bool check_params(const std::vector<std::pair<std::string, std::string>>& kv, const responder& res) {
+  for (auto& [k, v] : kv)
+    if (!check_field("a parameter name", k, res) || !check_field("'" + k + "'", v, res))
+      return false;
+  return true;
+}
+
+// JSON text is UTF-8 by the parser's own check; what remains is NUL (\u0000),
+// in any key or string at any depth.
+bool check_json(const nlohmann::json& j, const std::string& field, const responder& res) {
+  if (j.is_string())
+    return check_field("'" + field + "'", j.get_ref<const std::string&>(), res);
+  if (j.is_array()) {
+    for (auto& v : j)
+      if (!check_json(v, field, res))
+        return false;
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!check_field("a parameter name", it.key(), res) || !check_json(it.value(), field.empty() ? it.key() : field, res))
+        return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool parse_multipart(std::string_view body, std::string_view boundary,
+                     std::vector<std::pair<std::string, std::string>>& fields, std::vector<upload>& files) {
+  constexpr std::size_t max_parts = 1000;
+  if (boundary.empty() || boundary.size() > 200)
+    return false;
+  std::string delim = "--" + std::string(boundary);
+  // The first delimiter opens the body or follows a preamble on its own line.
+  std::size_t pos;
+  if (body.compare(0, delim.size(), delim) == 0) {
+    pos = delim.size();
+  } else {
+    auto at = body.find("\r\n" + delim);
+    if (at == std::string_view::npos)
+      return false;
+    pos = at + 2 + delim.size();
+  }
+  std::string next = "\r\n" + delim;
+  for (std::size_t parts = 0;; ++parts) {
+    if (body.compare(pos, 2, "--") == 0)
+      return true;  // close delimiter; an epilogue is ignored
+    if (parts == max_parts)
+      return false;
+    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t'))
+      ++pos;  // transport padding
+    if (body.compare(pos, 2, "\r\n") != 0)
+      return false;
+    pos += 2;
+    auto head_end = body.find("\r\n\r\n", pos);
+    // A part without headers starts its content right away.
+    std::string_view head;
+    if (body.compare(pos, 2, "\r\n") == 0) {
+      pos += 2;
+    } else {
+      if (head_end == std::string_view::npos)
+        return false;
+      head = body.substr(pos, head_end - pos);
+      pos = head_end + 4;
+    }
+    auto content_end = body.find(next, pos);
+    if (content_end == std::string_view::npos)
+      return false;
+    auto content = body.substr(pos, content_end - pos);
+    pos = content_end + next.size();
+
+    std::optional<std::string> name, filename;
+    std::string type;
+    for (std::size_t line = 0; line < head.size();) {
+      auto eol = head.find("\r\n", line);
+      if (eol == std::string_view::npos)
+        eol = head.size();
+      auto h = head.substr(line, eol - line);
+      line = eol + 2;
+      auto colon = h.find(':');
+      if (colon == std::string_view::npos)
+        return false;
+      auto hname = lower_ascii(trim(h.substr(0, colon)));
+      auto hvalue = trim(h.substr(colon + 1));
+      if (hname == "content-disposition") {
+        if (lower_ascii(trim(hvalue.substr(0, hvalue.find(';')))) != "form-data")
+          return false;
+        name = header_param(hvalue, "name");
+        filename = header_param(hvalue, "filename");
+      } else if (hname == "content-type") {
+        type = std::string(hvalue);
+      }
+    }
+    if (!name)
+      return false;  // RFC 7578 4.2: every part names its field
+    if (filename)
+      files.push_back({std::move(*name), std::move(*filename), std::move(type), std::string(content)});
+    else
+      fields.emplace_back(std::move(*name), std::string(content));
+  }
+}
+
+bool check_target(const request& req, const responder& res) {
+  if (!check_field("the request path", req.path, res))
+    return false;
+  if (req.query_string.empty())
+    return true;
+  std::vector<std::pair<std::string, std::string>> kv;
+  if (!parse_form(req.query_string, kv)) {
+    res.fail(errc::bad_request, "Malformed request target", "malformed percent-encoding in the query");
+    return false;
+  }
+  return check_params(kv, res);
+}
+
+std::optional<nlohmann::json> read_body(const request& req, const responder& res, std::vector<upload>* files) {
+  auto header = req.header("content-type").value_or("");
+  auto type = lower_ascii(trim(header.substr(0, header.find(';'))));
   // An empty body is an empty set of parameters, whatever the declared type
   // (clients send Content-Type: application/json on bodiless POSTs).
   if (req.body.find_first_not_of(" \t\r\n") == std::string::npos)
     return nlohmann::json::object();
-  if (type == "application/json" || (type.empty() && !req.body.empty() && (req.body[0] == '{' || req.body[0] == '['))) {
+  if (type == "application/json" || (type.empty() && (req.body[0] == '{' || req.body[0] == '['))) {
     auto j = nlohmann::json::parse(req.body, nullptr, false);
     if (j.is_discarded()) {
-      res.fail(errc::bad_request, "Invalid JSON", "the request body is not valid JSON");
+      res.fail(errc::bad_request, "Invalid JSON", "the request body is not valid JSON (or not UTF-8)");
       return std::nullopt;
     }
     if (!j.is_object()) {
       res.fail(errc::unprocessable, "Validation failed", "the JSON body must be an object");
       return std::nullopt;
     }
+    if (!check_json(j, "", res))
+      return std::nullopt;
     return j;
   }
+  std::vector<std::pair<std::string, std::string>> kv;
   if (type == "application/x-www-form-urlencoded" || type.empty()) {
-    std::vector<std::pair<std::string, std::string>> kv;
     if (!parse_form(req.body, kv)) {
       res.fail(errc::bad_request, "Invalid form body", "malformed percent-encoding");
       return std::nullopt;
     }
-    auto j = nlohmann::json::object();
-    for (auto& [k, v] : kv) {
-      if (k.size() > 2 && k.compare(k.size() - 2, 2, "[]") == 0) {
-        auto base = k.substr(0, k.size() - 2);
-        if (!j[base].is_array())
-          j[base] = nlohmann::json::array();
-        j[base].push_back(v);
-      } else {
-        j[k] = v;
-      }
+  } else if (type == "multipart/form-data") {
+    auto boundary = header_param(header, "boundary");
+    std::vector<upload> uploads;
+    if (!boundary || !parse_multipart(req.body, *boundary, kv, uploads)) {
+      res.fail(errc::bad_request, "Invalid multipart body",
+               boundary ? "the body is not well-formed multipart/form-data" : "the Content-Type has no boundary");
+      return std::nullopt;
     }
-    return j;
+    for (auto& u : uploads)
+      if (!check_field("a file name", u.filename, res) || !check_field("a parameter name", u.field, res))
+        return std::nullopt;
+    if (files)
+      *files = std::move(uploads);
+  } else {
+    res.fail(errc::unsupported_media_type, "Unsupported content type",
+             "send application/json, application/x-www-form-urlencoded or multipart/form-data");
+    return std::nullopt;
   }
-  res.fail(errc::unsupported_media_type, "Unsupported content type",
-           "send application/json or application/x-www-form-urlencoded, not " + type);
-  return std::nullopt;
+  if (!check_params(kv, res))
+    return std::nullopt;
+  return params_to_json(kv);
 }
 
 } // namespace chorus::http

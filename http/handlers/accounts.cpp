@@ -10,6 +10,7 @@
 #include "http/auth.hpp"
 #include "http/dto/account.hpp"
 #include "http/dto/body.hpp"
+#include "http/dto/limits.hpp"
 #include "http/error_mapping.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
@@ -20,17 +21,47 @@ using namespace std::chrono;
 
 namespace {
 
-// Mastodon's 422: {"error": "Validation failed: …", "details": {field: [{error, description}]}}
+// Mastodon's 422: {"error": "Validation failed: A, B", "details": {field: [{error, description}]}},
+// every failing field at once, as Mastodon's model validation reports them.
+struct field_errors {
+  nlohmann::json details = nlohmann::json::object();
+  std::string summary;
+  void add(const char* field, const char* code, const std::string& text) {
+    if (!details.contains(field))
+      details[field] = nlohmann::json::array();
+    details[field].push_back({{"error", code}, {"description", text}});
+    summary += (summary.empty() ? "" : ", ") + text;
+  }
+  bool empty() const { return summary.empty(); }
+  void send(const responder& res) const {
+    auto r = error_response(errc::unprocessable, "Validation failed: " + summary);
+    auto body = nlohmann::json::parse(r.body);
+    body["details"] = details;
+    r.body = body.dump();
+    res.send(std::move(r));
+  }
+};
+
 void field_error(const responder& res, const char* field, const char* code, const std::string& text) {
-  auto r = error_response(errc::unprocessable, std::string("Validation failed: ") + text);
-  auto body = nlohmann::json::parse(r.body);
-  body["details"] = {{field, nlohmann::json::array({{{"error", code}, {"description", text}}})}};
-  r.body = body.dump();
-  res.send(std::move(r));
+  field_errors e;
+  e.add(field, code, text);
+  e.send(res);
+}
+
+// A string field of a registration: absent → nullopt; not a string → a detail.
+std::optional<std::string> string_field(const nlohmann::json& body, const char* key, field_errors& errors) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null())
+    return std::nullopt;
+  if (!it->is_string()) {
+    errors.add(key, "ERR_INVALID", std::string(key) + " must be a string");
+    return std::string();
+  }
+  return it->get<std::string>();
 }
 
 bool valid_username(const std::string& u) {
-  if (u.empty() || u.size() > 30)
+  if (u.empty() || u.size() > limits::username)
     return false;
   for (unsigned char c : u)
     if (!(std::isalnum(c) || c == '_'))
@@ -40,15 +71,8 @@ bool valid_username(const std::string& u) {
 
 bool valid_email(const std::string& e) {
   auto at = e.find('@');
-  return e.size() <= 254 && at != std::string::npos && at > 0 && e.find('.', at) != std::string::npos &&
+  return e.size() <= limits::email_bytes && at != std::string::npos && at > 0 && e.find('.', at) != std::string::npos &&
          e.find(' ') == std::string::npos && e.back() != '.';
-}
-
-std::size_t utf8_length(const std::string& s) {
-  std::size_t n = 0;
-  for (unsigned char c : s)
-    n += (c & 0xC0) != 0x80;
-  return n;
 }
 
 void register_with(const actors::services& svc, const request& req, const responder& res,
@@ -71,25 +95,45 @@ void register_with(const actors::services& svc, const request& req, const respon
     auto body = read_body(req, res);
     if (!body)
       return;
-    std::optional<std::string> username, email, password, locale;
+    field_errors errors;
+    auto username = string_field(*body, "username", errors);
+    auto email = string_field(*body, "email", errors);
+    auto password = string_field(*body, "password", errors);
+    auto locale = string_field(*body, "locale", errors);
     std::optional<bool> agreement;
-    if (!get_string(*body, "username", username, res) || !get_string(*body, "email", email, res) ||
-        !get_string(*body, "password", password, res) || !get_string(*body, "locale", locale, res) ||
-        !get_bool(*body, "agreement", agreement, res))
-      return;
-    if (!username || !valid_username(*username))
-      return field_error(res, "username", "ERR_INVALID", "Username must be 1 to 30 letters, digits or underscores");
-    if (!email || !valid_email(*email))
-      return field_error(res, "email", "ERR_INVALID", "Email is not a valid address");
-    if (!password || password->size() < 8 || password->size() > 72)
-      return field_error(res, "password", "ERR_INVALID", "Password must be 8 to 72 characters");
+    if (auto it = body->find("agreement"); it != body->end() && !it->is_null()) {
+      if (it->is_boolean())
+        agreement = it->get<bool>();
+      else if (it->is_string())
+        agreement = it->get<std::string>() == "true" || it->get<std::string>() == "1" || it->get<std::string>() == "on";
+      else
+        agreement = false;
+    }
+    if (!username || username->empty())
+      errors.add("username", "ERR_BLANK", "Username can't be blank");
+    else if (!valid_username(*username))
+      errors.add("username", "ERR_INVALID", "Username must be 1 to 30 letters, digits or underscores");
+    if (!email || email->empty())
+      errors.add("email", "ERR_BLANK", "Email can't be blank");
+    else if (!valid_email(*email))
+      errors.add("email", "ERR_INVALID", "Email is not a valid address");
+    if (!password || password->empty())
+      errors.add("password", "ERR_BLANK", "Password can't be blank");
+    else if (password->size() < limits::password_min)
+      errors.add("password", "ERR_TOO_SHORT", "Password is too short (minimum is 8 characters)");
+    else if (password->size() > limits::password_max)
+      errors.add("password", "ERR_TOO_LONG", "Password is too long (maximum is 72 characters)");
+    if (locale && !locale->empty() && !text::valid_language_tag(*locale, limits::locale_bytes))
+      errors.add("locale", "ERR_INCLUSION", "Locale is not a supported language tag");
     if (!agreement || !*agreement)
-      return field_error(res, "agreement", "ERR_ACCEPTED", "Agreement must be accepted");
+      errors.add("agreement", "ERR_ACCEPTED", "Agreement must be accepted");
+    if (!errors.empty())
+      return errors.send(res);
     auto reg = std::make_shared<actors::registration>();
     reg->username = *username;
     reg->email = *email;
     reg->password = *password;
-    reg->locale = locale.value_or("en");
+    reg->locale = locale && !locale->empty() ? *locale : std::string("en");
     reg->app = ctx;
     {
       ask_with(
@@ -135,10 +179,13 @@ handler_fn update_credentials(const actors::services& svc) {
                        !get_string(*body, "note", u.note, res) || !get_bool(*body, "locked", u.locked, res) ||
                        !get_bool(*body, "bot", u.bot, res) || !get_bool(*body, "discoverable", u.discoverable, res))
                      return;
-                   if (u.display_name && utf8_length(*u.display_name) > 30)
-                     return field_error(res, "display_name", "ERR_TOO_LONG", "Display name is at most 30 characters");
-                   if (u.note && utf8_length(*u.note) > 500)
-                     return field_error(res, "note", "ERR_TOO_LONG", "Note is at most 500 characters");
+                   field_errors errors;
+                   if (u.display_name && text::code_points(*u.display_name) > limits::display_name)
+                     errors.add("display_name", "ERR_TOO_LONG", "Display name is too long (maximum is 30 characters)");
+                   if (u.note && text::code_points(*u.note) > limits::note)
+                     errors.add("note", "ERR_TOO_LONG", "Note is too long (maximum is 500 characters)");
+                   if (!errors.empty())
+                     return errors.send(res);
                    ask(
                        *svc.system, res, svc.accounts, timeout_of(svc),
                        [res, base = svc.base_url](const storage::pg::account_row& a) {

@@ -6,6 +6,8 @@
 #include "http/dto/body.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
+#include "http/dto/limits.hpp"
+#include "http/pagination.hpp"
 
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -166,6 +168,8 @@ handler_fn admin_jobs(const actors::services& svc) {
     auto q = req.query();
     actors::jobs_query jq;
     jq.queue = q.count("queue") ? q["queue"] : "";
+    if (jq.queue.size() > limits::name_param_bytes)
+      return res.fail(errc::unprocessable, "Validation failed", "'queue' names no queue");
     jq.state = q.count("state") ? q["state"] : "";
     if (!jq.state.empty() && jq.state != "queued" && jq.state != "running" && jq.state != "dead")
       return res.fail(errc::unprocessable, "Validation failed", "'state' must be queued, running or dead");
@@ -173,9 +177,10 @@ handler_fn admin_jobs(const actors::services& svc) {
     if (q.count("max_id") && !parse_id(q["max_id"], jq.before))
       return res.fail(errc::unprocessable, "Validation failed", "'max_id' must be a job id");
     if (q.count("limit")) {
-      if (!parse_id(q["limit"], n) || n > 500)
-        return res.fail(errc::unprocessable, "Validation failed", "'limit' must be 1 to 500");
-      jq.limit = static_cast<int>(n);
+      auto& raw = q["limit"];
+      if (raw.empty() || raw.find_first_not_of("0123456789") != std::string::npos || raw.find_first_not_of('0') == std::string::npos)
+        return res.fail(errc::unprocessable, "Validation failed", "'limit' must be a positive integer (at most 500 are shown)");
+      jq.limit = page_limit(raw, jq.limit, 500);
     }
     ask(*svc.system, res, svc.jobs, milliseconds(svc.cfg->http.request_timeout_ms),
         [res](const actors::jobs_view& v) {

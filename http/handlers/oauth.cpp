@@ -6,6 +6,7 @@
 #include "http/ask.hpp"
 #include "http/auth.hpp"
 #include "http/dto/body.hpp"
+#include "http/dto/limits.hpp"
 #include "http/error_mapping.hpp"
 #include "http/handlers/handlers.hpp"
 
@@ -82,13 +83,32 @@ handler_fn create_app(const actors::services& svc) {
     if (!get_string(*body, "client_name", name, res) || !get_string(*body, "website", website, res) ||
         !get_string(*body, "scopes", scope_text, res) || !get_string_list(*body, "redirect_uris", redirect_uris, res))
       return;
-    if (!name || name->empty() || name->size() > 200)
-      return res.fail(errc::unprocessable, "Validation failed", "'client_name' is required (at most 200 characters)");
+    if (!name || name->find_first_not_of(" \t\r\n") == std::string::npos || text::code_points(*name) > limits::app_name)
+      return res.fail(errc::unprocessable, "Validation failed",
+                      "'client_name' is required (at most " + std::to_string(limits::app_name) + " characters)");
+    if (website && website->empty())
+      website.reset();
+    if (website && (text::code_points(*website) > limits::app_website ||
+                    !(website->rfind("https://", 0) == 0 || website->rfind("http://", 0) == 0) ||
+                    website->find_first_of(" \t\r\n") != std::string::npos))
+      return res.fail(errc::unprocessable, "Validation failed",
+                      "'website' must be an http(s) URL of at most " + std::to_string(limits::app_website) +
+                        " characters");
     if (redirect_uris.empty())
       return res.fail(errc::unprocessable, "Validation failed", "'redirect_uris' is required");
-    for (auto& u : redirect_uris)
+    if (redirect_uris.size() > limits::redirect_uris)
+      return res.fail(errc::unprocessable, "Validation failed",
+                      "'redirect_uris' holds at most " + std::to_string(limits::redirect_uris) + " URIs");
+    for (auto& u : redirect_uris) {
       if (u != "urn:ietf:wg:oauth:2.0:oob" && u.find("://") == std::string::npos)
         return res.fail(errc::unprocessable, "Validation failed", "'redirect_uris' must be absolute URIs");
+      if (text::code_points(u) > limits::redirect_uri || u.find_first_of(" \t\r\n") != std::string::npos)
+        return res.fail(errc::unprocessable, "Validation failed",
+                        "each redirect URI is at most " + std::to_string(limits::redirect_uri) +
+                          " characters, without spaces");
+    }
+    if (scope_text && scope_text->size() > limits::scopes_text)
+      return res.fail(errc::unprocessable, "Validation failed", "'scopes' contains an unknown scope");
     auto parsed = scopes::parse(scope_text.value_or(""));
     if (!parsed)
       return res.fail(errc::unprocessable, "Validation failed", "'scopes' contains an unknown scope");
@@ -100,8 +120,16 @@ handler_fn create_app(const actors::services& svc) {
 
 handler_fn verify_app(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    authenticate(svc, req, res, "", who::any_token, [res](const actors::auth_context& ctx) {
-      res.json(200, {{"id", std::to_string(ctx.app_id)}, {"scopes", ctx.scopes}});
+    // Mastodon's Application entity (what clients read after registering): the
+    // app as registered, with the scopes of this token; never the secrets.
+    authenticate(svc, req, res, "", who::any_token, [svc, res](const actors::auth_context& ctx) {
+      ask(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+          [res, token_scopes = ctx.scopes](const actors::app_created& a) {
+            auto j = app_json(a, false);
+            j["scopes"] = token_scopes;
+            res.json(200, j);
+          },
+          actors::app_query{ctx.app_id});
     });
   };
 }
@@ -122,6 +150,8 @@ handler_fn token(const actors::services& svc) {
                          "supported grant types: authorization_code, password, client_credentials");
     if (g.client_id.empty() || g.client_secret.empty())
       return oauth_error(res, errc::unauthorized, "invalid_client", "'client_id' and 'client_secret' are required");
+    if (g.client_id.size() > limits::oauth_secret_bytes || g.client_secret.size() > limits::oauth_secret_bytes)
+      return oauth_error(res, errc::unauthorized, "invalid_client", "client authentication failed");
     auto scope_text = required(*body, "scope");
     if (!scope_text.empty()) {
       auto parsed = scopes::parse(scope_text);
@@ -134,12 +164,16 @@ handler_fn token(const actors::services& svc) {
       g.redirect_uri = required(*body, "redirect_uri");
       if (g.code.empty() || g.redirect_uri.empty())
         return oauth_error(res, errc::bad_request, "invalid_request", "'code' and 'redirect_uri' are required");
+      if (g.code.size() > limits::oauth_secret_bytes || g.redirect_uri.size() > limits::redirect_uri * 4)
+        return oauth_error(res, errc::bad_request, "invalid_grant", "the authorization code is invalid");
     }
     if (g.grant_type == "password") {
       g.username = required(*body, "username");
       g.password = required(*body, "password");
       if (g.username.empty() || g.password.empty())
         return oauth_error(res, errc::bad_request, "invalid_request", "'username' and 'password' are required");
+      if (g.username.size() > limits::email_bytes || g.password.size() > limits::password_bytes_login)
+        return oauth_error(res, errc::bad_request, "invalid_grant", "the username or password is wrong");
     }
     ask_with(
       *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
@@ -190,6 +224,11 @@ bool read_authorize_params(const std::map<std::string, std::string>& q, authoriz
   }
   if (p.what.client_id.empty() || p.what.redirect_uri.empty()) {
     oauth_error(res, errc::bad_request, "invalid_request", "'client_id' and 'redirect_uri' are required");
+    return false;
+  }
+  if (p.what.client_id.size() > limits::oauth_secret_bytes || p.what.redirect_uri.size() > limits::redirect_uri * 4 ||
+      p.scope_text.size() > limits::scopes_text || p.state.size() > limits::redirect_uri) {
+    oauth_error(res, errc::bad_request, "invalid_request", "a parameter is too long");
     return false;
   }
   if (!p.scope_text.empty()) {
@@ -246,6 +285,8 @@ handler_fn authorize_submit(const actors::services& svc) {
     authorize_params p;
     if (!read_authorize_params(fields, p, res))
       return;
+    if (fields["username"].size() > limits::email_bytes || fields["password"].size() > limits::password_bytes_login)
+      return oauth_error(res, errc::bad_request, "invalid_request", "the username or password is too long");
     actors::authorize_request ar{p.what, fields["username"], fields["password"]};
     ask_with(
       *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
@@ -290,6 +331,10 @@ handler_fn revoke(const actors::services& svc) {
     if (r.client_id.empty() || r.client_secret.empty() || r.token.empty())
       return oauth_error(res, errc::bad_request, "invalid_request",
                          "'client_id', 'client_secret' and 'token' are required");
+    if (r.client_id.size() > limits::oauth_secret_bytes || r.client_secret.size() > limits::oauth_secret_bytes)
+      return oauth_error(res, errc::unauthorized, "invalid_client", "client authentication failed");
+    if (r.token.size() > limits::oauth_secret_bytes)
+      return res.json(200, nlohmann::json::object());  // RFC 7009 2.2: an unknown token is revoked already
     ask_with(
       *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
       [res](actors::ok_atom) { res.json(200, nlohmann::json::object()); },

@@ -6,11 +6,13 @@
 #include "http/auth.hpp"
 #include "http/dto/account.hpp"
 #include "http/dto/body.hpp"
+#include "http/dto/limits.hpp"
 #include "http/dto/status.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
 #include "http/pagination.hpp"
 
+#include <algorithm>
 #include <caf/send.hpp>
 #include <charconv>
 #include <nlohmann/json.hpp>
@@ -74,7 +76,7 @@ handler_fn create_status(const actors::services& svc) {
       f.spoiler_text = spoiler.value_or("");
       f.sensitive = sensitive.value_or(false) || !f.spoiler_text.empty();
       f.language = language.value_or("");
-      if (f.language.size() > 16)
+      if (!f.language.empty() && !text::valid_language_tag(f.language, limits::language_bytes))
         return res.fail(errc::unprocessable, "Validation failed", "'language' must be an ISO 639 code");
       int vis = visibility_from_name(visibility.value_or("public"));
       if (vis < 0)
@@ -84,8 +86,15 @@ handler_fn create_status(const actors::services& svc) {
         return res.fail(errc::not_found, "Record not found", "in_reply_to_id does not exist");
       auto key = req.header("idempotency-key");
       if (key) {
-        if (key->empty() || key->size() > 255)
-          return res.fail(errc::unprocessable, "Validation failed", "Idempotency-Key must be 1 to 255 characters");
+        // Stored with the status: printable text only (header bytes are not checked at the edge).
+        bool printable = std::none_of(key->begin(), key->end(), [](char c) {
+          auto u = static_cast<unsigned char>(c);
+          return u < 0x20 || u == 0x7f;
+        });
+        if (key->empty() || key->size() > limits::idempotency_key_bytes || !printable ||
+            text::check_text(*key) != text::text_fault::none)
+          return res.fail(errc::unprocessable, "Validation failed",
+                          "Idempotency-Key must be 1 to 255 bytes of printable UTF-8 text");
         f.idempotency_key = std::string(*key);
       }
       f.base_url = svc.base_url;

@@ -6,6 +6,7 @@
 #include "http/dto/status.hpp"
 #include "http/handlers/common.hpp"
 #include "http/handlers/handlers.hpp"
+#include "http/pagination.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -36,17 +37,19 @@ bool int_param(const std::map<std::string, std::string>& q, const char* key, int
 // and returns false for anything else.
 bool read_offset_page(const request& req, const responder& res, int default_limit, int max_limit, offset_page& p) {
   auto q = req.query();
-  p.limit = default_limit;
   p.offset = 0;
-  if (!int_param(q, "limit", p.limit) || p.limit == 0) {
+  auto lim = q.find("limit");
+  std::string_view raw = lim == q.end() ? std::string_view() : std::string_view(lim->second);
+  if (!raw.empty() && (raw.find_first_not_of("0123456789") != std::string_view::npos ||
+                       raw.find_first_not_of('0') == std::string_view::npos)) {
     res.fail(errc::unprocessable, "Validation failed", "'limit' must be a positive integer");
     return false;
   }
+  p.limit = page_limit(raw, default_limit, max_limit);
   if (!int_param(q, "offset", p.offset)) {
     res.fail(errc::unprocessable, "Validation failed", "'offset' must be a non-negative integer");
     return false;
   }
-  p.limit = std::min(p.limit, max_limit);
   return true;
 }
 

@@ -19,12 +19,13 @@ void insert_app(pqxx::connection_base& c, const app_row& app) {
   }
 }
 
-std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::string& client_id) {
+namespace {
+std::optional<app_row> app_where(pqxx::connection_base& c, const char* where, const std::string& key) {
   try {
     pqxx::work tx(c);
-    auto r = tx.exec_params("SELECT id, name, coalesce(website, ''), redirect_uris, scopes, client_id,"
-                            " client_secret_hash FROM oauth_apps WHERE client_id = $1",
-                            client_id);
+    auto r = tx.exec_params(std::string("SELECT id, name, coalesce(website, ''), redirect_uris, scopes, client_id,"
+                                        " client_secret_hash FROM oauth_apps WHERE ") + where,
+                            key);
     if (r.empty())
       return std::nullopt;
     app_row a;
@@ -39,6 +40,15 @@ std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::str
   } catch (...) {
     rethrow_translated(std::current_exception());
   }
+}
+} // namespace
+
+std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::string& client_id) {
+  return app_where(c, "client_id = $1", client_id);
+}
+
+std::optional<app_row> app_by_id(pqxx::connection_base& c, std::int64_t id) {
+  return app_where(c, "id = $1::bigint", std::to_string(id));
 }
 
 void insert_token(pqxx::transaction_base& tx, std::int64_t id, const std::string& token_hash, std::int64_t app_id,

@@ -21,6 +21,7 @@ struct app_row {
 
 void insert_app(pqxx::connection_base& c, const app_row& app);
 std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::string& client_id);
+std::optional<app_row> app_by_id(pqxx::connection_base& c, std::int64_t id);
 
 struct token_row {
   std::int64_t id = 0;

@@ -65,3 +65,17 @@ TEST(Pagination, LinkHeaderKeepsOtherParametersAndEncodes) {
             "<https://c.example/api/v1/timelines/tag/caf%C3%A9?limit=5&local=true&min_id=50>; rel=\"prev\"");
   EXPECT_EQ(link_header("https://c.example", r, 0, 0), "");
 }
+
+#include "http/pagination.hpp"
+
+TEST(Pagination, LimitIsClampedLikeMastodon) {
+  using chorus::http::page_limit;
+  EXPECT_EQ(page_limit("", 20, 40), 20);
+  EXPECT_EQ(page_limit("abc", 20, 40), 20);
+  EXPECT_EQ(page_limit("-5", 20, 40), 20);
+  EXPECT_EQ(page_limit("0", 20, 40), 1);
+  EXPECT_EQ(page_limit("7", 20, 40), 7);
+  EXPECT_EQ(page_limit("41", 20, 40), 40);
+  EXPECT_EQ(page_limit("1000", 20, 40), 40);
+  EXPECT_EQ(page_limit("99999999999999999999999999", 20, 40), 40);  // beyond int64: still the maximum
+}
