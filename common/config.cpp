@@ -87,6 +87,8 @@ const std::vector<option>& options() {
     CHORUS_INT("actors.threads", actor_threads, 0, 256, "CAF scheduler threads (0 = max(2, cores))"),
     CHORUS_INT("cpu.pool_size", cpu_pool_size, 1, 256, "workers for password hashing and other CPU-heavy work"),
     CHORUS_INT("cpu.queue_limit", cpu_queue_limit, 1, 1'000'000, "CPU jobs waiting before 503"),
+    CHORUS_INT("node.heartbeat_ms", node_heartbeat_ms, 100, 600'000, "how often this node writes its heartbeat row"),
+    CHORUS_INT("node.dead_after_ms", node_dead_after_ms, 1'000, 86'400'000, "a node whose heartbeat is this old is dead: the job leases it held are released at once (keep it several heartbeats)"),
     CHORUS_INT("node.id", node_id, -1, 62, "this node's id in generated ids (0..62, unique per node; -1 = derived from node.name)"),
     CHORUS_INT("oauth.cache_ttl_ms", oauth_cache_ttl_ms, 0, 3'600'000, "how long a node caches a bearer token"),
     CHORUS_INT("statuses.max_characters", max_status_chars, 1, 100'000, "longest status text (URLs count as 23)"),
@@ -227,6 +229,9 @@ void validate(const config& c) {
   } catch (const std::invalid_argument& e) {
     throw config_error("ratelimit.trusted_proxies", std::string("config key 'ratelimit.trusted_proxies': ") + e.what());
   }
+  if (c.node_dead_after_ms < 3 * c.node_heartbeat_ms)
+    throw config_error("node.dead_after_ms", "config key 'node.dead_after_ms' must be at least three node.heartbeat_ms "
+                                             "(a late heartbeat must not release a live node's job leases)");
   if (c.jobs.backoff_cap_ms < c.jobs.backoff_base_ms)
     throw config_error("jobs.backoff_cap_ms", "config key 'jobs.backoff_cap_ms' must not be below jobs.backoff_base_ms");
   if (!c.admin_token.empty() && c.admin_token.size() < 16)

@@ -137,6 +137,8 @@ struct config {
   bool metrics_public = false;        // serve /metrics to any peer, not only loopback/admin
   std::string log_level = "info";
   std::string node_name;              // defaults to the host name
+  int node_heartbeat_ms = 2'000;      // how often a node writes its heartbeat (nodes, node_incarnations)
+  int node_dead_after_ms = 10'000;    // a node silent this long is dead: its job leases are released
 };
 
 class config_error : public std::runtime_error {

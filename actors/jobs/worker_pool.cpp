@@ -421,15 +421,16 @@ void on_tick(pool_ptr self) {
   claim(self);
   auto depths = std::make_shared<std::vector<pg::queue_depth>>();
   auto reclaimed = std::make_shared<std::vector<std::int64_t>>();
+  auto dead_after_s = std::chrono::duration<double>(s.opts.dead_after).count();
   self->request(s.pool, s.opts.timeout, db_call{"jobs.sweep", [=](pqxx::connection_base& c) {
-                                                  *reclaimed = pg::reclaim_expired(c);
+                                                  *reclaimed = pg::reclaim_lost(c, dead_after_s);
                                                   *depths = pg::queue_depths(c);
                                                 }})
     .then(
       [self, depths, reclaimed](ok_atom) {
         auto& s = self->state;
         if (!reclaimed->empty())
-          log::write(log::level::warn, "jobs: reclaimed jobs whose lease expired",
+          log::write(log::level::warn, "jobs: reclaimed jobs of a lost worker (lease expired or node dead)",
                      {{"queue", s.opts.queue}, {"jobs", reclaimed->size()}});
         for (auto& d : *depths)
           if (d.queue == s.opts.queue && s.depth) {

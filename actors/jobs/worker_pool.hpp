@@ -48,7 +48,10 @@ struct worker_pool_options {
   std::chrono::milliseconds poll{5'000};      // safety-net poll (wake-ups come from NOTIFY)
   std::chrono::milliseconds timeout{5'000};   // Postgres jobs of the pool
   backoff_policy backoff;
-  std::string owner;                          // lease owner: unique per node and queue
+  std::string owner;                          // lease owner: unique per node incarnation and queue
+  // Jobs leased by a node incarnation silent this long are reclaimed by the sweep
+  // at once (storage::pg::reclaim_lost), not after their lease.
+  std::chrono::milliseconds dead_after{10'000};
   std::map<std::string, job_kind> kinds;      // handlers by job kind
 };
 

@@ -125,7 +125,7 @@ node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_acto
       bool starting = !s.started;
       self->request(s.pool, s.opts.query_timeout,
                     db_call{"heartbeat", [o, starting](pqxx::connection_base& c) {
-                              storage::pg::upsert_node(c, o.name, o.http_address, o.version, starting);
+                              storage::pg::upsert_node(c, o.name, o.http_address, o.version, starting, o.incarnation);
                             }})
         .then([self](ok_atom) {
                 self->state.started = true;

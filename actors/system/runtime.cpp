@@ -12,6 +12,7 @@
 #include "actors/ratelimit/shedder.hpp"
 #include "actors/trends/trends.hpp"
 #include "actors/workers/blocking_pool.hpp"
+#include "storage/pg/jobs.hpp"
 #include "actors/redis/redis_actor.hpp"
 #include "actors/statuses/statuses.hpp"
 #include "actors/system/node.hpp"
@@ -50,7 +51,7 @@ trends_options trends_from(const config& cfg) {
 } // namespace
 
 runtime::runtime(const config& cfg, metrics::registry& metrics)
-  : cfg_(cfg), registry_(cfg.node_name),
+  : cfg_(cfg), incarnation_(storage::pg::new_incarnation()), registry_(cfg.node_name),
     ids_(static_cast<std::uint8_t>(cfg.node_id >= 0 ? cfg.node_id : node_id_from_name(cfg.node_name))), sys_cfg_(std::make_unique<caf::actor_system_config>()) {
   auto threads = cfg.actor_threads > 0 ? cfg.actor_threads
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
@@ -161,7 +162,8 @@ void runtime::start_jobs() {
     wo.poll = std::chrono::milliseconds(cfg_.jobs.poll_ms);
     wo.lease = std::chrono::milliseconds(cfg_.jobs.lease_ms);
     wo.backoff = {std::chrono::milliseconds(cfg_.jobs.backoff_base_ms), std::chrono::milliseconds(cfg_.jobs.backoff_cap_ms)};
-    wo.owner = registry_.node() + "/" + queue;
+    wo.owner = storage::pg::lease_owner(incarnation_, registry_.node() + "/" + queue);
+    wo.dead_after = std::chrono::milliseconds(cfg_.node_dead_after_ms);
     wo.kinds = kinds;
     pools[queue] = spawn_worker_pool(*sys_, wo, svc_.pg, registry_, svc_.metrics);
     jobs_.push_back(caf::actor_cast<caf::actor>(pools[queue]));
@@ -191,6 +193,8 @@ void runtime::start_node(const std::string& http_address, const std::string& ver
   no.name = cfg_.node_name;
   no.http_address = http_address;
   no.version = version;
+  no.incarnation = incarnation_;
+  no.heartbeat = std::chrono::milliseconds(cfg_.node_heartbeat_ms);
   // Answer before the HTTP bridge gives up, so callers see the real error.
   no.query_timeout = std::chrono::milliseconds(std::max(100, cfg_.http.request_timeout_ms - 500));
   svc_.node = spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_);

@@ -36,6 +36,7 @@ private:
   void start_jobs();
 
   const config& cfg_;
+  std::string incarnation_;  // this run of the node (job lease owners, heartbeat)
   actor_registry registry_;  // outlives the actor system (actors deregister on exit)
   id_generator ids_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;

@@ -173,7 +173,6 @@ handler_fn admin_jobs(const actors::services& svc) {
     jq.state = q.count("state") ? q["state"] : "";
     if (!jq.state.empty() && jq.state != "queued" && jq.state != "running" && jq.state != "dead")
       return res.fail(errc::unprocessable, "Validation failed", "'state' must be queued, running or dead");
-    std::int64_t n = 0;
     if (q.count("max_id") && !parse_id(q["max_id"], jq.before))
       return res.fail(errc::unprocessable, "Validation failed", "'max_id' must be a job id");
     if (q.count("limit")) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <pqxx/pqxx>
+#include <random>
 
 namespace chorus::storage::pg {
 namespace {
@@ -280,17 +281,35 @@ std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::
   });
 }
 
-std::vector<std::int64_t> reclaim_expired(pqxx::connection_base& c) {
+std::vector<std::int64_t> reclaim_lost(pqxx::connection_base& c, double dead_after_s) {
   return translated([&] {
     pqxx::work tx(c);
-    auto rows = tx.exec("UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END,"
-                        " run_at = now(), last_error = 'lease expired (worker lost)', lease_owner = NULL,"
-                        " lease_expires_at = NULL, updated_at = now()"
-                        " WHERE id IN (SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < now()"
-                        " FOR UPDATE SKIP LOCKED) RETURNING id");
+    auto rows = tx.exec_params(
+      "UPDATE jobs SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, run_at = now(),"
+      " last_error = CASE WHEN lease_expires_at < now() THEN 'lease expired (worker lost)'"
+      "   ELSE 'node lost: ' || split_part(lease_owner, '/', 1) || ' stopped heartbeating' END,"
+      " lease_owner = NULL, lease_expires_at = NULL, updated_at = now()"
+      " WHERE id IN (SELECT j.id FROM jobs j WHERE j.state = 'running' AND (j.lease_expires_at < now()"
+      "   OR (j.lease_owner ~ '^i[0-9a-f]{16}/' AND j.updated_at < now() - make_interval(secs => $1)"
+      "       AND NOT EXISTS (SELECT 1 FROM node_incarnations n WHERE n.incarnation = split_part(j.lease_owner, '/', 1)"
+      "                        AND n.last_seen_at > now() - make_interval(secs => $1))))"
+      " FOR UPDATE SKIP LOCKED) RETURNING id",
+      dead_after_s);
     tx.commit();
     return id_rows(rows);
   });
+}
+
+std::string lease_owner(const std::string& incarnation, const std::string& rest) { return incarnation + "/" + rest; }
+
+std::string new_incarnation() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  static const char* hex = "0123456789abcdef";
+  std::string out = "i";
+  for (int i = 15; i >= 0; --i)
+    out.push_back(hex[(v >> (i * 4)) & 0xf]);
+  return out;
 }
 
 std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
@@ -393,6 +412,7 @@ std::size_t prune_nodes(pqxx::connection_base& c, int days) {
   return translated([&] {
     pqxx::work tx(c);
     auto r = tx.exec_params("DELETE FROM nodes WHERE last_seen_at < now() - make_interval(days => $1)", days);
+    tx.exec_params("DELETE FROM node_incarnations WHERE last_seen_at < now() - make_interval(days => $1)", days);
     tx.commit();
     return static_cast<std::size_t>(r.affected_rows());
   });

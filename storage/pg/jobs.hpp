@@ -75,9 +75,19 @@ struct failed_job {
 std::vector<failed_job> fail_jobs(pqxx::connection_base& c, const std::vector<job_failure>& failures,
                                   const std::string& owner);
 
-// Running jobs whose lease expired (their worker died): queued again at once, or
-// dead when out of attempts. Returns their ids.
-std::vector<std::int64_t> reclaim_expired(pqxx::connection_base& c);
+// Running jobs whose worker is gone: queued again at once, or dead when out of
+// attempts. Returns their ids. A job is reclaimed when its lease expired, or —
+// without waiting for that — when its lease owner names a node incarnation
+// (lease_owner_prefix) that has not heartbeaten for `dead_after_s` (killed, or
+// restarted as a new incarnation), provided the claim is older than that too
+// (a node starting up claims before its first heartbeat lands).
+std::vector<std::int64_t> reclaim_lost(pqxx::connection_base& c, double dead_after_s);
+
+// The lease owner of a worker of node incarnation `incarnation` ("i" + 16 hex
+// digits): "<incarnation>/<rest>". reclaim_lost knows owners by this prefix.
+std::string lease_owner(const std::string& incarnation, const std::string& rest);
+// A fresh incarnation id for this run of a node.
+std::string new_incarnation();
 
 // Dead jobs queued again with fresh attempts (skipped when an active job holds the
 // same unique key). Returns the ids replayed.

@@ -7,7 +7,7 @@
 namespace chorus::storage::pg {
 
 void upsert_node(pqxx::connection_base& conn, const std::string& name, const std::string& http_address,
-                 const std::string& version, bool starting) {
+                 const std::string& version, bool starting, const std::string& incarnation) {
   try {
     pqxx::work tx(conn);
     tx.exec_params("INSERT INTO nodes (name, http_address, version) VALUES ($1, $2, $3) "
@@ -15,6 +15,10 @@ void upsert_node(pqxx::connection_base& conn, const std::string& name, const std
                    "version = EXCLUDED.version, last_seen_at = now(), "
                    "started_at = CASE WHEN $4 THEN now() ELSE nodes.started_at END",
                    name, http_address, version, starting);
+    if (!incarnation.empty())
+      tx.exec_params("INSERT INTO node_incarnations (incarnation, node) VALUES ($1, $2) "
+                     "ON CONFLICT (incarnation) DO UPDATE SET last_seen_at = now()",
+                     incarnation, name);
     tx.commit();
   } catch (...) {
     rethrow_translated(std::current_exception());

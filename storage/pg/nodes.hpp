@@ -16,8 +16,9 @@ struct node_row {
   double seconds_since_seen = 0;
 };
 
+// `incarnation` identifies this run of the node (see jobs' reclaim_lost).
 void upsert_node(pqxx::connection_base& conn, const std::string& name, const std::string& http_address,
-                 const std::string& version, bool starting);
+                 const std::string& version, bool starting, const std::string& incarnation = {});
 std::vector<node_row> list_nodes(pqxx::connection_base& conn);
 
 } // namespace chorus::storage::pg

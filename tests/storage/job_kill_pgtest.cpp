@@ -7,6 +7,7 @@
 #include "storage/pg/connection.hpp"
 #include "storage/pg/jobs.hpp"
 #include "storage/pg/migrate.hpp"
+#include "storage/pg/nodes.hpp"
 #include "support/harness.hpp"
 
 #include <csignal>
@@ -20,7 +21,11 @@ namespace {
 
 // `mode` is how the workers claim: "lease" (the default) or "locked" (rows held
 // in an open transaction, worker_pool_options::locked).
-void kill_mid_batch(const std::string& mode) {
+// With `dead_node`, the first worker's leases are long (120 s) and its owner names
+// a node incarnation that heartbeats once: after the kill, the second worker's
+// sweep must release them when the incarnation is seen dead (node.dead_after_ms,
+// 10 s by default), long before they expire.
+void kill_mid_batch(const std::string& mode, bool dead_node = false) {
   test::temp_database db;
   auto conn = pg::connect({db.dsn(), 5, 5000, "t"});
   pg::migrate(*conn);
@@ -39,8 +44,15 @@ void kill_mid_batch(const std::string& mode) {
   auto count = [&](const std::string& sql) { return std::stoll(db.query_value(sql)); };
 
   auto logs = test::make_temp_dir("job-worker");
+  std::string owner = "worker-1", lease_ms = "1500";
+  if (dead_node) {
+    auto incarnation = pg::new_incarnation();
+    pg::upsert_node(*conn, "worker-1", "-", "test", true, incarnation);
+    owner = pg::lease_owner(incarnation, "worker-1/crash");
+    lease_ms = "120000";
+  }
   {
-    test::process first({CHORUS_JOB_WORKER_PATH, db.dsn(), "worker-1", "1500", "60000", mode}, {},
+    test::process first({CHORUS_JOB_WORKER_PATH, db.dsn(), owner, lease_ms, "60000", mode}, {},
                         logs + "/worker-1.log");
     ASSERT_TRUE(test::wait_until([&] { return count("SELECT count(*) FROM crash_effects") >= 200; },
                                  std::chrono::seconds(60)))
@@ -51,7 +63,7 @@ void kill_mid_batch(const std::string& mode) {
   auto effects = count("SELECT count(*) FROM crash_effects");
   EXPECT_LT(effects, n) << "killed before the end";
   if (mode == "lease") {
-    EXPECT_GT(count("SELECT count(*) FROM jobs WHERE state = 'running' AND lease_owner = 'worker-1'"), 0)
+    EXPECT_GT(count("SELECT count(*) FROM jobs WHERE state = 'running' AND lease_owner = '" + owner + "'"), 0)
       << "killed in the middle of a batch: jobs were running under its lease";
   } else {
     // Its open batch rolled back: every job without a committed deletion is queued again.
@@ -61,9 +73,14 @@ void kill_mid_batch(const std::string& mode) {
       << "killed in the middle of a batch: some jobs had taken effect but were not deleted";
   }
 
+  auto killed_at = std::chrono::steady_clock::now();
   test::process second({CHORUS_JOB_WORKER_PATH, db.dsn(), "worker-2", "1500", "200", mode}, {}, logs + "/worker-2.log");
   ASSERT_TRUE(test::wait_until([&] { return count("SELECT count(*) FROM jobs") == 0; }, std::chrono::seconds(90)))
     << count("SELECT count(*) FROM jobs") << " jobs left";
+  if (dead_node) {
+    auto waited = std::chrono::steady_clock::now() - killed_at;
+    EXPECT_LT(waited, std::chrono::seconds(60)) << "the dead node's 120 s leases were released when it was seen dead";
+  }
   second.signal(SIGTERM);
   EXPECT_EQ(second.wait(std::chrono::seconds(30)), 0);
 
@@ -78,3 +95,5 @@ void kill_mid_batch(const std::string& mode) {
 TEST(JobCrash, AWorkerKilledMidBatchLosesNoJobAndDoublesNoEffect) { kill_mid_batch("lease"); }
 
 TEST(JobCrash, ALockedBatchOfAKilledWorkerRollsBackAndRunsOnce) { kill_mid_batch("locked"); }
+
+TEST(JobCrash, LeasesOfANodeSeenDeadAreReleasedBeforeTheyExpire) { kill_mid_batch("lease", true); }

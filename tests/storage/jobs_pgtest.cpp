@@ -3,6 +3,7 @@
 // SKIP LOCKED claims that never hand a job out twice, and lease-expiry reclaim.
 #include "storage/pg/connection.hpp"
 #include "storage/pg/jobs.hpp"
+#include "storage/pg/nodes.hpp"
 #include "storage/pg/migrate.hpp"
 #include "support/harness.hpp"
 
@@ -164,7 +165,7 @@ TEST_F(Jobs, ExpiredLeasesAreReclaimedAndTheLostWorkerCannotFinish) {
   ASSERT_EQ(pg::claim_jobs(*conn, "default", 1, "dead-worker", 0.05).size(), 1u);
   std::vector<std::int64_t> reclaimed;
   ASSERT_TRUE(test::wait_until([&] {
-    reclaimed = pg::reclaim_expired(*conn);
+    reclaimed = pg::reclaim_lost(*conn, 10);
     return !reclaimed.empty();
   }));
   EXPECT_EQ(reclaimed, std::vector<std::int64_t>{id});
@@ -187,4 +188,36 @@ TEST_F(Jobs, EnqueueJoinsTheCallersTransaction) {
   pg::enqueue_jobs(tx, {job("kept")});
   tx.commit();
   EXPECT_EQ(count("kind = 'kept'"), 1);
+}
+
+// A node seen dead (its incarnation silent for dead_after) loses its leases at
+// once; a live node, a claim younger than dead_after (a node starting before its
+// first heartbeat lands) and owners that name no incarnation keep theirs.
+TEST_F(Jobs, LeasesOfADeadNodeIncarnationAreReclaimedAtOnce) {
+  auto dead = pg::new_incarnation(), live = pg::new_incarnation(), fresh = pg::new_incarnation();
+  EXPECT_NE(dead, live);
+  pg::upsert_node(*conn, "node-a", "-", "t", true, dead);
+  pg::upsert_node(*conn, "node-b", "-", "t", true, live);
+  auto ids = pg::enqueue_jobs(*conn, {job("a"), job("b"), job("c"), job("d")});
+  auto claim_as = [&](const std::string& owner) { ASSERT_EQ(pg::claim_jobs(*conn, "default", 1, owner, 120).size(), 1u); };
+  claim_as(pg::lease_owner(dead, "node-a/default"));
+  claim_as(pg::lease_owner(live, "node-b/default"));
+  claim_as("legacy-owner/default");
+  db.exec("UPDATE jobs SET updated_at = now() - interval '1 minute'");
+  claim_as(pg::lease_owner(fresh, "node-c/default"));  // claimed just now, no heartbeat yet
+  db.exec("UPDATE node_incarnations SET last_seen_at = now() - interval '1 minute' WHERE incarnation = '" + dead + "'");
+  // Same name, new incarnation: the old one is dead whatever the nodes row says.
+  pg::upsert_node(*conn, "node-a", "-", "t", true, pg::new_incarnation());
+  auto reclaimed = pg::reclaim_lost(*conn, 10);
+  ASSERT_EQ(reclaimed.size(), 1u);
+  EXPECT_EQ(reclaimed[0], ids[0].id);
+  EXPECT_EQ(db.query_value("SELECT state FROM jobs WHERE id = " + std::to_string(ids[0].id)), "queued");
+  EXPECT_EQ(db.query_value("SELECT last_error FROM jobs WHERE id = " + std::to_string(ids[0].id)),
+            "node lost: " + dead + " stopped heartbeating");
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM jobs WHERE state = 'running'"), "3");
+  EXPECT_EQ(pg::complete_jobs(*conn, {ids[0].id}, pg::lease_owner(dead, "node-a/default")), 0u) << "its lease is gone";
+  // Once the fresh claim is older than dead_after with no heartbeat, it goes too.
+  db.exec("UPDATE jobs SET updated_at = now() - interval '1 minute' WHERE lease_owner LIKE '" + fresh + "/%'");
+  EXPECT_EQ(pg::reclaim_lost(*conn, 10).size(), 1u);
+  EXPECT_EQ(db.query_value("SELECT count(*) FROM jobs WHERE state = 'running'"), "2");
 }
