@@ -4,6 +4,7 @@
 // Answers itself when it cannot continue: 401 (no/invalid token), 403 (scope),
 // 422 (an app token where a user is required), as Mastodon does.
 #include "actors/system/services.hpp"
+#include "http/ask.hpp"
 #include "http/responder.hpp"
 #include "http/types.hpp"
 
@@ -51,7 +52,8 @@ void authenticated_ask(const actors::services& svc, const request& req, const re
     if (!admit(*ctx, scope, required, res))
       return;
     svc.system->spawn([=](caf::event_based_actor* self) mutable {
-      self->request(dest, timeout, make(*ctx)).then(std::move(on_ok), [res](caf::error& err) { res.fail(err); });
+      self->request(dest, timeout, make(*ctx))
+        .then(detail::hop_to_strand(res, std::move(on_ok)), [res](caf::error& err) { res.fail(err); });
     });
     return;
   }
@@ -62,7 +64,7 @@ void authenticated_ask(const actors::services& svc, const request& req, const re
         [=](const actors::auth_context& ctx) mutable {
           if (!admit(ctx, scope, required, res))
             return;
-          self->request(dest, timeout, make(ctx)).then(std::move(on_ok), fail);
+          self->request(dest, timeout, make(ctx)).then(detail::hop_to_strand(res, std::move(on_ok)), fail);
         },
         fail);
   });

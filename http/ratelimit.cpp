@@ -98,6 +98,7 @@ public:
   limited_sink(responder inner, const actors::limiter* lim, std::vector<limited_result> allowed,
                std::size_t shown)
     : inner_(std::move(inner)), lim_(lim), allowed_(std::move(allowed)), shown_(shown) {}
+  void post(std::function<void()> fn) override { inner_.on_strand(std::move(fn)); }
   void deliver(response r) override {
     auto& shown = allowed_[shown_];
     const auto& p = lim_->policy(shown.policy);
@@ -268,7 +269,9 @@ handler_fn rate_limited(std::shared_ptr<const rate_limits> limits, const std::st
                           if (--state->left > 0)
                             return;
                         }
-                        conclude(state->results, *lim, *owned, res, fn);  // on the shard that answered last
+                        // The shard that answered last must not run the handler (it
+                        // would stall its Redis batching): back to the connection's strand.
+                        res.on_strand([state, owned, res, fn, lim] { conclude(state->results, *lim, *owned, res, fn); });
                       }});
     }
     for (auto& a : asks)

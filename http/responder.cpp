@@ -52,4 +52,6 @@ void responder::fail(const caf::error& err) const {
 
 bool responder::answered() const noexcept { return st_->done.load(); }
 
+void responder::on_strand(std::function<void()> fn) const { st_->sink->post(std::move(fn)); }
+
 } // namespace chorus::http

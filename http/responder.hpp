@@ -6,6 +6,7 @@
 #include "http/types.hpp"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <nlohmann/json_fwd.hpp>
@@ -19,6 +20,10 @@ class reply_sink {
 public:
   virtual ~reply_sink() = default;
   virtual void deliver(response r) = 0;
+  // Runs `fn` on the connection's strand (an HTTP thread), never inline on the
+  // caller's thread unless that is the strand. Sinks without a connection
+  // (tests) run it inline.
+  virtual void post(std::function<void()> fn) { fn(); }
 };
 
 class responder {
@@ -31,6 +36,10 @@ public:
   void fail(errc code, const std::string& error = {}, const std::string& description = {}) const;
   void fail(const caf::error& err) const;
   bool answered() const noexcept;
+  // Runs `fn` on the connection's strand: handler continuations (actor replies,
+  // rate-limit decisions) come back here, so no actor or shard thread ever runs
+  // handler code (JSON rendering, the next actor request).
+  void on_strand(std::function<void()> fn) const;
 
 private:
   struct state {

@@ -187,11 +187,22 @@ public:
     });
   }
 
-  // Called from any thread by the responder's sink.
+  // Called from any thread by the responder's sink: written at once when already
+  // on this connection's strand (a continuation hopped here), else posted to it.
   void post_response(response r) {
+    if (on_strand())
+      return write(std::move(r));
     net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
       self->write(std::move(r));
     });
+  }
+
+  // Runs a handler continuation on this connection's strand.
+  void post_task(std::function<void()> fn) { net::post(stream_.get_executor(), std::move(fn)); }
+
+  bool on_strand() {
+    auto* strand = stream_.get_executor().target<net::strand<net::io_context::executor_type>>();
+    return strand && strand->running_in_this_thread();
   }
 
 private:
@@ -425,6 +436,7 @@ private:
   struct sink : reply_sink {
     explicit sink(std::shared_ptr<session> s) : s_(std::move(s)) {}
     void deliver(response r) override { s_->post_response(std::move(r)); }
+    void post(std::function<void()> fn) override { s_->post_task(std::move(fn)); }
     std::shared_ptr<session> s_;
   };
 

@@ -136,8 +136,7 @@ void register_with(const actors::services& svc, const request& req, const respon
     reg->locale = locale && !locale->empty() ? *locale : std::string("en");
     reg->app = ctx;
     {
-      ask_with(
-          *svc.system, svc.accounts, timeout_of(svc),
+      ask_with(*svc.system, res, svc.accounts, timeout_of(svc),
           [res](const actors::token_issued& t) { res.json(200, token_json(t)); },
           [res](caf::error& err) {
             auto code = actors::code_of(err);

@@ -175,8 +175,7 @@ handler_fn token(const actors::services& svc) {
       if (g.username.size() > limits::email_bytes || g.password.size() > limits::password_bytes_login)
         return oauth_error(res, errc::bad_request, "invalid_grant", "the username or password is wrong");
     }
-    ask_with(
-      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+    ask_with(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
       [res](const actors::token_issued& t) {
         response r;
         r.body = token_json(t).dump();
@@ -266,8 +265,7 @@ handler_fn authorize_page(const actors::services& svc) {
     authorize_params p;
     if (!read_authorize_params(req.query(), p, res))
       return;
-    ask_with(
-      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+    ask_with(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
       [res, p](const actors::authorization& a) { res.send(html(200, "Authorize " + a.app_name, authorize_form(p, a, ""))); },
       [res](caf::error& err) { oauth_fail(res, err); }, p.what);
   };
@@ -288,8 +286,7 @@ handler_fn authorize_submit(const actors::services& svc) {
     if (fields["username"].size() > limits::email_bytes || fields["password"].size() > limits::password_bytes_login)
       return oauth_error(res, errc::bad_request, "invalid_request", "the username or password is too long");
     actors::authorize_request ar{p.what, fields["username"], fields["password"]};
-    ask_with(
-      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+    ask_with(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
       [res, p](const actors::authorization& a) {
         if (p.what.redirect_uri == "urn:ietf:wg:oauth:2.0:oob")
           return res.send(html(200, "Authorization code",
@@ -311,8 +308,7 @@ handler_fn authorize_submit(const actors::services& svc) {
         if (actors::code_of(err) != errc::unauthorized)
           return oauth_fail(res, err);
         // Wrong credentials: show the form again with the message.
-        ask_with(
-          *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+        ask_with(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
           [res, p](const actors::authorization& a) {
             res.send(html(401, "Authorize " + a.app_name, authorize_form(p, a, "The username or password is wrong.")));
           },
@@ -335,8 +331,7 @@ handler_fn revoke(const actors::services& svc) {
       return oauth_error(res, errc::unauthorized, "invalid_client", "client authentication failed");
     if (r.token.size() > limits::oauth_secret_bytes)
       return res.json(200, nlohmann::json::object());  // RFC 7009 2.2: an unknown token is revoked already
-    ask_with(
-      *svc.system, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
+    ask_with(*svc.system, res, svc.oauth, milliseconds(svc.cfg->http.request_timeout_ms),
       [res](actors::ok_atom) { res.json(200, nlohmann::json::object()); },
       [res](caf::error& err) { oauth_fail(res, err); }, r);
   };

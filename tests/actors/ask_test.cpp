@@ -12,9 +12,19 @@ using namespace chorus;
 
 namespace {
 
+// Stands for the connection's strand: continuations queue here until the test
+// runs them, as the session's strand would on an HTTP thread.
 struct recording_sink : http::reply_sink {
   std::vector<http::response> got;
+  std::vector<std::function<void()>> strand;
   void deliver(http::response r) override { got.push_back(std::move(r)); }
+  void post(std::function<void()> fn) override { strand.push_back(std::move(fn)); }
+  void run_strand() {
+    auto tasks = std::move(strand);
+    strand.clear();
+    for (auto& t : tasks)
+      t();
+  }
 };
 
 using echo_actor = caf::typed_actor<caf::replies_to<int>::with<int>>;
@@ -50,6 +60,10 @@ CAF_TEST_FIXTURE_SCOPE(ask_tests, fixture)
 CAF_TEST(reply reaches the responder) {
   ask_for(21);
   run();
+  // The continuation did not run on the actor's thread: it waits for the strand.
+  CAF_CHECK_EQUAL(sink->got.size(), 0u);
+  CAF_REQUIRE_EQUAL(sink->strand.size(), 1u);
+  sink->run_strand();
   CAF_REQUIRE_EQUAL(sink->got.size(), 1u);
   CAF_CHECK_EQUAL(sink->got[0].status, 200);
   CAF_CHECK_EQUAL(nlohmann::json::parse(sink->got[0].body)["value"].get<int>(), 42);
@@ -58,6 +72,7 @@ CAF_TEST(reply reaches the responder) {
 CAF_TEST(actor errors become mapped JSON errors) {
   ask_for(-1);
   run();
+  sink->run_strand();
   CAF_REQUIRE_EQUAL(sink->got.size(), 1u);
   CAF_CHECK_EQUAL(sink->got[0].status, 404);
   CAF_CHECK_EQUAL(nlohmann::json::parse(sink->got[0].body)["error_description"].get<std::string>(),
@@ -67,6 +82,7 @@ CAF_TEST(actor errors become mapped JSON errors) {
 CAF_TEST(a request that is never answered times out with 503 and Retry-After) {
   ask_for(0);
   run();  // consumes the messages, then fires the request timeout
+  sink->run_strand();
   CAF_REQUIRE_EQUAL(sink->got.size(), 1u);
   CAF_CHECK_EQUAL(sink->got[0].status, 503);
   bool retry_after = false;
@@ -80,6 +96,7 @@ CAF_TEST(a dead actor yields 503 not a hang) {
   run();
   ask_for(5);
   run();
+  sink->run_strand();
   CAF_REQUIRE_EQUAL(sink->got.size(), 1u);
   CAF_CHECK_EQUAL(sink->got[0].status, 503);
 }
