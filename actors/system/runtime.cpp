@@ -15,6 +15,7 @@
 #include "storage/pg/jobs.hpp"
 #include "actors/redis/redis_actor.hpp"
 #include "actors/statuses/statuses.hpp"
+#include "actors/system/lifecycle.hpp"
 #include "actors/system/node.hpp"
 #include "common/config.hpp"
 #include "common/crypto.hpp"
@@ -57,6 +58,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
   sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
+  life_ = std::make_unique<lifecycle>(*sys_);
   registry_.export_metrics(metrics);
 
   pg_pool_options po;
@@ -82,20 +84,20 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.cfg = &cfg_;
   svc_.registry = &registry_;
   svc_.metrics = &metrics;
-  svc_.pg = spawn_pg_pool(*sys_, po, registry_, &metrics);
-  svc_.redis = spawn_redis(*sys_, ro, registry_, &metrics);
-  svc_.cpu = spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_);
+  svc_.pg = life_->started("pg_pool", spawn_pg_pool(*sys_, po, registry_, &metrics));
+  svc_.redis = life_->started("redis", spawn_redis(*sys_, ro, registry_, &metrics));
+  svc_.cpu = life_->started("cpu_pool", spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_));
   oauth_options oo;
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
   oo.dummy_hash = crypto::hash_password(crypto::random_token(16));  // composition root thread, not an actor
   svc_.tokens = std::make_shared<token_cache>();
   oo.cache = svc_.tokens;
-  svc_.oauth = spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_);
-  svc_.accounts = spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_);
+  svc_.oauth = life_->started("oauth", spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_));
+  svc_.accounts = life_->started("accounts", spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_));
   status_cache_options sco;
   sco.capacity = static_cast<std::size_t>(cfg.feed.hot_capacity);
   sco.ttl = std::chrono::milliseconds(cfg.feed.hot_ttl_ms);
-  svc_.status_cache = spawn_status_cache(*sys_, sco, svc_.pg, registry_, &metrics);
+  svc_.status_cache = life_->started("status_cache", spawn_status_cache(*sys_, sco, svc_.pg, registry_, &metrics));
   feeds_options fo;
   fo.max_live = static_cast<std::size_t>(cfg.feed.max_live);
   fo.idle = std::chrono::milliseconds(cfg.feed.idle_ms);
@@ -115,7 +117,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     sh.oldest_job_s = cfg.ratelimit.shed_oldest_job_s;
     sh.pg_wait_ms = cfg.ratelimit.shed_pg_wait_ms;
     svc_.shed = std::make_shared<shed_signal>();
-    shedder_ = spawn_shedder(*sys_, sh, svc_.pg, svc_.shed, registry_, &metrics);
+    life_->started("shedder", spawn_shedder(*sys_, sh, svc_.pg, svc_.shed, registry_, &metrics));
   }
   if (cfg.ratelimit.enabled) {
     limiter_options lo;
@@ -128,23 +130,23 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     lo.redis_host = cfg.redis.host;
     lo.redis_port = cfg.redis.port;
     svc_.limits = spawn_limiter(*sys_, lo, registry_, &metrics);
+    life_->on_stop("limiter", [l = svc_.limits] { l->stop(); });
   }
-  svc_.feeds = spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics);
-  svc_.trends = spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_);
+  svc_.feeds = life_->started("feeds", spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics));
+  svc_.trends = life_->started("trends", spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_));
   statuses_options so;
   so.batching = cfg.batch_status_writes;
-  svc_.statuses = spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends});
-  svc_.relationships = spawn_relationships(*sys_, svc_.pg, ids_, registry_, std::chrono::seconds(5), svc_.feeds);
+  svc_.statuses = life_->started("statuses", spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends}));
+  svc_.relationships = life_->started(
+    "relationships", spawn_relationships(*sys_, svc_.pg, ids_, registry_, std::chrono::seconds(5), svc_.feeds));
   start_jobs();
 }
 
 // Background jobs: a worker pool per configured queue, the NOTIFY listener that
 // wakes them, the scheduler of recurring jobs and the built-in handlers.
 void runtime::start_jobs() {
-  svc_.jobs = spawn_jobs_admin(*sys_, svc_.pg, registry_);
-  jobs_.push_back(caf::actor_cast<caf::actor>(svc_.jobs));
-  auto maintenance = spawn_maintenance(*sys_, svc_.pg, registry_);
-  jobs_.push_back(caf::actor_cast<caf::actor>(maintenance));
+  svc_.jobs = life_->started("jobs_admin", spawn_jobs_admin(*sys_, svc_.pg, registry_));
+  auto maintenance = life_->started("maintenance", spawn_maintenance(*sys_, svc_.pg, registry_));
   std::map<std::string, job_kind> kinds{{"maintenance.prune_nodes", {maintenance, std::chrono::seconds(60)}},
                                         {"maintenance.prune_cron_runs", {maintenance, std::chrono::seconds(60)}},
                                         {"chorus.noop", {maintenance, std::chrono::seconds(5)}},
@@ -165,13 +167,12 @@ void runtime::start_jobs() {
     wo.owner = storage::pg::lease_owner(incarnation_, registry_.node() + "/" + queue);
     wo.dead_after = std::chrono::milliseconds(cfg_.node_dead_after_ms);
     wo.kinds = kinds;
-    pools[queue] = spawn_worker_pool(*sys_, wo, svc_.pg, registry_, svc_.metrics);
-    jobs_.push_back(caf::actor_cast<caf::actor>(pools[queue]));
+    pools[queue] = life_->started("jobs." + queue, spawn_worker_pool(*sys_, wo, svc_.pg, registry_, svc_.metrics));
   }
   if (!pools.count(storage::pg::feed_queue))
     log::write(log::level::warn, "this node runs no pool for the feeds queue: another node must, or home timelines "
                                  "stop receiving posts", {{"queues", cfg_.jobs.queues}});
-  jobs_.push_back(spawn_job_listener(*sys_, cfg_.pg.dsn, pools, registry_));
+  life_->started("jobs.listener", spawn_job_listener(*sys_, cfg_.pg.dsn, pools, registry_));
   auto maintenance_queue = pools.count("maintenance") ? std::string("maintenance") : queues.front().first;
   auto recurring = [&](std::string name, std::chrono::milliseconds period, std::string kind) {
     schedule sc;
@@ -185,7 +186,7 @@ void runtime::start_jobs() {
   scheduler_options so;
   so.schedules = {recurring("maintenance.prune_nodes", std::chrono::hours(1), "maintenance.prune_nodes"),
                   recurring("maintenance.prune_cron_runs", std::chrono::hours(24), "maintenance.prune_cron_runs")};
-  jobs_.push_back(spawn_job_scheduler(*sys_, so, svc_.pg, registry_));
+  life_->started("jobs.scheduler", spawn_job_scheduler(*sys_, so, svc_.pg, registry_));
 }
 
 void runtime::start_node(const std::string& http_address, const std::string& version) {
@@ -197,32 +198,17 @@ void runtime::start_node(const std::string& http_address, const std::string& ver
   no.heartbeat = std::chrono::milliseconds(cfg_.node_heartbeat_ms);
   // Answer before the HTTP bridge gives up, so callers see the real error.
   no.query_timeout = std::chrono::milliseconds(std::max(100, cfg_.http.request_timeout_ms - 500));
-  svc_.node = spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_);
+  svc_.node = life_->started("node", spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_));
 }
 
 void runtime::shutdown() {
   if (stopped_)
     return;
   stopped_ = true;
-  if (svc_.node)
-    caf::anon_send_exit(svc_.node, caf::exit_reason::user_shutdown);
-  for (auto it = jobs_.rbegin(); it != jobs_.rend(); ++it)
-    caf::anon_send_exit(*it, caf::exit_reason::user_shutdown);
-  jobs_.clear();
-  caf::anon_send_exit(svc_.relationships, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.statuses, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.trends, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.feeds, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.status_cache, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.accounts, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.oauth, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.cpu, caf::exit_reason::user_shutdown);
-  if (shedder_)
-    caf::anon_send_exit(shedder_, caf::exit_reason::user_shutdown);
-  if (svc_.limits)
-    svc_.limits->stop();
-  caf::anon_send_exit(svc_.redis, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(svc_.pg, caf::exit_reason::user_shutdown);
+  // Every actor was registered as it started: stop them newest first, each
+  // awaited before the next (the node actor first, the Postgres pool last).
+  auto order = life_->stop_all();
+  log::write(log::level::debug, "actors stopped", {{"steps", order.size()}});
   svc_ = services{};
   sys_->await_all_actors_done();
 }

@@ -18,6 +18,8 @@ namespace chorus { struct config; }
 
 namespace chorus::actors {
 
+class lifecycle;
+
 class runtime {
 public:
   runtime(const config& cfg, metrics::registry& metrics);
@@ -29,7 +31,8 @@ public:
   void start_node(const std::string& http_address, const std::string& version);
   const services& svc() const noexcept { return svc_; }
   actor_registry& registry() noexcept { return registry_; }
-  // Stops all actors (node, Redis, pool — reverse order) and waits for them.
+  // Stops all actors in reverse order of their start (node first, Postgres pool
+  // last), awaiting each (actors/system/lifecycle.hpp), then waits for the rest.
   void shutdown();
 
 private:
@@ -41,9 +44,8 @@ private:
   id_generator ids_;
   std::unique_ptr<caf::actor_system_config> sys_cfg_;
   std::unique_ptr<caf::actor_system> sys_;
+  std::unique_ptr<lifecycle> life_;  // every actor started here, with its stop step
   services svc_;
-  std::vector<caf::actor> jobs_;  // job pools, their NOTIFY listener, the scheduler and built-in handlers
-  caf::actor shedder_;           // load shedding (actors/ratelimit/shedder.hpp)
   bool stopped_ = false;
 };
 
