@@ -12,6 +12,7 @@
 #include "storage/pg/migrate.hpp"
 
 #include <csignal>
+#include <malloc.h>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -71,6 +72,11 @@ void write_port_file(const std::string& path, std::uint16_t port) {
 
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
+  // Password hashing (argon2id) allocates ~19 MiB blocks. glibc raises its mmap
+  // threshold after the first such block is freed, so later ones came from the
+  // heap and stayed resident (~20 MB per CPU-pool thread); a fixed threshold
+  // keeps large blocks mmapped and returned on free.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   std::string file;
   if (auto* env = std::getenv("CHORUS_CONFIG"))
     file = env;

@@ -6,6 +6,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 #include <unordered_set>
@@ -154,6 +155,25 @@ struct cache_state {
       accounts.clear();  // rare: refilled by the next loads
   }
 
+  // Drops what has expired: an entry past its ttl is reloaded before it is
+  // served again, so keeping it only held memory (at ~2.7 KB a status, a full
+  // cache of expired entries was most of chorusd's growth under load).
+  std::size_t purge(clock_type::time_point now) {
+    auto before = statuses.size();
+    for (auto it = statuses.begin(); it != statuses.end();)
+      it = fresh(it->second.at, now) ? std::next(it) : statuses.erase(it);
+    for (auto it = accounts.begin(); it != accounts.end();)
+      it = fresh(it->second.second, now) ? std::next(it) : accounts.erase(it);
+    if (order.size() > 2 * statuses.size() + 1024) {  // ids of erased entries
+      std::deque<std::int64_t> kept;
+      for (auto id : order)
+        if (statuses.count(id))
+          kept.push_back(id);
+      order.swap(kept);
+    }
+    return before - statuses.size();
+  }
+
   void invalidate(const hot_invalidate& x) {
     for (auto id : x.statuses)
       statuses.erase(id);
@@ -232,6 +252,10 @@ status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options o
     st.hits = &metrics->get_counter("chorus_hot_status_cache_total", "Hot-status cache lookups", {{"result", "hit"}});
     st.misses = &metrics->get_counter("chorus_hot_status_cache_total", "Hot-status cache lookups", {{"result", "miss"}});
   }
+  // Expired entries are swept once per ttl (a full pass: at most hot_capacity entries).
+  auto sweep_every = std::max(opts.ttl, std::chrono::milliseconds(1000));
+  if (opts.ttl.count() > 0)
+    self->delayed_send(self, sweep_every, tick_atom::value);
   return {
     [=](hot_get& q) -> caf::result<hot_reply> {
       auto& s = self->state;
@@ -268,6 +292,12 @@ status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options o
       observe(self, *s.stats);
       s.invalidate(x);
       s.stats->set(c_size, static_cast<std::int64_t>(s.statuses.size()));
+    },
+    [=](tick_atom) {
+      auto& s = self->state;
+      s.purge(clock_type::now());
+      s.stats->set(c_size, static_cast<std::int64_t>(s.statuses.size()));
+      self->delayed_send(self, sweep_every, tick_atom::value);
     },
   };
 }

@@ -93,7 +93,8 @@ using relationships_actor = caf::typed_actor<
 using status_cache_actor = caf::typed_actor<
   caf::replies_to<hot_get>::with<hot_reply>,                       // rows (+ JSON templates) for ids, missing skipped
   caf::reacts_to<hot_invalidate>,                                  // drop changed statuses/accounts
-  caf::reacts_to<renderer_install>>;                               // render templates from now on
+  caf::reacts_to<renderer_install>,                                // render templates from now on
+  caf::reacts_to<tick_atom>>;                                      // (self) drop expired entries
 
 // One user's home timeline (virtual actor: activated on first use by the feed
 // manager, passivated when idle or least recently used; its mirror is in Redis).
