@@ -2,7 +2,9 @@
 #include "support/harness.hpp"
 
 #include <gtest/gtest.h>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 using namespace chorus::test;
 
@@ -44,6 +46,14 @@ TEST(Admin, ActorsListsEveryLiveActorKind) {
   auto pools = get(d.url("/api/v1/chorus/admin/actors?kind=pg_pool")).json();
   ASSERT_EQ(pools["actors"].size(), 1u);
   EXPECT_EQ(pools["actors"][0]["counters"]["size"], 3);
+  // The actor map in docs/architecture.md describes every kind a running node has.
+  std::ifstream in(std::string(CHORUS_SOURCE_DIR) + "/docs/architecture.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  ASSERT_FALSE(doc.str().empty());
+  for (auto it = j["by_kind"].begin(); it != j["by_kind"].end(); ++it)
+    EXPECT_NE(doc.str().find("`" + it.key() + "`"), std::string::npos)
+      << "actor kind '" << it.key() << "' is live but docs/architecture.md does not name it";
 }
 
 TEST(Admin, RoutesAreGuarded) {
