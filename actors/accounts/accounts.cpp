@@ -3,12 +3,10 @@
 #include "common/crypto.hpp"
 #include "common/scopes.hpp"
 #include "storage/pg/accounts.hpp"
-#include "storage/pg/oauth.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <pqxx/pqxx>
 
 namespace chorus::actors {
 namespace {
@@ -91,10 +89,7 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
                   auto app_id = req->app.app_id;
                   auto scope_text = scopes::join(issued.scopes);
                   db_call insert{"accounts.register", [=](pqxx::connection_base& c) {
-                                   pqxx::work tx(c);
-                                   storage::pg::insert_account(tx, a);
-                                   storage::pg::insert_token(tx, token_id, digest, app_id, a.id, scope_text);
-                                   tx.commit();
+                                   storage::pg::register_account(c, a, token_id, digest, app_id, scope_text);
                                  }};
                   self->request(s.pool, s.opts.timeout, std::move(insert))
                     .then(
@@ -140,19 +135,7 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
       auto out = std::make_shared<instance_stats>();
       self->request(s.pool, s.opts.timeout,
                     db_call{"accounts.instance_stats",
-                            [out](pqxx::connection_base& c) {
-                              pqxx::work tx(c);
-                              auto r = tx.exec1(
-                                "SELECT (SELECT count(*) FROM users WHERE NOT disabled),"
-                                " (SELECT coalesce(sum(statuses_count), 0) FROM accounts),"
-                                " (SELECT count(*) FROM users u JOIN accounts a ON a.id = u.account_id"
-                                "  WHERE greatest(u.last_sign_in_at, a.last_status_at) > now() - interval '30 days'),"
-                                " coalesce((SELECT value <> '\"closed\"'::jsonb FROM settings WHERE key = 'registrations'), true)");
-                              out->user_count = r[0].as<std::int64_t>();
-                              out->status_count = r[1].as<std::int64_t>();
-                              out->active_month = r[2].as<std::int64_t>();
-                              out->registrations_open = r[3].as<bool>();
-                            }})
+                            [out](pqxx::connection_base& c) { *out = storage::pg::load_instance_stats(c); }})
         .then(
           [self, rp, out](ok_atom) mutable {
             self->state.cached_stats = *out;

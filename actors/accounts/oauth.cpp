@@ -10,7 +10,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <pqxx/pqxx>
 #include <algorithm>
 #include <unordered_map>
 
@@ -53,11 +52,7 @@ void mint(oauth_ptr self, std::int64_t app_id, std::int64_t account_id, std::vec
   auto id = static_cast<std::int64_t>(s.ids->next());
   auto scope_text = scopes::join(scopes);
   db_call call{"oauth.insert_token", [=](pqxx::connection_base& c) {
-                 pqxx::work tx(c);
-                 storage::pg::insert_token(tx, id, digest, app_id, account_id, scope_text);
-                 if (account_id != 0)
-                   tx.exec_params("UPDATE users SET last_sign_in_at = now() WHERE account_id = $1", account_id);
-                 tx.commit();
+                 storage::pg::issue_token(c, id, digest, app_id, account_id, scope_text);
                }};
   self->request(s.pool, s.opts.timeout, std::move(call))
     .then(
@@ -79,12 +74,7 @@ void redeem_code(oauth_ptr self, std::int64_t app_id, const std::string& code, c
   auto id = static_cast<std::int64_t>(s.ids->next());
   auto granted = std::make_shared<std::optional<storage::pg::code_grant>>();
   db_call call{"oauth.redeem_code", [=](pqxx::connection_base& c) {
-                 pqxx::work tx(c);
-                 *granted = storage::pg::consume_code(tx, code_digest, app_id, redirect_uri);
-                 if (!*granted)
-                   return;
-                 storage::pg::insert_token(tx, id, digest, app_id, (*granted)->account_id, (*granted)->scopes);
-                 tx.commit();
+                 *granted = storage::pg::redeem_code(c, code_digest, app_id, redirect_uri, id, digest);
                }};
   self->request(s.pool, s.opts.timeout, std::move(call))
     .then(

@@ -1,16 +1,15 @@
 #include "actors/accounts/relationships.hpp"
 
-#include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
-#include "storage/pg/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/clock.hpp"
+#include "storage/pg/accounts.hpp"
+#include "storage/pg/relationships.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <pqxx/pqxx>
 
 namespace chorus::actors {
 namespace {
@@ -32,60 +31,6 @@ using self_ptr = relationships_actor::stateful_pointer<rel_state>;
 template <class T, class Fn>
 caf::result<T> job(self_ptr self, const char* name, Fn fn) {
   return pool_job<T>(self, self->state.pool, self->state.timeout, name, std::move(fn));
-}
-
-caf::error exists(pqxx::connection_base& c, std::int64_t id) {
-  pqxx::work tx(c);
-  return pg::accounts_by_ids(tx, {id}).empty() ? make_error(errc::not_found, "Record not found") : caf::error{};
-}
-
-// One change inside the batch transaction; throws chorus::failure to fail only
-// this item (the caller runs it in a savepoint).
-pg::relationship_row apply_change(pqxx::transaction_base& tx, const relation_item& item) {
-  const auto& ch = item.change;
-  if (pg::accounts_by_ids(tx, {ch.target}).empty())
-    throw failure(errc::not_found, "Record not found");
-  switch (ch.verb) {
-    case relation_verb::follow: {
-      auto o = pg::follow(tx, item.row_id, ch.me, ch.target, ch.reblogs, ch.notify);
-      if (o == pg::follow_outcome::blocked)
-        throw failure(errc::forbidden, "This action is not allowed");
-      if (o == pg::follow_outcome::self)
-        throw failure(errc::unprocessable, "Validation failed: You cannot follow yourself");
-      break;
-    }
-    case relation_verb::unfollow: pg::unfollow(tx, ch.me, ch.target); break;
-    case relation_verb::block:
-      if (ch.me == ch.target)
-        throw failure(errc::unprocessable, "Validation failed: You cannot block yourself");
-      pg::block(tx, item.row_id, ch.me, ch.target);
-      break;
-    case relation_verb::unblock: pg::unblock(tx, ch.me, ch.target); break;
-    case relation_verb::mute:
-      if (ch.me == ch.target)
-        throw failure(errc::unprocessable, "Validation failed: You cannot mute yourself");
-      pg::mute(tx, item.row_id, ch.me, ch.target, ch.mute_notifications, ch.mute_seconds);
-      break;
-    case relation_verb::unmute: pg::unmute(tx, ch.me, ch.target); break;
-    case relation_verb::authorize:
-      if (!pg::authorize_follow(tx, item.row_id, ch.me, ch.target))
-        throw failure(errc::not_found, "Record not found");
-      break;
-    case relation_verb::reject:
-      if (!pg::reject_follow(tx, ch.me, ch.target))
-        throw failure(errc::not_found, "Record not found");
-      break;
-  }
-  auto rows = pg::relationships(tx, ch.me, {ch.target});
-  if (rows.empty())
-    throw failure(errc::not_found, "Record not found");
-  return rows.front();
-}
-
-// Group commit for relationship changes: one failing change does not fail the others.
-std::vector<relation_outcome> change_batch(pqxx::connection_base& c, const std::vector<relation_item>& items) {
-  return pg::savepoint_batch<relation_outcome>(c, items, [](pqxx::transaction_base& tx, const relation_item& item,
-                                                        relation_outcome& o) { o.row = apply_change(tx, item); });
 }
 
 // Tells the feeds about a committed change that affects home timelines.
@@ -114,7 +59,7 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
   batch_spec<relation_item, relation_outcome> spec;
   spec.name = "relationships.changes";
   spec.timeout = timeout;
-  spec.run = change_batch;
+  spec.run = pg::apply_changes;
   self->state.writer = spawn_batcher(self->system(), self->state.pool, spec, *reg);
   self->link_to(self->state.writer);
   return {
@@ -147,9 +92,9 @@ relationships_actor::behavior_type rel_fn(self_ptr self, pg_pool_actor pool, id_
       observe(self, *self->state.stats);
       self->state.stats->add(1);
       return job<account_list>(self, "relationships.people", [q](pqxx::connection_base& c, account_list& out) -> caf::error {
-        if (auto err = exists(c, q.account))
-          return err;
-        out = account_page(c, pg::people(c, q.kind, q.account, q.page));
+        if (!pg::account_exists(c, q.account))
+          return make_error(errc::not_found, "Record not found");
+        out = pg::load_account_page(c, pg::people(c, q.kind, q.account, q.page));
         return {};
       });
     },

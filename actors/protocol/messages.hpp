@@ -221,12 +221,7 @@ struct account_query {        // by id, or by username when id == 0
 
 struct instance_query {};     // GET /api/v1/instance, /api/v2/instance
 
-struct instance_stats {
-  std::int64_t user_count = 0;
-  std::int64_t status_count = 0;
-  std::int64_t active_month = 0;  // users who signed in or posted in the last 30 days
-  bool registrations_open = true;
-};
+using instance_stats = storage::pg::instance_stats;  // counts for the instance endpoints
 
 struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
   std::int64_t account_id = 0;
@@ -248,7 +243,8 @@ struct status_view {
 
 struct status_create {        // POST /api/v1/statuses (id, account, application filled by the actor)
   auth_context who;
-  storage::pg::new_status fields;
+  storage::pg::new_status fields;  // content, mention_ids and tags are filled from `text` by the actor
+  std::string base_url;            // for links in the rendered content
 };
 
 struct status_get {           // GET /api/v1/statuses/:id
@@ -256,15 +252,9 @@ struct status_get {           // GET /api/v1/statuses/:id
   std::int64_t id = 0;
 };
 
-// takedown: a moderator removes any status (and its reblogs); the viewer is ignored.
-enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove, takedown };
-
-struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
-  std::int64_t viewer = 0;
-  std::int64_t id = 0;
-  status_verb verb = status_verb::favourite;
-  std::int16_t visibility = 0;  // reblog only
-};
+// Plain data owned by storage (storage/pg/statuses.hpp), which applies the actions.
+using status_verb = storage::pg::status_verb;      // takedown: a moderator's removal
+using status_action = storage::pg::status_action;  // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
 
 enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks, home };
 
@@ -292,37 +282,16 @@ struct people_query {
   storage::pg::page page;
 };
 
-struct account_list {
-  std::vector<storage::pg::account_row> accounts;
-  std::int64_t newest_cursor = 0;
-  std::int64_t oldest_cursor = 0;
-};
+using account_list = storage::pg::account_page;  // accounts, newest first, with pagination cursors
 
 // ---- Relationships -------------------------------------------------------
 
-enum class relation_verb : std::uint8_t { follow, unfollow, block, unblock, mute, unmute, authorize, reject };
-
-struct relation_change {      // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
-  std::int64_t me = 0;
-  std::int64_t target = 0;
-  relation_verb verb = relation_verb::follow;
-  bool reblogs = true;              // follow
-  bool notify = false;              // follow
-  bool mute_notifications = true;   // mute
-  std::int64_t mute_seconds = 0;    // mute; 0 = until unmuted
-};
-
+// Plain data owned by storage (storage/pg/relationships.hpp), which applies the changes.
+using relation_verb = storage::pg::relation_verb;
+using relation_change = storage::pg::relation_change;  // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
 // One change for the relationships batcher, and its per-item outcome.
-struct relation_item {
-  relation_change change;
-  std::int64_t row_id = 0;
-};
-
-struct relation_outcome {
-  storage::pg::relationship_row row;
-  errc code = errc::ok;
-  std::string error;
-};
+using relation_item = storage::pg::relation_item;
+using relation_outcome = storage::pg::relation_outcome;
 
 struct relations_query {      // GET /api/v1/accounts/relationships
   std::int64_t me = 0;
@@ -340,18 +309,17 @@ struct people_list_query {    // followers, following, follow requests, blocks, 
   storage::pg::page page;
 };
 
-// One interaction for the interactions batcher (id pre-assigned for new rows).
-struct action_item {
-  status_action action;
-  std::int64_t new_id = 0;
-};
+// One interaction for the interactions batcher (id pre-assigned for new rows), and
+// its outcome: the status after the action, or an error for this item alone.
+using action_item = storage::pg::action_item;
+using action_outcome = storage::pg::action_outcome;
 
-// Its outcome: the status after the action, or an error for this item alone.
-struct action_outcome {
-  status_view view;
-  std::int64_t removed_id = 0;  // unreblog: the reblog status that was deleted
-  errc code = errc::ok;
-  std::string error;
+// What the status-creation batcher takes: the fields to store, whose content,
+// mention_ids and tags are still to be filled from the text (on the pool worker,
+// with one look-up of the mentioned usernames per batch; see actors/statuses).
+struct status_draft {
+  storage::pg::new_status fields;
+  std::string base_url;  // for links in the rendered content
 };
 
 // What the status-creation batcher answers per request.
@@ -577,7 +545,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::credentials_update)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::account_row)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::new_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_view)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_create)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_get)
@@ -586,6 +553,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::timeline_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::context_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_list)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_draft)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)

@@ -1,60 +1,65 @@
 #include "actors/statuses/statuses.hpp"
 
-#include "actors/accounts/account_page.hpp"
 #include "actors/db/batcher.hpp"
 #include "actors/db/pool_job.hpp"
-#include "storage/pg/savepoint_batch.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/clock.hpp"
-#include "storage/pg/feeds.hpp"
-#include "storage/pg/jobs.hpp"
+#include "common/text.hpp"
+#include "storage/pg/accounts.hpp"
+#include "storage/pg/statuses.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
-#include <algorithm>
-#include <pqxx/pqxx>
+#include <set>
 
 namespace chorus::actors {
 namespace {
 
 namespace pg = storage::pg;
-using create_batcher = batcher_actor<pg::new_status, status_created>;
+using create_batcher = batcher_actor<status_draft, status_created>;
 using action_batcher = batcher_actor<action_item, action_outcome>;
 
 enum counter : std::size_t { c_created, c_replayed, c_reads, c_actions };
 
-// One transaction for the whole batch: insert, then load what was created.
-std::vector<status_created> create_batch(pqxx::connection_base& c, const std::vector<pg::new_status>& items) {
-  pqxx::work tx(c);
-  auto results = pg::insert_statuses(tx, items);
-  std::vector<std::int64_t> ids;
-  for (auto& r : results)
-    if (r.id && std::find(ids.begin(), ids.end(), r.id) == ids.end())
-      ids.push_back(r.id);
-  auto loaded = pg::load_statuses(tx, ids, 0);
-  // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
-  std::vector<pg::new_job> fanouts;
-  for (auto& r : results)
-    if (r.id && !r.replayed && !r.parent_missing)
-      fanouts.push_back(pg::fanout_job(r.id));
-  pg::enqueue_jobs(tx, fanouts);
-  tx.commit();
+// Storage stores, it does not render: the texts of a batch are parsed here, the
+// mentioned usernames looked up once for the whole batch, and each status gets
+// its rendered content (links for local accounts only), mention ids and tags.
+std::vector<pg::new_status> render_batch(pqxx::connection_base& c, const std::vector<status_draft>& drafts) {
+  std::vector<text::parsed> parsed;
+  parsed.reserve(drafts.size());
+  std::set<std::string> names;
+  for (auto& d : drafts) {
+    parsed.push_back(text::parse(d.fields.text));
+    for (auto& m : parsed.back().mentions)
+      names.insert(text::lower(m));
+  }
+  auto local = pg::account_ids_by_username(c, {names.begin(), names.end()});
+  std::vector<pg::new_status> out;
+  out.reserve(drafts.size());
+  for (std::size_t i = 0; i < drafts.size(); ++i) {
+    auto s = drafts[i].fields;
+    s.content = text::render(s.text, drafts[i].base_url,
+                             [&](const std::string& u) { return local.count(text::lower(u)) > 0; });
+    s.mention_ids.clear();
+    for (auto& m : parsed[i].mentions)
+      if (auto it = local.find(text::lower(m)); it != local.end())
+        s.mention_ids.push_back(it->second);
+    s.tags = std::move(parsed[i].tags);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// A batch of creates: rendered here, stored in one transaction by storage.
+std::vector<status_created> create_batch(pqxx::connection_base& c, const std::vector<status_draft>& drafts) {
+  auto created = pg::create_statuses(c, render_batch(c, drafts));
   std::vector<status_created> out;
-  out.reserve(items.size());
-  for (auto& r : results) {
+  out.reserve(created.size());
+  for (auto& cs : created) {
     status_created sc;
-    sc.result = r;
-    for (auto& s : loaded.statuses)
-      if (s.id == r.id) {
-        sc.view.bundle.statuses.push_back(s);
-        for (auto id : s.mention_ids)
-          if (auto it = loaded.accounts.find(id); it != loaded.accounts.end())
-            sc.view.bundle.accounts.emplace(id, it->second);
-        if (auto it = loaded.accounts.find(s.account_id); it != loaded.accounts.end())
-          sc.view.bundle.accounts.emplace(s.account_id, it->second);
-        break;
-      }
+    sc.result = cs.result;
+    sc.view.bundle = std::move(cs.bundle);
     out.push_back(std::move(sc));
   }
   return out;
@@ -86,63 +91,6 @@ caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t 
   out.bundle = pg::load_statuses(c, {id}, viewer);
   pg::keep_visible(out.bundle, viewer);
   return out.bundle.statuses.empty() ? not_found() : caf::error{};
-}
-
-// One interaction inside the batch transaction. Throws chorus::failure to fail
-// (only) this item; the caller runs it in a savepoint.
-status_view apply_action(pqxx::transaction_base& tx, const action_item& item, std::int64_t& removed_id) {
-  const auto& a = item.action;
-  status_view out;
-  if (a.verb == status_verb::takedown) {
-    if (!pg::takedown_status(tx, a.id))
-      throw failure(errc::not_found, "Record not found");
-    out.bundle = pg::load_statuses(tx, {a.id}, 0);
-    if (!out.bundle.statuses.empty())
-      pg::enqueue_jobs(tx, {pg::revoke_job({a.id}, out.bundle.statuses.front().account_id)});
-    return out;
-  }
-  out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
-  pg::keep_visible(out.bundle, a.viewer);
-  if (out.bundle.statuses.empty())
-    throw failure(errc::not_found, "Record not found");
-  auto& target = out.bundle.statuses.front();
-  if (target.reblog_of_id && a.verb != status_verb::remove)
-    throw failure(errc::not_found, "Record not found");  // act on the original, not on a reblog
-  switch (a.verb) {
-    case status_verb::favourite: pg::favourite(tx, item.new_id, a.viewer, a.id); break;
-    case status_verb::unfavourite: pg::unfavourite(tx, a.viewer, a.id); break;
-    case status_verb::bookmark: pg::bookmark(tx, item.new_id, a.viewer, a.id); break;
-    case status_verb::unbookmark: pg::unbookmark(tx, a.viewer, a.id); break;
-    case status_verb::unreblog:
-      removed_id = pg::unreblog(tx, a.viewer, a.id);
-      if (removed_id)
-        pg::enqueue_jobs(tx, {pg::revoke_job({removed_id}, a.viewer)});
-      break;
-    case status_verb::reblog: {
-      bool own = target.account_id == a.viewer;
-      if (target.visibility >= 3 || (target.visibility == 2 && !own))
-        throw failure(errc::forbidden, "This status cannot be reblogged");
-      auto id = pg::reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
-      if (id == item.new_id)  // a new reblog (an existing one is returned as it is)
-        pg::enqueue_jobs(tx, {pg::fanout_job(id)});
-      out.bundle = pg::load_statuses(tx, {id}, a.viewer);
-      return out;
-    }
-    case status_verb::remove:
-      if (target.account_id != a.viewer || !pg::delete_status(tx, a.viewer, a.id))
-        throw failure(errc::not_found, "Record not found");
-      pg::enqueue_jobs(tx, {pg::revoke_job({a.id}, a.viewer)});
-      return out;  // the status as it was, with its source text (Mastodon's redraft)
-    case status_verb::takedown: break;  // handled above
-  }
-  out.bundle = pg::load_statuses(tx, {a.id}, a.viewer);
-  return out;
-}
-
-// Group commit for interactions: one failing item does not fail the others.
-std::vector<action_outcome> action_batch(pqxx::connection_base& c, const std::vector<action_item>& items) {
-  return pg::savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
-                                                      action_outcome& o) { o.view = apply_action(tx, item, o.removed_id); });
 }
 
 // Tells feeds and trends about a status that was just committed.
@@ -184,19 +132,19 @@ void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t
 void announce_action(self_ptr self, const status_action& a, const action_outcome& o) {
   auto& l = self->state.listeners;
   if (a.verb == status_verb::remove || a.verb == status_verb::takedown) {
-    if (!o.view.bundle.statuses.empty())
-      announce_removal(self, {a.id}, o.view.bundle.statuses.front().account_id, a.verb == status_verb::takedown);
+    if (!o.bundle.statuses.empty())
+      announce_removal(self, {a.id}, o.bundle.statuses.front().account_id, a.verb == status_verb::takedown);
     return;
   }
   std::int64_t author = 0;  // of the status acted on (the original, for reblogs)
-  if (!o.view.bundle.statuses.empty()) {
-    const auto& front = o.view.bundle.statuses.front();
+  if (!o.bundle.statuses.empty()) {
+    const auto& front = o.bundle.statuses.front();
     author = front.account_id;
-    if (auto it = o.view.bundle.reblogged.find(front.reblog_of_id); front.reblog_of_id && it != o.view.bundle.reblogged.end())
+    if (auto it = o.bundle.reblogged.find(front.reblog_of_id); front.reblog_of_id && it != o.bundle.reblogged.end())
       author = it->second.account_id;
   }
   if (a.verb == status_verb::reblog)
-    announce_post(self, o.view.bundle);
+    announce_post(self, o.bundle);
   if (a.verb == status_verb::unreblog && o.removed_id)
     announce_removal(self, {o.removed_id}, a.viewer);
   feed_interaction ev{a.viewer, a.id, author, a.verb, steady_now_ns()};
@@ -214,7 +162,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
   st.pool = pool;
   st.ids = ids;
   st.stats = reg->enlist(self, "statuses", "main", {"created", "replayed", "reads", "actions"});
-  batch_spec<pg::new_status, status_created> spec;
+  batch_spec<status_draft, status_created> spec;
   spec.name = "statuses.create";
   spec.max_batch = opts.max_batch;
   spec.max_in_flight = opts.max_in_flight;
@@ -229,7 +177,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
   aspec.max_in_flight = opts.max_in_flight;
   aspec.queue_limit = opts.queue_limit;
   aspec.timeout = opts.timeout;
-  aspec.run = action_batch;
+  aspec.run = pg::apply_actions;
   st.actions = spawn_batcher(self->system(), pool, aspec, *reg);
   self->link_to(st.actions);
   return {
@@ -237,10 +185,10 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       auto& s = self->state;
       observe(self, *s.stats);
       auto rp = self->make_response_promise<status_view>();
-      auto f = std::move(req.fields);
-      f.id = static_cast<std::int64_t>(s.ids->next());
-      f.account_id = req.who.account_id;
-      f.application_id = req.who.app_id;
+      status_draft f{std::move(req.fields), std::move(req.base_url)};
+      f.fields.id = static_cast<std::int64_t>(s.ids->next());
+      f.fields.account_id = req.who.account_id;
+      f.fields.application_id = req.who.app_id;
       auto on_created = [self, rp](status_created& c) mutable {
         if (c.result.parent_missing)
           return rp.deliver(make_error(errc::not_found, "the status replied to does not exist")), void();
@@ -279,7 +227,9 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
             if (o.code != errc::ok)
               return rp.deliver(make_error(o.code, o.error)), void();
             announce_action(self, a, o);
-            rp.deliver(std::move(o.view));
+            status_view v;
+            v.bundle = std::move(o.bundle);
+            rp.deliver(std::move(v));
           },
           [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
@@ -346,7 +296,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
                                       auto pairs = q.kind == status_people::favourited_by
                                                      ? pg::favourited_by(c, q.id, q.page)
                                                      : pg::reblogged_by(c, q.id, q.page);
-                                      out = account_page(c, pairs);
+                                      out = pg::load_account_page(c, pairs);
                                       return {};
                                     });
     },

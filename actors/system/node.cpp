@@ -9,7 +9,6 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 
 namespace chorus::actors {
 namespace {

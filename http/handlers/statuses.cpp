@@ -97,9 +97,9 @@ handler_fn create_status(const actors::services& svc) {
                           "Idempotency-Key must be 1 to 255 bytes of printable UTF-8 text");
         f.idempotency_key = std::string(*key);
       }
-      f.base_url = svc.base_url;
       ask(*svc.system, res, svc.statuses, timeout_of(svc),
-          [svc, res](const actors::status_view& v) { send_one(res, svc, v); }, actors::status_create{ctx, f});
+          [svc, res](const actors::status_view& v) { send_one(res, svc, v); },
+          actors::status_create{ctx, f, svc.base_url});
     });
   };
 }

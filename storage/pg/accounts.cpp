@@ -2,6 +2,7 @@
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
+#include "storage/pg/oauth.hpp"
 
 #include <pqxx/pqxx>
 
@@ -150,9 +151,83 @@ std::int32_t follow_requests_count(pqxx::connection_base& c, std::int64_t accoun
 void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id) {
   translated([&] {
     pqxx::work tx(c);
-    tx.exec_params("UPDATE users SET last_sign_in_at = now() WHERE account_id = $1", account_id);
+    touch_sign_in(tx, account_id);
     tx.commit();
     return 0;
+  });
+}
+
+void touch_sign_in(pqxx::transaction_base& tx, std::int64_t account_id) {
+  translated([&] {
+    tx.exec_params("UPDATE users SET last_sign_in_at = now() WHERE account_id = $1", account_id);
+    return 0;
+  });
+}
+
+bool account_exists(pqxx::connection_base& c, std::int64_t id) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return !accounts_by_ids(tx, {id}).empty();
+  });
+}
+
+std::unordered_map<std::string, std::int64_t> account_ids_by_username(pqxx::connection_base& c,
+                                                                      const std::vector<std::string>& lower_names) {
+  std::unordered_map<std::string, std::int64_t> out;
+  if (lower_names.empty())
+    return out;
+  return translated([&] {
+    pqxx::work tx(c);
+    for (const auto& r : tx.exec_params("SELECT lower(username), id FROM accounts WHERE lower(username) = ANY($1::text[])",
+                                        text_array(lower_names)))
+      out[r[0].as<std::string>()] = r[1].as<std::int64_t>();
+    return out;
+  });
+}
+
+account_page load_account_page(pqxx::connection_base& c, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs) {
+  return translated([&] {
+    account_page out;
+    std::vector<std::int64_t> ids;
+    ids.reserve(pairs.size());
+    for (auto& [cursor, id] : pairs)
+      ids.push_back(id);
+    pqxx::work tx(c);
+    out.accounts = accounts_by_ids(tx, ids);
+    if (!pairs.empty()) {
+      out.newest_cursor = pairs.front().first;
+      out.oldest_cursor = pairs.back().first;
+    }
+    return out;
+  });
+}
+
+account_row register_account(pqxx::connection_base& c, const new_account& a, std::int64_t token_id,
+                             const std::string& token_hash, std::int64_t app_id, const std::string& scopes) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto row = insert_account(tx, a);
+    insert_token(tx, token_id, token_hash, app_id, a.id, scopes);
+    tx.commit();
+    return row;
+  });
+}
+
+instance_stats load_instance_stats(pqxx::connection_base& c) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto r = tx.exec1(
+      "SELECT (SELECT count(*) FROM users WHERE NOT disabled),"
+      " (SELECT coalesce(sum(statuses_count), 0) FROM accounts),"
+      " (SELECT count(*) FROM users u JOIN accounts a ON a.id = u.account_id"
+      "  WHERE greatest(u.last_sign_in_at, a.last_status_at) > now() - interval '30 days'),"
+      " coalesce((SELECT value <> '\"closed\"'::jsonb FROM settings WHERE key = 'registrations'), true)");
+    instance_stats out;
+    out.user_count = r[0].as<std::int64_t>();
+    out.status_count = r[1].as<std::int64_t>();
+    out.active_month = r[2].as<std::int64_t>();
+    out.registrations_open = r[3].as<bool>();
+    return out;
   });
 }
 

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace pqxx { class connection_base; class transaction_base; }
@@ -70,8 +72,38 @@ account_row update_account(pqxx::connection_base& c, std::int64_t id, const acco
 
 // Multi-get in the order of `ids`; unknown ids are skipped.
 std::vector<account_row> accounts_by_ids(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids);
+bool account_exists(pqxx::connection_base& c, std::int64_t id);
+
+// Local accounts by lower-cased username (for mentions): lower(username) → id
+// for those of `lower_names` that exist.
+std::unordered_map<std::string, std::int64_t> account_ids_by_username(pqxx::connection_base& c,
+                                                                      const std::vector<std::string>& lower_names);
+
+// A page of accounts, newest first, with the first and last cursor for Link headers.
+struct account_page {
+  std::vector<account_row> accounts;
+  std::int64_t newest_cursor = 0;
+  std::int64_t oldest_cursor = 0;
+};
+// Loads the accounts of (cursor, account id) pairs in that order (unknown ids skipped).
+account_page load_account_page(pqxx::connection_base& c, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs);
+
+// Registration: the account, its user and its first token commit together or
+// not at all (see insert_account for taken usernames and e-mails).
+account_row register_account(pqxx::connection_base& c, const new_account& a, std::int64_t token_id,
+                             const std::string& token_hash, std::int64_t app_id, const std::string& scopes);
 
 void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id);
+void touch_sign_in(pqxx::transaction_base& tx, std::int64_t account_id);
+
+// Counts for the instance endpoints.
+struct instance_stats {
+  std::int64_t user_count = 0;
+  std::int64_t status_count = 0;
+  std::int64_t active_month = 0;  // users who signed in or posted in the last 30 days
+  bool registrations_open = true;
+};
+instance_stats load_instance_stats(pqxx::connection_base& c);
 
 // Instance settings (JSON text values) from the `settings` table.
 std::optional<std::string> get_setting(pqxx::connection_base& c, const std::string& key);

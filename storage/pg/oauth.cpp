@@ -1,5 +1,6 @@
 #include "storage/pg/oauth.hpp"
 
+#include "storage/pg/accounts.hpp"
 #include "storage/pg/connection.hpp"
 
 #include <pqxx/pqxx>
@@ -127,6 +128,32 @@ std::optional<code_grant> consume_code(pqxx::transaction_base& tx, const std::st
   } catch (...) {
     rethrow_translated(std::current_exception());
   }
+}
+
+void issue_token(pqxx::connection_base& c, std::int64_t id, const std::string& token_hash, std::int64_t app_id,
+                 std::int64_t account_id, const std::string& scopes) {
+  translated([&] {
+    pqxx::work tx(c);
+    insert_token(tx, id, token_hash, app_id, account_id, scopes);
+    if (account_id != 0)
+      touch_sign_in(tx, account_id);
+    tx.commit();
+    return 0;
+  });
+}
+
+std::optional<code_grant> redeem_code(pqxx::connection_base& c, const std::string& code_hash, std::int64_t app_id,
+                                      const std::string& redirect_uri, std::int64_t token_id,
+                                      const std::string& token_hash) {
+  return translated([&] {
+    pqxx::work tx(c);
+    auto granted = consume_code(tx, code_hash, app_id, redirect_uri);
+    if (!granted)
+      return granted;
+    insert_token(tx, token_id, token_hash, app_id, granted->account_id, granted->scopes);
+    tx.commit();
+    return granted;
+  });
 }
 
 } // namespace chorus::storage::pg

@@ -36,6 +36,10 @@ struct token_row {
 // account_id 0 = app-only token (client_credentials). Runs in the caller's transaction.
 void insert_token(pqxx::transaction_base& tx, std::int64_t id, const std::string& token_hash, std::int64_t app_id,
                   std::int64_t account_id, const std::string& scopes);
+// Mints a token in its own transaction; for a user's token (account_id != 0) the
+// user's last_sign_in_at is set in the same commit.
+void issue_token(pqxx::connection_base& c, std::int64_t id, const std::string& token_hash, std::int64_t app_id,
+                 std::int64_t account_id, const std::string& scopes);
 // A live (not revoked) token, with its user's admin/disabled flags.
 std::optional<token_row> token_by_hash(pqxx::connection_base& c, const std::string& token_hash);
 // Revokes the token if it belongs to `app_id`; returns whether one was revoked.
@@ -54,5 +58,12 @@ struct code_grant {
 // transaction, so the token can be minted in the same commit.
 std::optional<code_grant> consume_code(pqxx::transaction_base& tx, const std::string& code_hash, std::int64_t app_id,
                                        const std::string& redirect_uri);
+
+// Exchanges an authorization code for a token: consumes the code (consume_code)
+// and inserts token `token_id` with what it grants in one transaction, so a code
+// yields at most one token. nullopt (and nothing written) when the code is refused.
+std::optional<code_grant> redeem_code(pqxx::connection_base& c, const std::string& code_hash, std::int64_t app_id,
+                                      const std::string& redirect_uri, std::int64_t token_id,
+                                      const std::string& token_hash);
 
 } // namespace chorus::storage::pg

@@ -2,6 +2,7 @@
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
+#include "storage/pg/savepoint_batch.hpp"
 
 #include <algorithm>
 #include <pqxx/pqxx>
@@ -226,6 +227,52 @@ std::vector<std::pair<std::int64_t, std::int64_t>> people(pqxx::connection_base&
       std::reverse(out.begin(), out.end());
     return out;
   });
+}
+
+relationship_row apply_change(pqxx::transaction_base& tx, const relation_item& item) {
+  const auto& ch = item.change;
+  if (accounts_by_ids(tx, {ch.target}).empty())
+    throw failure(errc::not_found, "Record not found");
+  switch (ch.verb) {
+    case relation_verb::follow: {
+      auto o = follow(tx, item.row_id, ch.me, ch.target, ch.reblogs, ch.notify);
+      if (o == follow_outcome::blocked)
+        throw failure(errc::forbidden, "This action is not allowed");
+      if (o == follow_outcome::self)
+        throw failure(errc::unprocessable, "Validation failed: You cannot follow yourself");
+      break;
+    }
+    case relation_verb::unfollow: unfollow(tx, ch.me, ch.target); break;
+    case relation_verb::block:
+      if (ch.me == ch.target)
+        throw failure(errc::unprocessable, "Validation failed: You cannot block yourself");
+      block(tx, item.row_id, ch.me, ch.target);
+      break;
+    case relation_verb::unblock: unblock(tx, ch.me, ch.target); break;
+    case relation_verb::mute:
+      if (ch.me == ch.target)
+        throw failure(errc::unprocessable, "Validation failed: You cannot mute yourself");
+      mute(tx, item.row_id, ch.me, ch.target, ch.mute_notifications, ch.mute_seconds);
+      break;
+    case relation_verb::unmute: unmute(tx, ch.me, ch.target); break;
+    case relation_verb::authorize:
+      if (!authorize_follow(tx, item.row_id, ch.me, ch.target))
+        throw failure(errc::not_found, "Record not found");
+      break;
+    case relation_verb::reject:
+      if (!reject_follow(tx, ch.me, ch.target))
+        throw failure(errc::not_found, "Record not found");
+      break;
+  }
+  auto rows = relationships(tx, ch.me, {ch.target});
+  if (rows.empty())
+    throw failure(errc::not_found, "Record not found");
+  return rows.front();
+}
+
+std::vector<relation_outcome> apply_changes(pqxx::connection_base& c, const std::vector<relation_item>& items) {
+  return savepoint_batch<relation_outcome>(c, items, [](pqxx::transaction_base& tx, const relation_item& item,
+                                                     relation_outcome& o) { o.row = apply_change(tx, item); });
 }
 
 } // namespace chorus::storage::pg

@@ -1,6 +1,7 @@
 #pragma once
 // Follows, follow requests, blocks and mutes. Every change is one transaction
 // that also keeps followers_count / following_count right.
+#include "common/errc.hpp"
 #include "storage/pg/statuses.hpp"
 
 #include <cstdint>
@@ -54,5 +55,37 @@ enum class people_kind { followers, following, follow_requests, blocks, mutes };
 // or `account`'s own follow requests, blocks, mutes.
 std::vector<std::pair<std::int64_t, std::int64_t>> people(pqxx::connection_base& c, people_kind kind,
                                                           std::int64_t account, const page& p);
+
+enum class relation_verb : std::uint8_t { follow, unfollow, block, unblock, mute, unmute, authorize, reject };
+
+struct relation_change {      // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
+  std::int64_t me = 0;
+  std::int64_t target = 0;
+  relation_verb verb = relation_verb::follow;
+  bool reblogs = true;              // follow
+  bool notify = false;              // follow
+  bool mute_notifications = true;   // mute
+  std::int64_t mute_seconds = 0;    // mute; 0 = until unmuted
+};
+
+// One change of a batch (id pre-assigned for a row it may create), and its outcome.
+struct relation_item {
+  relation_change change;
+  std::int64_t row_id = 0;
+};
+
+struct relation_outcome {
+  relationship_row row;
+  errc code = errc::ok;
+  std::string error;
+};
+
+// One change inside the caller's transaction; returns the relationship after it.
+// Throws chorus::failure (not_found, forbidden, unprocessable) to fail this item.
+relationship_row apply_change(pqxx::transaction_base& tx, const relation_item& item);
+
+// Group commit for relationship changes: one transaction, a savepoint per item
+// (savepoint_batch.hpp), so one failing change does not fail the others.
+std::vector<relation_outcome> apply_changes(pqxx::connection_base& c, const std::vector<relation_item>& items);
 
 } // namespace chorus::storage::pg

@@ -6,7 +6,8 @@
 // translated at this boundary); connection loss, deadlines and aborted
 // transactions (deadlock, serialization) fail the whole batch, which the
 // batcher reruns when aborted.
-// Use as a batch_spec::run: `[](conn, items) { return savepoint_batch<Outcome>(conn, items, apply); }`.
+// Used by storage's group-commit functions (apply_actions, apply_changes), which
+// the actors' batchers run: `return savepoint_batch<Outcome>(conn, items, apply);`.
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
 #include "storage/pg/isolating_batch.hpp"

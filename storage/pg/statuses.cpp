@@ -1,8 +1,10 @@
 #include "storage/pg/statuses.hpp"
 
 #include "common/errc.hpp"
-#include "common/text.hpp"
 #include "storage/pg/connection.hpp"
+#include "storage/pg/feeds.hpp"
+#include "storage/pg/jobs.hpp"
+#include "storage/pg/savepoint_batch.hpp"
 
 #include <algorithm>
 #include <map>
@@ -166,24 +168,7 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
              "     OR EXISTS (SELECT 1 FROM mentions m WHERE m.status_id = s.id AND m.account_id = u.who))))",
              bigint_array(parent_ids), bigint_array(repliers), bigint_array(positions)))
         parent_author[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
-    // 3. Mentioned local accounts.
-    std::vector<std::vector<std::string>> mentions(batch.size());
-    std::vector<std::vector<std::string>> tags(batch.size());
-    std::set<std::string> all_names;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      auto p = text::parse(batch[i].text);
-      mentions[i] = p.mentions;
-      tags[i] = p.tags;
-      for (auto& m : p.mentions)
-        all_names.insert(text::lower(m));
-    }
-    std::map<std::string, std::int64_t> account_of;  // lower(username) → id
-    if (!all_names.empty())
-      for (const auto& r : tx.exec_params("SELECT lower(username), id FROM accounts WHERE lower(username) = ANY($1::text[])",
-                                          text_array({all_names.begin(), all_names.end()})))
-        account_of[r[0].as<std::string>()] = r[1].as<std::int64_t>();
-
-    // 4. The rows to insert.
+    // 3. The rows to insert (content, mentions and tags as the caller prepared them).
     std::vector<std::int64_t> ids, accounts, apps, reply_ids, reply_accounts;
     std::vector<std::string> texts, contents, spoilers, languages, ikeys;
     std::vector<bool> sensitive;
@@ -215,26 +200,23 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
         }
         reply_account = it->second;
       }
-      auto content = text::render(s.text, s.base_url,
-                                  [&](const std::string& u) { return account_of.count(text::lower(u)) > 0; });
       ids.push_back(s.id);
       accounts.push_back(s.account_id);
       apps.push_back(s.application_id);
       reply_ids.push_back(s.in_reply_to_id);
       reply_accounts.push_back(reply_account);
       texts.push_back(s.text);
-      contents.push_back(content);
+      contents.push_back(s.content);
       spoilers.push_back(s.spoiler_text);
       languages.push_back(s.language);
       ikeys.push_back(s.idempotency_key);
       sensitive.push_back(s.sensitive);
       vis.push_back(s.visibility);
-      for (auto& m : mentions[i])
-        if (auto it = account_of.find(text::lower(m)); it != account_of.end()) {
-          m_status.push_back(s.id);
-          m_account.push_back(it->second);
-        }
-      for (auto& t : tags[i]) {
+      for (auto m : s.mention_ids) {
+        m_status.push_back(s.id);
+        m_account.push_back(m);
+      }
+      for (auto& t : s.tags) {
         t_name.push_back(t);
         t_status.push_back(s.id);
       }
@@ -242,7 +224,7 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
     }
     if (ids.empty())
       return results;
-    // 5. One INSERT for the batch. A concurrent request with the same key on another
+    // 4. One INSERT for the batch. A concurrent request with the same key on another
     //    connection may win the race: those rows are skipped here and looked up below.
     auto inserted_rows = tx.exec_params(
       "INSERT INTO statuses (id, account_id, application_id, in_reply_to_id, in_reply_to_account_id, text, content,"
@@ -272,7 +254,7 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
         results[i] = {r[0].as<std::int64_t>(), true, false};
       }
     }
-    // 6. Mentions, tags and counters of what was inserted.
+    // 5. Mentions, tags and counters of what was inserted.
     auto keep = [&](std::vector<std::int64_t>& st, auto& other) {
       std::vector<std::int64_t> s2;
       std::remove_reference_t<decltype(other)> o2;
@@ -311,6 +293,44 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
   } catch (...) {
     rethrow_translated(std::current_exception());
   }
+}
+
+std::vector<created_status> create_statuses(pqxx::connection_base& c, const std::vector<new_status>& batch) {
+  return translated([&] {
+    // One transaction for the whole batch: insert, then load what was created.
+    pqxx::work tx(c);
+    auto results = insert_statuses(tx, batch);
+    std::vector<std::int64_t> ids;
+    for (auto& r : results)
+      if (r.id && std::find(ids.begin(), ids.end(), r.id) == ids.end())
+        ids.push_back(r.id);
+    auto loaded = load_statuses(tx, ids, 0);
+    // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
+    std::vector<new_job> fanouts;
+    for (auto& r : results)
+      if (r.id && !r.replayed && !r.parent_missing)
+        fanouts.push_back(fanout_job(r.id));
+    enqueue_jobs(tx, fanouts);
+    tx.commit();
+    std::vector<created_status> out;
+    out.reserve(batch.size());
+    for (auto& r : results) {
+      created_status cs;
+      cs.result = r;
+      for (auto& s : loaded.statuses)
+        if (s.id == r.id) {
+          cs.bundle.statuses.push_back(s);
+          for (auto id : s.mention_ids)
+            if (auto it = loaded.accounts.find(id); it != loaded.accounts.end())
+              cs.bundle.accounts.emplace(id, it->second);
+          if (auto it = loaded.accounts.find(s.account_id); it != loaded.accounts.end())
+            cs.bundle.accounts.emplace(s.account_id, it->second);
+          break;
+        }
+      out.push_back(std::move(cs));
+    }
+    return out;
+  });
 }
 
 bool visible_to(const status_row& s, std::int64_t viewer) {
@@ -652,6 +672,58 @@ std::int64_t takedown_status(pqxx::transaction_base& tx, std::int64_t status) {
                                       : delete_status(tx, author, status);
     return removed ? author : std::int64_t{0};
   });
+}
+
+status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, std::int64_t& removed_id) {
+  const auto& a = item.action;
+  status_bundle out;
+  if (a.verb == status_verb::takedown) {
+    if (!takedown_status(tx, a.id))
+      throw failure(errc::not_found, "Record not found");
+    out = load_statuses(tx, {a.id}, 0);
+    if (!out.statuses.empty())
+      enqueue_jobs(tx, {revoke_job({a.id}, out.statuses.front().account_id)});
+    return out;
+  }
+  out = load_statuses(tx, {a.id}, a.viewer);
+  keep_visible(out, a.viewer);
+  if (out.statuses.empty())
+    throw failure(errc::not_found, "Record not found");
+  auto& target = out.statuses.front();
+  if (target.reblog_of_id && a.verb != status_verb::remove)
+    throw failure(errc::not_found, "Record not found");  // act on the original, not on a reblog
+  switch (a.verb) {
+    case status_verb::favourite: favourite(tx, item.new_id, a.viewer, a.id); break;
+    case status_verb::unfavourite: unfavourite(tx, a.viewer, a.id); break;
+    case status_verb::bookmark: bookmark(tx, item.new_id, a.viewer, a.id); break;
+    case status_verb::unbookmark: unbookmark(tx, a.viewer, a.id); break;
+    case status_verb::unreblog:
+      removed_id = unreblog(tx, a.viewer, a.id);
+      if (removed_id)
+        enqueue_jobs(tx, {revoke_job({removed_id}, a.viewer)});
+      break;
+    case status_verb::reblog: {
+      bool own = target.account_id == a.viewer;
+      if (target.visibility >= 3 || (target.visibility == 2 && !own))
+        throw failure(errc::forbidden, "This status cannot be reblogged");
+      auto id = reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
+      if (id == item.new_id)  // a new reblog (an existing one is returned as it is)
+        enqueue_jobs(tx, {fanout_job(id)});
+      return load_statuses(tx, {id}, a.viewer);
+    }
+    case status_verb::remove:
+      if (target.account_id != a.viewer || !delete_status(tx, a.viewer, a.id))
+        throw failure(errc::not_found, "Record not found");
+      enqueue_jobs(tx, {revoke_job({a.id}, a.viewer)});
+      return out;  // the status as it was, with its source text (Mastodon's redraft)
+    case status_verb::takedown: break;  // handled above
+  }
+  return load_statuses(tx, {a.id}, a.viewer);
+}
+
+std::vector<action_outcome> apply_actions(pqxx::connection_base& c, const std::vector<action_item>& items) {
+  return savepoint_batch<action_outcome>(c, items, [](pqxx::transaction_base& tx, const action_item& item,
+                                                   action_outcome& o) { o.bundle = apply_action(tx, item, o.removed_id); });
 }
 
 } // namespace chorus::storage::pg

@@ -1,7 +1,9 @@
 #pragma once
-// Statuses, mentions, hashtags, favourites, bookmarks and reblogs. Writes take the
-// caller's transaction where they are batched; counters change in the same
-// transaction as the rows they count. No CAF here.
+// Statuses, mentions, hashtags, favourites, bookmarks and reblogs. Single writes
+// take the caller's transaction; the group commits (create_statuses,
+// apply_actions) own theirs. Counters change in the same transaction as the rows
+// they count. No CAF, and no rendering: content arrives rendered.
+#include "common/errc.hpp"
 #include "storage/pg/accounts.hpp"
 
 #include <cstdint>
@@ -16,18 +18,23 @@ namespace chorus::storage::pg {
 
 enum class visibility : std::int16_t { public_ = 0, unlisted = 1, private_ = 2, direct = 3 };
 
+// A status to store. Storage stores, it does not render: the caller parses
+// `text` and fills `content`, `mention_ids` and `tags` (the statuses actor does,
+// with common/text and account_ids_by_username).
 struct new_status {
   std::int64_t id = 0;
   std::int64_t account_id = 0;
   std::int64_t application_id = 0;
   std::string text;
+  std::string content;                   // the rendered HTML of `text`
+  std::vector<std::int64_t> mention_ids; // local accounts mentioned in `text`, each once
+  std::vector<std::string> tags;         // its hashtags, lower-case, each once
   std::string spoiler_text;
   std::string language;        // "" = none
   bool sensitive = false;
   std::int16_t visibility = 0;
   std::int64_t in_reply_to_id = 0;
   std::string idempotency_key; // "" = none
-  std::string base_url;        // for links in the rendered content
 };
 
 struct create_result {
@@ -37,8 +44,8 @@ struct create_result {
 };
 
 // Creates a batch of statuses with a handful of statements (not one per status):
-// mentions are resolved, content rendered, rows inserted with unnest(), mentions,
-// tags and counters (parent replies, author statuses) written, all in `tx`.
+// repeated Idempotency-Keys and parents checked, rows inserted with unnest(),
+// mentions, tags and counters (parent replies, author statuses) written, all in `tx`.
 std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std::vector<new_status>& batch);
 
 struct status_row {
@@ -78,6 +85,18 @@ struct status_bundle {
 
 status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer);
 status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer);
+
+struct created_status {
+  create_result result;
+  // The status as stored, with its author and the accounts it mentions (empty
+  // when nothing was created: parent_missing).
+  status_bundle bundle;
+};
+
+// Group commit of status creation: one transaction for the whole batch inserts
+// the statuses (insert_statuses), loads what was created, and enqueues the
+// fan-out job of every new status, committed with it. One result per item, in order.
+std::vector<created_status> create_statuses(pqxx::connection_base& c, const std::vector<new_status>& batch);
 
 // True if `viewer` (0 = anonymous) may see the status.
 bool visible_to(const status_row& s, std::int64_t viewer);
@@ -139,5 +158,39 @@ std::int64_t unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int
 std::int64_t takedown_status(pqxx::transaction_base& tx, std::int64_t status);
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
 bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
+
+// takedown: a moderator removes any status (and its reblogs); the viewer is ignored.
+enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove, takedown };
+
+struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
+  std::int64_t viewer = 0;
+  std::int64_t id = 0;
+  status_verb verb = status_verb::favourite;
+  std::int16_t visibility = 0;  // reblog only
+};
+
+// One interaction of a batch (id pre-assigned for a row it may create).
+struct action_item {
+  status_action action;
+  std::int64_t new_id = 0;
+};
+
+// Its outcome: the status after the action, or an error for this item alone.
+struct action_outcome {
+  status_bundle bundle;         // remove, takedown: the status as it was, with its source text (Mastodon's redraft)
+  std::int64_t removed_id = 0;  // unreblog: the reblog status that was deleted
+  errc code = errc::ok;
+  std::string error;
+};
+
+// One interaction inside the caller's transaction: loads the target for the
+// viewer, checks the rules, makes the change with its counters and its feed job
+// (fan-out of a new reblog, revocation of a removed status), and returns the
+// status after it. Throws chorus::failure (not_found, forbidden) to fail this item.
+status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, std::int64_t& removed_id);
+
+// Group commit for interactions: one transaction, a savepoint per item
+// (savepoint_batch.hpp), so one failing item does not fail the others.
+std::vector<action_outcome> apply_actions(pqxx::connection_base& c, const std::vector<action_item>& items);
 
 } // namespace chorus::storage::pg

@@ -3,6 +3,7 @@
 #include "actors/db/pg_pool.hpp"
 #include "actors/statuses/statuses.hpp"
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "storage/pg/accounts.hpp"
 #include "storage/pg/connection.hpp"
 #include "storage/pg/migrate.hpp"
@@ -12,6 +13,7 @@
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
+#include <map>
 #include <set>
 
 using namespace chorus;
@@ -61,7 +63,15 @@ struct StatusBatch : ::testing::Test {
     s.text = text;
     s.idempotency_key = key;
     s.in_reply_to_id = reply;
-    s.base_url = "https://c.example";
+    // Storage stores what the caller prepared (the statuses actor does this).
+    auto p = text::parse(text);
+    std::map<std::string, std::int64_t> local{{"alice", alice}, {"bob", bob}};
+    s.content = text::render(text, "https://c.example",
+                             [&](const std::string& u) { return local.count(text::lower(u)) > 0; });
+    for (auto& m : p.mentions)
+      if (auto it = local.find(text::lower(m)); it != local.end())
+        s.mention_ids.push_back(it->second);
+    s.tags = p.tags;
     return s;
   }
 };
@@ -96,6 +106,9 @@ TEST_F(StatusBatch, OneBatchWritesRowsMentionsTagsAndCounters) {
   EXPECT_EQ(db.query_value("SELECT replies_count FROM statuses WHERE id = " + std::to_string(root.id)), "50");
   EXPECT_EQ(db.query_value("SELECT count(*) FROM mentions"), "100");
   EXPECT_EQ(db.query_value("SELECT count(*) FROM tags"), "5");
+  // The content the caller rendered is stored as it is.
+  EXPECT_EQ(db.query_value("SELECT content FROM statuses WHERE id = " + std::to_string(batch[0].id)), batch[0].content);
+  EXPECT_NE(batch[0].content.find("/@alice"), std::string::npos) << batch[0].content;
   EXPECT_EQ(db.query_value("SELECT statuses_count FROM accounts WHERE username = 'alice'"), "27");  // root + 25 + dup
   EXPECT_EQ(db.query_value("SELECT statuses_count FROM accounts WHERE username = 'bob'"), "25");
   // A later batch with a used key replays it.
