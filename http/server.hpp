@@ -2,7 +2,7 @@
 // The Boost.Beast HTTP/1.1 server: a strand per connection, keep-alive, header and
 // body limits, read and idle timeouts, one request in flight per connection, a
 // request id and a JSON access-log line per request, and graceful shutdown that
-// lets in-flight requests finish. Beast stays inside server.cpp.
+// lets in-flight requests finish. Beast stays out of this header (see session.hpp).
 #include "common/config.hpp"
 #include "common/metrics.hpp"
 #include "http/router.hpp"
@@ -36,7 +36,7 @@ public:
 
   std::size_t connections() const;
 
-  struct impl;  // defined in server.cpp
+  struct impl;  // defined in server_impl.hpp
 
 private:
   std::shared_ptr<impl> impl_;

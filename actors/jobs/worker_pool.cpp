@@ -1,117 +1,24 @@
 #include "actors/jobs/worker_pool.hpp"
 
+#include "actors/jobs/job_session.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
-#include "storage/pg/connection.hpp"
 #include "storage/pg/jobs.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
-#include <pqxx/pqxx>
 #include <deque>
 #include <random>
 
-// Messages between a pool and its sessions (node-local, like all job messages).
-namespace chorus::actors {
-namespace {
-struct lock_claim {
-  std::string queue;
-  int n = 0;
-};
-struct lock_batch {
-  std::vector<storage::pg::job_row> jobs;
-};
-struct lock_finish {
-  std::vector<std::int64_t> done;
-  std::vector<storage::pg::job_failure> failed;
-};
-struct lock_outcome {
-  std::size_t completed = 0;
-  std::vector<storage::pg::failed_job> failed;
-};
-using job_session_actor = caf::typed_actor<caf::replies_to<lock_claim>::with<lock_batch>,
-                                           caf::replies_to<lock_finish>::with<lock_outcome>>;
-} // namespace
-} // namespace chorus::actors
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_claim)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
-
 namespace chorus::actors {
 namespace {
 
+using namespace jobs_detail;
 namespace pg = storage::pg;
 using clock_type = std::chrono::steady_clock;
-
-// ---- Locked claims: a session is a dedicated connection holding one batch of
-// claimed jobs locked in an open transaction (pg::lock_jobs) until the pool
-// sends their outcomes; it then deletes the finished ones, records the
-// failures and commits. A detached actor: it blocks on its own connection.
-struct session_state {
-  static inline const char* name = "chorus.job_session";
-  std::string dsn;
-  std::string owner;
-  std::chrono::milliseconds idle_limit{120'000};  // idle_in_transaction_session_timeout
-  std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<pqxx::work> tx;
-};
-
-job_session_actor::behavior_type session_fn(job_session_actor::stateful_pointer<session_state> self, std::string dsn,
-                                            std::string owner, std::chrono::milliseconds idle_limit) {
-  self->state.dsn = std::move(dsn);
-  self->state.owner = std::move(owner);
-  self->state.idle_limit = idle_limit;
-  auto reset = [self] {
-    self->state.tx.reset();  // rolls back: the jobs are free again
-    self->state.conn.reset();
-  };
-  return {
-    [=](lock_claim& c) -> caf::result<lock_batch> {
-      auto& s = self->state;
-      try {
-        s.tx.reset();
-        if (!s.conn) {
-          s.conn = pg::connect({s.dsn, 3, 0, s.owner});
-          pqxx::nontransaction(*s.conn).exec("SET idle_in_transaction_session_timeout = " +
-                                             std::to_string(s.idle_limit.count()));
-        }
-        s.tx = std::make_unique<pqxx::work>(*s.conn);
-        lock_batch out{pg::lock_jobs(*s.tx, c.queue, c.n)};
-        if (out.jobs.empty()) {
-          s.tx->commit();
-          s.tx.reset();
-        }
-        return out;
-      } catch (const std::exception& e) {
-        reset();
-        return make_error(errc::unavailable, std::string("job session: ") + e.what());
-      }
-    },
-    [=](lock_finish& f) -> caf::result<lock_outcome> {
-      auto& s = self->state;
-      if (!s.tx)
-        return make_error(errc::internal, "job session: no batch is open");
-      try {
-        lock_outcome out;
-        out.completed = pg::delete_jobs(*s.tx, f.done);
-        out.failed = pg::fail_locked_jobs(*s.tx, f.failed);
-        s.tx->commit();
-        s.tx.reset();
-        return out;
-      } catch (const std::exception& e) {
-        reset();
-        return make_error(errc::unavailable, std::string("job session: ") + e.what());
-      }
-    },
-  };
-}
 
 struct session_slot {
   job_session_actor actor;
@@ -453,8 +360,7 @@ job_pool_actor::behavior_type pool_fn(pool_ptr self, worker_pool_options opts, p
       session_slot slot;
       // Linked and detached: each blocks on its own connection, and ends with the pool
       // (its connection closes, its open batch rolls back and the jobs are free).
-      slot.actor = self->spawn<caf::detached + caf::linked>(session_fn, st.opts.dsn,
-                                                            st.opts.owner + "/session-" + std::to_string(i), st.opts.lease);
+      slot.actor = spawn_job_session(self, st.opts.dsn, st.opts.owner + "/session-" + std::to_string(i), st.opts.lease);
       st.sessions.push_back(std::move(slot));
     }
   st.stats = reg->enlist(self, "job_pool", st.opts.queue,
@@ -485,118 +391,11 @@ job_pool_actor::behavior_type pool_fn(pool_ptr self, worker_pool_options opts, p
   };
 }
 
-// The NOTIFY listener: a detached actor that blocks at most 200 ms per turn in
-// await_notification, so it still handles its mailbox (and exit) between turns.
-struct listener_state {
-  static inline const char* name = "chorus.job_listener";
-  std::string dsn;
-  std::map<std::string, job_pool_actor> pools;
-  std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<pqxx::notification_receiver> receiver;
-  std::chrono::milliseconds backoff{100};
-  std::shared_ptr<actor_stats> stats;
-};
-
-struct wake_receiver : pqxx::notification_receiver {
-  wake_receiver(pqxx::connection_base& c, caf::event_based_actor* self, const std::map<std::string, job_pool_actor>& pools)
-    : pqxx::notification_receiver(c, "chorus_jobs"), self_(self), pools_(pools) {}
-  void operator()(const std::string& queue, int) override {
-    if (auto it = pools_.find(queue); it != pools_.end())
-      self_->send(it->second, job_wake{queue});
-  }
-  caf::event_based_actor* self_;
-  const std::map<std::string, job_pool_actor>& pools_;
-};
-
-caf::behavior listener_fn(caf::stateful_actor<listener_state>* self, std::string dsn,
-                          std::map<std::string, job_pool_actor> pools, actor_registry* reg) {
-  self->state.dsn = std::move(dsn);
-  self->state.pools = std::move(pools);
-  self->state.stats = reg->enlist(self, "job_listener", "chorus_jobs", {"connected", "notifications"});
-  self->send(self, tick_atom::value);
-  return {
-    [=](tick_atom) {
-      auto& s = self->state;
-      try {
-        if (!s.conn) {
-          s.conn = pg::connect({s.dsn, 3, 0, "chorusd-jobs-listener"});
-          s.receiver = std::make_unique<wake_receiver>(*s.conn, self, s.pools);
-          s.stats->set(0, 1);
-          s.backoff = std::chrono::milliseconds(100);
-          for (auto& [queue, pool] : s.pools)  // anything enqueued while we were not listening
-            self->send(pool, job_wake{queue});
-        }
-        auto n = s.conn->await_notification(0, 200'000);
-        s.stats->add(1, n);
-        self->send(self, tick_atom::value);
-      } catch (const std::exception& e) {
-        s.receiver.reset();
-        s.conn.reset();
-        s.stats->set(0, 0);
-        log::write(log::level::warn, "jobs: notification listener lost its connection",
-                   {{"error", e.what()}, {"retry_ms", s.backoff.count()}});
-        self->delayed_send(self, s.backoff, tick_atom::value);
-        s.backoff = std::min(s.backoff * 2, std::chrono::milliseconds(5'000));
-      }
-    },
-  };
-}
-
-struct scheduler_state {
-  static inline const char* name = "chorus.job_scheduler";
-  scheduler_options opts;
-  pg_pool_actor pool;
-  std::map<std::string, std::int64_t> last_slot;
-  std::shared_ptr<actor_stats> stats;
-};
-
-caf::behavior scheduler_fn(caf::stateful_actor<scheduler_state>* self, scheduler_options opts, pg_pool_actor pool,
-                           actor_registry* reg) {
-  self->state.opts = std::move(opts);
-  self->state.pool = std::move(pool);
-  self->state.stats = reg->enlist(self, "job_scheduler", "main", {"enqueued", "taken_elsewhere", "errors"});
-  self->send(self, tick_atom::value);
-  return {
-    [=](tick_atom) {
-      auto& s = self->state;
-      auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
-      for (auto& sc : s.opts.schedules) {
-        auto slot = now_ms / std::max<std::int64_t>(1, sc.period.count());
-        if (s.last_slot[sc.name] >= slot)
-          continue;
-        s.last_slot[sc.name] = slot;
-        auto id = std::make_shared<std::int64_t>(0);
-        self->request(s.pool, s.opts.timeout,
-                      db_call{"jobs.schedule", [=, name = sc.name, job = sc.job](pqxx::connection_base& c) {
-                                *id = pg::schedule_slot(c, name, slot, job);
-                              }})
-          .then([self, id](ok_atom) { self->state.stats->add(*id ? 0 : 1); },
-                [self, name = sc.name, slot](caf::error& err) {
-                  self->state.stats->add(2);
-                  self->state.last_slot[name] = slot - 1;  // try this slot again at the next tick
-                  log::write(log::level::warn, "jobs: scheduling failed", {{"schedule", name}, {"error", description_of(err)}});
-                });
-      }
-      self->delayed_send(self, s.opts.tick, tick_atom::value);
-    },
-  };
-}
-
 } // namespace
-
-caf::actor spawn_job_scheduler(caf::actor_system& sys, scheduler_options opts, pg_pool_actor pool, actor_registry& reg) {
-  return sys.spawn(scheduler_fn, std::move(opts), std::move(pool), &reg);
-}
 
 job_pool_actor spawn_worker_pool(caf::actor_system& sys, worker_pool_options opts, pg_pool_actor pool,
                                  actor_registry& reg, metrics::registry* metrics) {
   return sys.spawn(pool_fn, std::move(opts), std::move(pool), &reg, metrics);
-}
-
-caf::actor spawn_job_listener(caf::actor_system& sys, std::string dsn, std::map<std::string, job_pool_actor> pools,
-                              actor_registry& reg) {
-  return sys.spawn<caf::detached>(listener_fn, std::move(dsn), std::move(pools), &reg);
 }
 
 } // namespace chorus::actors

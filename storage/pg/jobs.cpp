@@ -281,6 +281,86 @@ std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::
   });
 }
 
+struct locked_session::impl {
+  std::string dsn;
+  std::string application_name;
+  std::chrono::milliseconds idle_limit;
+  std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<pqxx::work> tx;
+};
+
+locked_session::locked_session(std::string dsn, std::string application_name, std::chrono::milliseconds idle_limit)
+  : impl_(std::make_unique<impl>(impl{std::move(dsn), std::move(application_name), idle_limit, nullptr, nullptr})) {}
+
+locked_session::~locked_session() = default;
+
+std::vector<job_row> locked_session::lock(const std::string& queue, int n) {
+  auto& s = *impl_;
+  s.tx.reset();
+  if (!s.conn) {
+    s.conn = connect({s.dsn, 3, 0, s.application_name});
+    pqxx::nontransaction(*s.conn).exec("SET idle_in_transaction_session_timeout = " +
+                                       std::to_string(s.idle_limit.count()));
+  }
+  s.tx = std::make_unique<pqxx::work>(*s.conn);
+  auto jobs = lock_jobs(*s.tx, queue, n);
+  if (jobs.empty()) {
+    s.tx->commit();
+    s.tx.reset();
+  }
+  return jobs;
+}
+
+bool locked_session::open() const { return impl_->tx != nullptr; }
+
+locked_session::outcome locked_session::finish(const std::vector<std::int64_t>& done,
+                                               const std::vector<job_failure>& failed) {
+  auto& s = *impl_;
+  outcome out;
+  out.completed = delete_jobs(*s.tx, done);
+  out.failed = fail_locked_jobs(*s.tx, failed);
+  s.tx->commit();
+  s.tx.reset();
+  return out;
+}
+
+void locked_session::reset() {
+  impl_->tx.reset();  // rolls back: the jobs are free again
+  impl_->conn.reset();
+}
+
+namespace {
+
+struct notify_receiver : pqxx::notification_receiver {
+  notify_receiver(pqxx::connection_base& c, std::function<void(const std::string&)>& fn)
+    : pqxx::notification_receiver(c, "chorus_jobs"), fn_(fn) {}
+  void operator()(const std::string& payload, int) override { fn_(payload); }
+  std::function<void(const std::string&)>& fn_;
+};
+
+} // namespace
+
+struct job_notifications::impl {
+  std::function<void(const std::string&)> on_notify;
+  std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<notify_receiver> receiver;  // declared after conn: destroyed first
+};
+
+job_notifications::job_notifications(const std::string& dsn, const std::string& application_name,
+                                     std::function<void(const std::string& queue)> on_notify)
+  : impl_(std::make_unique<impl>()) {
+  impl_->on_notify = std::move(on_notify);
+  impl_->conn = connect({dsn, 3, 0, application_name});
+  impl_->receiver = std::make_unique<notify_receiver>(*impl_->conn, impl_->on_notify);
+}
+
+job_notifications::~job_notifications() = default;
+
+int job_notifications::await(std::chrono::microseconds timeout) {
+  auto us = timeout.count();
+  return impl_->conn->await_notification(static_cast<long>(us / 1'000'000), static_cast<long>(us % 1'000'000));
+}
+
 std::vector<std::int64_t> reclaim_lost(pqxx::connection_base& c, double dead_after_s) {
   return translated([&] {
     pqxx::work tx(c);

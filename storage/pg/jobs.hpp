@@ -4,7 +4,10 @@
 // claiming with FOR UPDATE SKIP LOCKED under a lease, batched completion and
 // failure (retry at a given delay, dead after max attempts), lease-expiry
 // reclaim, replay of dead jobs, listing and per-queue depth. No CAF here.
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -105,6 +108,55 @@ std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<
 std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& queue, int n);
 std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids);
 std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::vector<job_failure>& failures);
+
+// A dedicated connection for locked claims: it holds one batch of jobs locked
+// (lock_jobs) in an open transaction until their outcomes are recorded. A batch
+// left open longer than `idle_limit` is ended by the server
+// (idle_in_transaction_session_timeout). Errors throw; call reset() after one.
+class locked_session {
+public:
+  locked_session(std::string dsn, std::string application_name, std::chrono::milliseconds idle_limit);
+  ~locked_session();
+  locked_session(const locked_session&) = delete;
+  locked_session& operator=(const locked_session&) = delete;
+
+  // Rolls back any open batch, connects if needed, and locks up to `n` runnable
+  // jobs of `queue`; an empty batch is committed at once (nothing stays open).
+  std::vector<job_row> lock(const std::string& queue, int n);
+  // Whether a batch is open.
+  bool open() const;
+  struct outcome {
+    std::size_t completed = 0;
+    std::vector<failed_job> failed;
+  };
+  // Deletes the open batch's finished jobs, records its failures and commits.
+  outcome finish(const std::vector<std::int64_t>& done, const std::vector<job_failure>& failed);
+  // Rolls back the open batch (its jobs are free again) and closes the connection.
+  void reset();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// LISTEN chorus_jobs on a dedicated connection: `on_notify` gets each
+// notification's payload (a queue name). Connects in the constructor; both
+// throw when the connection fails.
+class job_notifications {
+public:
+  job_notifications(const std::string& dsn, const std::string& application_name,
+                    std::function<void(const std::string& queue)> on_notify);
+  ~job_notifications();
+  job_notifications(const job_notifications&) = delete;
+  job_notifications& operator=(const job_notifications&) = delete;
+
+  // Blocks at most `timeout` for notifications and delivers them; returns how many arrived.
+  int await(std::chrono::microseconds timeout);
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
 
 // Whether a queue ("" = any) has a queued or running job; cheap (two index
 // probes), for waiting until a queue has drained.

@@ -1,0 +1,192 @@
+// The feed manager's fan-out (a new status into its followers' live feeds,
+// mirrors and, for large authors, the author's ring) and revocation (removed
+// statuses out of every feed, ring and mirror that may hold them).
+#include "actors/feed/feeds_manager.hpp"
+
+#include "actors/protocol/errors.hpp"
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "storage/redis/feeds.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <memory>
+
+namespace chorus::actors::feeds_detail {
+
+namespace rd = storage::redis;
+
+namespace {
+
+template <class Fn>
+void chunked(const std::vector<std::int64_t>& accounts, std::size_t chunk, Fn fn) {
+  for (std::size_t i = 0; i < accounts.size(); i += chunk)
+    fn(std::vector<std::int64_t>(accounts.begin() + static_cast<std::ptrdiff_t>(i),
+                                 accounts.begin() + static_cast<std::ptrdiff_t>(std::min(accounts.size(), i + chunk))));
+}
+
+void ring_add(manager_state& s, const pg::fanout_post& p) {
+  auto it = s.rings.find(p.entry.author);
+  if (it == s.rings.end() || !it->second.loaded || p.visibility == 3)
+    return;  // a ring not in memory loads from Postgres (which has this status) when needed
+  it->second.entries.push_front({p.entry, p.in_reply_to_account, p.visibility});
+  while (it->second.entries.size() > s.opts->ring_size)
+    it->second.entries.pop_back();
+}
+
+// Delivers one post to its recipients: live feeds by message, mirrors by script.
+// Entries for live feeds, gathered over a batch: one message per feed, not per post.
+using live_pushes = std::unordered_map<std::int64_t, std::vector<pg::feed_entry>>;
+
+void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
+             live_pushes& live) {
+  auto& s = self->state;
+  bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
+  if (large) {
+    ring_add(s, p);
+    s.stats->add(c_ring_merges);
+  }
+  // recipients[0] is the author, served when the post was announced (pushing
+  // again is harmless: the author's node may have been another one).
+  const auto& to = t.recipients;
+  for (auto r : to)
+    if (find_live(self, r))
+      live[r].push_back(p.entry);
+  chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
+    cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
+  });
+  auto followers = static_cast<std::int64_t>(to.size()) - (!to.empty() && to.front() == p.entry.author ? 1 : 0);
+  s.counts.pushes += static_cast<std::uint64_t>(followers);  // the author's own push is not counted
+  s.stats->add(c_pushes, followers);
+}
+
+} // namespace
+
+// Fan-out batches: every fan-out job that arrives while a batch runs goes into
+// the next one (one pool job loading the statuses and computing all their
+// recipients, one Redis pipeline). A job is answered once its mirror writes are
+// made; a failure fails the whole batch's jobs, which the job queue retries.
+void start_fanout(manager_ptr self) {
+  auto& s = self->state;
+  if (s.fanouts_in_flight >= 2 || s.fanout_queue.empty())
+    return;
+  auto batch = std::make_shared<std::vector<manager_state::fanout_work>>();
+  std::vector<std::int64_t> ids;
+  while (!s.fanout_queue.empty() && batch->size() < 128) {
+    ids.push_back(s.fanout_queue.front().status);
+    batch->push_back(std::move(s.fanout_queue.front()));
+    s.fanout_queue.pop_front();
+  }
+  ++s.fanouts_in_flight;
+  auto started = clock_type::now();
+  auto posts = std::make_shared<std::vector<pg::fanout_post>>();
+  auto targets = std::make_shared<std::vector<pg::fanout_targets>>();
+  auto max_followers = s.opts->fanout_max_followers;
+  auto days = s.opts->active_days;
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.fanout",
+                        [=](pqxx::connection_base& c) {
+                          *posts = pg::posts_by_ids(c, ids);  // deleted meanwhile: nothing to deliver
+                          for (auto& p : *posts)
+                            targets->push_back(pg::fanout_recipients(c, p, max_followers, days));
+                        },
+                        static_cast<std::uint32_t>(batch->size())})
+    .then(
+      [self, batch, posts, targets, started](ok_atom) {
+        auto& s = self->state;
+        auto queried = clock_type::now();
+        if (s.stage_recipients)
+          s.stage_recipients->observe(std::chrono::duration<double>(queried - started).count());
+        std::vector<rd::command> cmds;
+        live_pushes live;
+        for (std::size_t i = 0; i < posts->size(); ++i)
+          deliver(self, (*posts)[i], (*targets)[i], cmds, live);
+        for (auto& [account, entries] : live)
+          if (auto* lf = find_live(self, account))
+            self->send(lf->handle, feed_push{std::move(entries)});
+        s.stats->add(c_fanouts, static_cast<std::int64_t>(posts->size()));
+        auto finished = [self, batch, queried] {
+          auto& s = self->state;
+          if (s.stage_write)
+            s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
+          for (auto& w : *batch) {
+            if (s.fanout_lag && w.at_ms > 0)
+              s.fanout_lag->observe(seconds_since_wall_ms(w.at_ms));
+            w.rp.deliver(ok_atom::value);
+          }
+        };
+        redis_send(self, std::move(cmds), "fanout", finished);
+        --s.fanouts_in_flight;
+        start_fanout(self);
+      },
+      [self, batch](caf::error& err) {
+        auto& s = self->state;
+        s.stats->add(c_errors);
+        --s.fanouts_in_flight;
+        log::write(log::level::warn, "feeds: fan-out failed; its jobs will be retried",
+                   {{"statuses", batch->size()}, {"error", description_of(err)}});
+        for (auto& w : *batch)
+          w.rp.deliver(err);
+        start_fanout(self);
+      });
+}
+
+void observe_revocation(manager_state& s, double lag_s) {
+  ++s.counts.revocations;
+  s.stats->add(c_revocations);
+  if (s.revocation_lag)
+    s.revocation_lag->observe(lag_s);
+}
+
+// On the node that committed a removal: the author's next read must not show
+// it, so revoke there at once; every other timeline follows when the removal
+// job (revoke_everywhere) has found them.
+void on_removal(manager_ptr self, const feed_removal& r) {
+  auto& s = self->state;
+  self->send(s.deps->cache, hot_invalidate{r.ids, {}});
+  if (auto* lf = find_live(self, r.author))
+    self->send(lf->handle, feed_revoke{r.ids, 0, false});
+}
+
+// The feed.revoke job: the statuses and their reblogs leave every live feed,
+// large-author ring and mirror that may hold them; answered when the mirrors are written.
+void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int64_t at_ms,
+                       caf::typed_response_promise<ok_atom> rp) {
+  auto& s = self->state;
+  auto targets = std::make_shared<pg::removal_targets>();
+  self->request(s.deps->pool, s.opts->timeout,
+                db_call{"feeds.removal", [=](pqxx::connection_base& c) { *targets = pg::removal_recipients(c, ids); }})
+    .then(
+      [self, targets, at_ms, rp](ok_atom) mutable {
+        auto& s = self->state;
+        std::vector<std::int64_t> all_ids;
+        for (auto& e : targets->entries)
+          all_ids.push_back(e.id);
+        for (auto& [author, rg] : s.rings)
+          rg.entries.erase(std::remove_if(rg.entries.begin(), rg.entries.end(),
+                                          [&](const pg::ring_entry& x) {
+                                            return std::find(all_ids.begin(), all_ids.end(), x.entry.id) !=
+                                                   all_ids.end();
+                                          }),
+                           rg.entries.end());
+        for (auto a : targets->accounts)
+          if (auto* lf = find_live(self, a))
+            self->send(lf->handle, feed_revoke{all_ids, 0, false});
+        self->send(s.deps->cache, hot_invalidate{all_ids, {}});
+        std::vector<rd::command> cmds;
+        chunked(targets->accounts, s.opts->push_chunk,
+                [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });
+        redis_send(self, std::move(cmds), "removal", [self, at_ms, rp]() mutable {
+          observe_revocation(self->state, seconds_since_wall_ms(at_ms));
+          rp.deliver(ok_atom::value);
+        });
+      },
+      [self, rp](caf::error& err) mutable {
+        self->state.stats->add(c_errors);
+        log::write(log::level::warn, "feeds: revocation failed; its job will be retried", {{"error", description_of(err)}});
+        rp.deliver(err);
+      });
+}
+
+} // namespace chorus::actors::feeds_detail

@@ -1,0 +1,113 @@
+#pragma once
+// Internal to actors/feed: the feed manager's state, shared by its behaviour
+// and live feeds (feeds_manager.cpp), fan-out and revocation (fanout.cpp) and
+// the ordered mirror writes with their retry backlog (backlog.cpp).
+#include "actors/feed/feed_actor.hpp"
+#include "common/metrics.hpp"
+#include "storage/pg/feeds.hpp"
+#include "storage/redis/context.hpp"
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <list>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+namespace chorus::actors::feeds_detail {
+
+namespace pg = storage::pg;
+using clock_type = std::chrono::steady_clock;
+
+enum counter : std::size_t {
+  c_live, c_activations, c_passivations, c_hits, c_pushes, c_fanouts, c_ring_merges, c_revocations, c_errors
+};
+
+struct live_feed {
+  feed_actor handle;
+  std::list<std::pair<std::int64_t, clock_type::time_point>>::iterator lru;
+};
+
+struct ring {
+  std::deque<pg::ring_entry> entries;  // newest first
+  bool loaded = false;
+};
+
+struct ring_waiter {
+  std::vector<std::int64_t> authors;
+  caf::typed_response_promise<ring_reply> rp;
+};
+
+struct manager_state {
+  static inline const char* name = "chorus.feeds";
+  std::shared_ptr<feed_deps> deps;
+  const feeds_options* opts = nullptr;
+  std::unordered_map<std::int64_t, live_feed> live;
+  std::unordered_map<caf::actor_id, std::int64_t> by_actor;  // live feed actor → viewer
+  std::list<std::pair<std::int64_t, clock_type::time_point>> lru;  // front: most recently used
+  std::unordered_map<std::int64_t, ring> rings;
+  std::unordered_set<std::int64_t> rings_loading;
+  std::vector<ring_waiter> ring_waiters;
+  // Fan-out jobs waiting for the next batch; each answers its job when done.
+  struct fanout_work {
+    std::int64_t status = 0;
+    std::int64_t at_ms = 0;  // enqueued (wall clock), for the lag histogram
+    caf::typed_response_promise<ok_atom> rp;
+  };
+  std::deque<fanout_work> fanout_queue;
+  int fanouts_in_flight = 0;
+  std::vector<std::int64_t> touched;  // activated since the last flush (users.last_active_at)
+  // Mirror writes that could not be made (Redis unreachable), kept in order and
+  // retried every tick; while any wait, new writes queue behind them so that a
+  // later removal is never overtaken by an earlier push.
+  struct mirror_write {
+    std::vector<storage::redis::command> cmds;
+    std::function<void()> then;
+  };
+  std::deque<mirror_write> backlog;
+  bool backlog_in_flight = false;
+  std::uint64_t dropped_writes = 0;
+  std::shared_ptr<actor_stats> stats;
+  feed_stats counts;
+  metrics::gauge* live_gauge = nullptr;
+  metrics::counter* activations = nullptr;
+  metrics::counter* passivations = nullptr;
+  metrics::counter* reads_hit = nullptr;
+  metrics::counter* reads_cold = nullptr;
+  metrics::histogram* fanout_lag = nullptr;
+  metrics::histogram* revocation_lag = nullptr;
+  metrics::counter* writes_dropped = nullptr;
+  metrics::histogram* stage_recipients = nullptr;  // fan-out batch: the recipients job
+  metrics::histogram* stage_write = nullptr;       // fan-out batch: the mirror writes
+
+  void publish() {
+    counts.live = static_cast<std::int64_t>(live.size());
+    stats->set(c_live, counts.live);
+    if (live_gauge)
+      live_gauge->set(counts.live);
+  }
+};
+
+using manager_ptr = feeds_actor::stateful_pointer<manager_state>;
+
+const live_feed* find_live(manager_ptr self, std::int64_t account);
+
+// Mirror writes (backlog.cpp).
+// Sends mirror writes (in order with any backlog); `then` runs once they are done.
+void redis_send(manager_ptr self, std::vector<storage::redis::command> cmds, const char* what,
+                std::function<void()> then);
+// One backlog entry at a time, in order; stops at the first failure until the next tick.
+void flush_backlog(manager_ptr self);
+
+// Fan-out and revocation (fanout.cpp).
+void start_fanout(manager_ptr self);
+void observe_revocation(manager_state& s, double lag_s);
+void on_removal(manager_ptr self, const feed_removal& r);
+void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int64_t at_ms,
+                       caf::typed_response_promise<ok_atom> rp);
+
+} // namespace chorus::actors::feeds_detail
