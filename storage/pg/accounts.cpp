@@ -49,7 +49,7 @@ account_row insert_account(pqxx::transaction_base& tx, const new_account& a) {
       throw failure(errc::unprocessable, "username is already taken");
     if (what.find("users_email_key") != std::string::npos)
       throw failure(errc::unprocessable, "email is already taken");
-    throw failure(errc::conflict, what);
+    throw failure(errc::conflict, "the account conflicts with an existing record");
   } catch (...) {
     rethrow_translated(std::current_exception());
   }

@@ -57,8 +57,10 @@ void rethrow_translated(std::exception_ptr ep) {
     // deadlock_detected, serialization_failure (libpqxx 6 does not derive these from
     // sql_error): the transaction was rolled back and may simply be run again.
     throw failure(errc::aborted, std::string("postgres aborted the transaction: ") + e.what());
-  } catch (const pqxx::unique_violation& e) {
-    throw failure(errc::conflict, e.what());
+  } catch (const pqxx::unique_violation&) {
+    // A 409's description reaches the client: the driver's text (constraint,
+    // key values of other records) must not.
+    throw failure(errc::conflict, "the write conflicts with an existing record");
   } catch (const pqxx::sql_error& e) {
     // SQLSTATE class 08 (connection exception) and 57P0x (admin shutdown) mean the
     // server went away underneath us.

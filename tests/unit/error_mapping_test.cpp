@@ -62,3 +62,27 @@ TEST(ErrorMapping, InternalDetailsAreNotSentToClients) {
   EXPECT_EQ(r.status, 500);
   EXPECT_EQ(r.body.find("hunter2"), std::string::npos) << r.body;
 }
+
+#include "storage/pg/connection.hpp"
+#include <pqxx/except>
+
+// 5xx bodies carry no description at all; a 409 made from a database error
+// carries ours, not the driver's (constraint names, other records' values).
+TEST(ErrorMapping, ServerSideAndDriverTextStayOut) {
+  auto down = http::error_response(actors::make_error(
+    errc::unavailable, "postgres connect failed: connection to server at \"127.0.0.1\", port 5432 failed"));
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.body.find("127.0.0.1"), std::string::npos) << down.body;
+  try {
+    storage::pg::rethrow_translated(std::make_exception_ptr(pqxx::unique_violation(
+      "ERROR: duplicate key value violates unique constraint \"users_email_key\"\nDETAIL: Key (email)=(bob@x.org) "
+      "already exists.")));
+    FAIL() << "rethrow_translated returned";
+  } catch (const failure& f) {
+    EXPECT_EQ(f.code(), errc::conflict);
+    auto r = http::error_response(actors::make_error(f.code(), f.what()));
+    EXPECT_EQ(r.status, 409);
+    EXPECT_EQ(r.body.find("bob@x.org"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("users_email_key"), std::string::npos) << r.body;
+  }
+}
