@@ -259,7 +259,8 @@ int cmd_jobs(const config& cfg, const std::vector<std::string>& args, bool raw) 
     std::vector<std::int64_t> ids;
     if (!ids_from(2, ids))
       return fail("jobs " + sub + " needs one or more job ids");
-    auto done = sub == "retry" ? pg::retry_now(*conn, ids) : pg::replay_dead(*conn, ids);
+    auto job_ids = ids_of<job_id>(ids);
+    auto done = sub == "retry" ? pg::retry_now(*conn, job_ids) : pg::replay_dead(*conn, job_ids);
     for (auto id : done)
       std::cout << id << "\n";
     std::cout << done.size() << " of " << ids.size() << " job(s) " << (sub == "retry" ? "made runnable" : "replayed")

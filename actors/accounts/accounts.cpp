@@ -80,7 +80,7 @@ accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options op
                   token_issued issued;
                   issued.access_token = crypto::random_token(32);
                   issued.scopes = req->app.scopes;
-                  issued.account_id = a.id;
+                  issued.account_id = account_id{a.id};
                   issued.created_at = std::chrono::duration_cast<std::chrono::seconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count();

@@ -44,7 +44,7 @@ std::int64_t unix_now() {
 }
 
 // Mints a token for (app, account) and delivers it to `rp`.
-void mint(oauth_ptr self, std::int64_t app_id, std::int64_t account_id, std::vector<std::string> scopes,
+void mint(oauth_ptr self, chorus::app_id app_id, chorus::account_id account_id, std::vector<std::string> scopes,
           caf::typed_response_promise<token_issued> rp) {
   auto& s = self->state;
   auto token = crypto::random_token(32);
@@ -124,7 +124,7 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
       observe(self, *s.stats);
       auto rp = self->make_response_promise<app_created>();
       app_created out;
-      out.id = static_cast<std::int64_t>(s.ids->next());
+      out.id = app_id{static_cast<std::int64_t>(s.ids->next())};
       out.name = spec.name;
       out.website = spec.website;
       out.redirect_uris = spec.redirect_uris;
@@ -167,7 +167,7 @@ oauth_actor::behavior_type oauth_fn(oauth_ptr self, oauth_options opts, pg_pool_
               return deny("invalid_scope", "the requested scope exceeds the application's scopes", errc::bad_request);
             auto app_id = (*app)->id;
             if (grant->grant_type == "client_credentials")
-              return mint(self, app_id, 0, wanted, rp);
+              return mint(self, app_id, account_id{}, wanted, rp);
             if (grant->grant_type == "authorization_code")
               return redeem_code(self, app_id, grant->code, grant->redirect_uri, rp);
             // password grant: verify off the scheduler, against a dummy hash when the login is unknown

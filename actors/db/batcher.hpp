@@ -37,9 +37,6 @@ struct batch_spec {
   std::function<std::vector<Result>(pqxx::connection_base&, const std::vector<Item>&)> run;
 };
 
-template <class Item, class Result>
-using batcher_actor = caf::typed_actor<typename caf::replies_to<Item>::template with<Result>>;
-
 // Queueing policy of a batcher, free of CAF so unit tests can drive it directly.
 template <class Pending>
 class batch_queue {

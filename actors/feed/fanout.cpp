@@ -30,14 +30,14 @@ void ring_add(manager_state& s, const pg::fanout_post& p) {
   auto it = s.rings.find(p.entry.author);
   if (it == s.rings.end() || !it->second.loaded || p.visibility == 3)
     return;  // a ring not in memory loads from Postgres (which has this status) when needed
-  it->second.entries.push_front({p.entry, p.in_reply_to_account, p.visibility});
+  it->second.entries.push_front({p.entry, account_id{p.in_reply_to_account}, p.visibility});
   while (it->second.entries.size() > s.opts->ring_size)
     it->second.entries.pop_back();
 }
 
 // Delivers one post to its recipients: live feeds by message, mirrors by script.
 // Entries for live feeds, gathered over a batch: one message per feed, not per post.
-using live_pushes = std::unordered_map<std::int64_t, std::vector<pg::feed_entry>>;
+using live_pushes = std::unordered_map<account_id, std::vector<pg::feed_entry>>;
 
 void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
              live_pushes& live) {
@@ -51,8 +51,8 @@ void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_target
   // again is harmless: the author's node may have been another one).
   const auto& to = t.recipients;
   for (auto r : to)
-    if (find_live(self, r))
-      live[r].push_back(p.entry);
+    if (find_live(self, account_id{r}))
+      live[account_id{r}].push_back(p.entry);
   chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
     cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
   });
@@ -146,12 +146,12 @@ void on_removal(manager_ptr self, const feed_removal& r) {
   auto& s = self->state;
   self->send(s.deps->cache, hot_invalidate{r.ids, {}});
   if (auto* lf = find_live(self, r.author))
-    self->send(lf->handle, feed_revoke{r.ids, 0, false});
+    self->send(lf->handle, feed_revoke{r.ids, account_id{}, false});
 }
 
 // The feed.revoke job: the statuses and their reblogs leave every live feed,
 // large-author ring and mirror that may hold them; answered when the mirrors are written.
-void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int64_t at_ms,
+void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_t at_ms,
                        caf::typed_response_promise<ok_atom> rp) {
   auto& s = self->state;
   auto targets = std::make_shared<pg::removal_targets>();
@@ -160,7 +160,7 @@ void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int
     .then(
       [self, targets, at_ms, rp](ok_atom) mutable {
         auto& s = self->state;
-        std::vector<std::int64_t> all_ids;
+        std::vector<status_id> all_ids;
         for (auto& e : targets->entries)
           all_ids.push_back(e.id);
         for (auto& [author, rg] : s.rings)
@@ -171,8 +171,8 @@ void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int
                                           }),
                            rg.entries.end());
         for (auto a : targets->accounts)
-          if (auto* lf = find_live(self, a))
-            self->send(lf->handle, feed_revoke{all_ids, 0, false});
+          if (auto* lf = find_live(self, account_id{a}))
+            self->send(lf->handle, feed_revoke{all_ids, account_id{}, false});
         self->send(s.deps->cache, hot_invalidate{all_ids, {}});
         std::vector<rd::command> cmds;
         chunked(targets->accounts, s.opts->push_chunk,

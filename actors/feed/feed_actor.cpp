@@ -97,7 +97,7 @@ const status_view* cached(feed_state& s, const pg::page& key) {
 // The page as a JSON array, from the cache's per-status templates and this
 // viewer's flags; empty when any kept status has no template.
 std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::status_bundle& b,
-                                               const std::unordered_map<std::int64_t,
+                                               const std::unordered_map<status_id,
                                                                         std::shared_ptr<const rendered_status>>& t) {
   if (t.empty())
     return nullptr;
@@ -129,7 +129,7 @@ std::shared_ptr<const std::string> render_page(const feed_state& s, const pg::st
 
 // Hydration: one multi-get from the hot-status cache, then (only for statuses
 // whose flags this feed has not seen yet) one flags query.
-void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page key) {
+void hydrate(feed_ptr self, std::vector<status_id> ids, answer rp, pg::page key) {
   auto& s = self->state;
   status_view view;
   if (!ids.empty()) {
@@ -144,7 +144,7 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page k
           s.flags.clear();
           s.flags_at = clock_type::now();
         }
-        std::vector<std::int64_t> unknown;
+        std::vector<status_id> unknown;
         for (auto& r : hr.bundle.statuses) {
           if (!s.flags.known(r.id))
             unknown.push_back(r.id);
@@ -175,11 +175,11 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page k
               for (auto id : unknown)
                 fc.learn_none(id);
               for (auto id : flags->favourited)
-                fc.set(id, feed::flag_cache::favourited, true);
+                fc.set(status_id{id}, feed::flag_cache::favourited, true);
               for (auto id : flags->reblogged)
-                fc.set(id, feed::flag_cache::reblogged, true);
+                fc.set(status_id{id}, feed::flag_cache::reblogged, true);
               for (auto id : flags->bookmarked)
-                fc.set(id, feed::flag_cache::bookmarked, true);
+                fc.set(status_id{id}, feed::flag_cache::bookmarked, true);
               done();
             },
             [rp](caf::error& err) mutable { rp.deliver(err); });
@@ -187,8 +187,8 @@ void hydrate(feed_ptr self, std::vector<std::int64_t> ids, answer rp, pg::page k
       [rp](caf::error& err) mutable { rp.deliver(err); });
 }
 
-std::vector<std::int64_t> ids_of(const std::vector<pg::feed_entry>& entries) {
-  std::vector<std::int64_t> ids;
+std::vector<status_id> ids_of(const std::vector<pg::feed_entry>& entries) {
+  std::vector<status_id> ids;
   ids.reserve(entries.size());
   for (auto& e : entries)
     ids.push_back(e.id);
@@ -206,7 +206,7 @@ void serve(feed_ptr self, home_query q, answer rp) {
     // Older than the cached window: one keyset query (cost independent of depth).
     if (s.deps->deep_reads)
       s.deps->deep_reads->inc();
-    auto ids = std::make_shared<std::vector<std::int64_t>>();
+    auto ids = std::make_shared<std::vector<status_id>>();
     auto viewer = s.viewer;
     auto page = q.page;
     self->request(s.deps->pool, s.deps->opts.timeout,
@@ -279,7 +279,7 @@ void on_relation(feed_ptr self, const feed_relation& r) {
   }
 }
 
-feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::shared_ptr<const feed_deps> deps) {
+feed_actor::behavior_type feed_fn(feed_ptr self, account_id viewer, std::shared_ptr<const feed_deps> deps) {
   auto& st = self->state;
   st.viewer = viewer;
   st.deps = deps;
@@ -349,7 +349,7 @@ feed_actor::behavior_type feed_fn(feed_ptr self, std::int64_t viewer, std::share
 
 } // namespace
 
-feed_actor spawn_feed(caf::local_actor* manager, std::int64_t viewer, std::shared_ptr<const feed_deps> deps) {
+feed_actor spawn_feed(caf::local_actor* manager, account_id viewer, std::shared_ptr<const feed_deps> deps) {
   return manager->spawn<caf::linked>(feed_fn, viewer, std::move(deps));
 }
 

@@ -24,6 +24,6 @@ struct feed_deps {
 };
 
 // Spawns the feed of `viewer`, linked to `manager`.
-feed_actor spawn_feed(caf::local_actor* manager, std::int64_t viewer, std::shared_ptr<const feed_deps> deps);
+feed_actor spawn_feed(caf::local_actor* manager, account_id viewer, std::shared_ptr<const feed_deps> deps);
 
 } // namespace chorus::actors::feeds_detail

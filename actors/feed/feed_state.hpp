@@ -46,7 +46,7 @@ struct pending_read {
 
 struct feed_state {
   static inline const char* name = "chorus.feed";
-  std::int64_t viewer = 0;
+  account_id viewer;
   std::shared_ptr<const feed_deps> deps;
   feed::timeline tl;
   feed::viewer_facts facts;

@@ -21,7 +21,7 @@ namespace feeds_detail {
 
 namespace rd = storage::redis;
 
-const live_feed* find_live(manager_ptr self, std::int64_t account) {
+const live_feed* find_live(manager_ptr self, account_id account) {
   auto it = self->state.live.find(account);
   return it == self->state.live.end() ? nullptr : &it->second;
 }
@@ -33,7 +33,7 @@ std::vector<double> lag_buckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
 
-void passivate(manager_ptr self, std::int64_t account) {
+void passivate(manager_ptr self, account_id account) {
   auto& s = self->state;
   auto it = s.live.find(account);
   if (it == s.live.end())
@@ -48,7 +48,7 @@ void passivate(manager_ptr self, std::int64_t account) {
     s.passivations->inc();
 }
 
-feed_actor feed_for(manager_ptr self, std::int64_t viewer) {
+feed_actor feed_for(manager_ptr self, account_id viewer) {
   auto& s = self->state;
   auto now = clock_type::now();
   if (auto it = s.live.find(viewer); it != s.live.end()) {
@@ -90,16 +90,16 @@ caf::result<ok_atom> on_job(manager_ptr self, const job_work& w) {
     if (id <= 0)
       return make_error(errc::unprocessable, "feed.fanout needs a status id");
     auto rp = self->make_response_promise<ok_atom>();
-    self->state.fanout_queue.push_back({id, at_ms, rp});
+    self->state.fanout_queue.push_back({status_id{id}, at_ms, rp});
     start_fanout(self);
     return rp;
   }
   if (w.kind == pg::revoke_kind) {
-    std::vector<std::int64_t> ids;
+    std::vector<status_id> ids;
     if (payload.contains("ids") && payload["ids"].is_array())
       for (auto& v : payload["ids"])
         if (auto id = number(v); id > 0)
-          ids.push_back(id);
+          ids.emplace_back(id);
     if (ids.empty())
       return make_error(errc::unprocessable, "feed.revoke needs status ids");
     auto rp = self->make_response_promise<ok_atom>();
@@ -115,7 +115,7 @@ void on_relation(manager_ptr self, feed_relation r) {
     std::swap(r.me, r.target);
     r.verb = relation_verb::follow;
   }
-  auto notify_live = [self](std::int64_t account, const feed_relation& rel) {
+  auto notify_live = [self](account_id account, const feed_relation& rel) {
     if (auto* lf = find_live(self, account))
       self->send(lf->handle, rel);
   };
@@ -179,7 +179,7 @@ void answer_ring_waiters(manager_ptr self) {
   std::vector<ring_waiter> still;
   for (auto& w : s.ring_waiters) {
     bool ready = std::none_of(w.authors.begin(), w.authors.end(),
-                              [&](std::int64_t a) { return s.rings_loading.count(a) != 0; });
+                              [&](account_id a) { return s.rings_loading.count(a) != 0; });
     if (!ready) {
       still.push_back(std::move(w));
       continue;
@@ -197,7 +197,7 @@ void answer_ring_waiters(manager_ptr self) {
 
 caf::result<ring_reply> on_ring_query(manager_ptr self, ring_query& q) {
   auto& s = self->state;
-  std::vector<std::int64_t> cold;
+  std::vector<account_id> cold;
   for (auto a : q.authors) {
     auto it = s.rings.find(a);
     if ((it == s.rings.end() || !it->second.loaded) && !s.rings_loading.count(a))
@@ -235,7 +235,7 @@ caf::result<ring_reply> on_ring_query(manager_ptr self, ring_query& q) {
           s.rings_loading.erase(a);
         std::vector<ring_waiter> still;
         for (auto& w : s.ring_waiters) {
-          bool hit = std::any_of(w.authors.begin(), w.authors.end(), [&](std::int64_t a) {
+          bool hit = std::any_of(w.authors.begin(), w.authors.end(), [&](account_id a) {
             return std::find(cold.begin(), cold.end(), a) != cold.end();
           });
           if (hit)
@@ -258,7 +258,7 @@ void on_tick(manager_ptr self) {
     auto accounts = std::move(s.touched);
     s.touched.clear();
     self->request(s.deps->pool, s.opts->timeout,
-                  db_call{"feeds.touch", [accounts](pqxx::connection_base& c) { pg::touch_active(c, accounts); },
+                  db_call{"feeds.touch", [accounts](pqxx::connection_base& c) { pg::touch_active(c, raw_ids(accounts)); },
                           static_cast<std::uint32_t>(accounts.size())})
       .then([](ok_atom) {}, [self](caf::error&) { self->state.stats->add(c_errors); });
   }

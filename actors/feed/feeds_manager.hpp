@@ -29,7 +29,7 @@ enum counter : std::size_t {
 
 struct live_feed {
   feed_actor handle;
-  std::list<std::pair<std::int64_t, clock_type::time_point>>::iterator lru;
+  std::list<std::pair<account_id, clock_type::time_point>>::iterator lru;
 };
 
 struct ring {
@@ -38,7 +38,7 @@ struct ring {
 };
 
 struct ring_waiter {
-  std::vector<std::int64_t> authors;
+  std::vector<account_id> authors;
   caf::typed_response_promise<ring_reply> rp;
 };
 
@@ -46,21 +46,21 @@ struct manager_state {
   static inline const char* name = "chorus.feeds";
   std::shared_ptr<feed_deps> deps;
   const feeds_options* opts = nullptr;
-  std::unordered_map<std::int64_t, live_feed> live;
-  std::unordered_map<caf::actor_id, std::int64_t> by_actor;  // live feed actor → viewer
-  std::list<std::pair<std::int64_t, clock_type::time_point>> lru;  // front: most recently used
-  std::unordered_map<std::int64_t, ring> rings;
-  std::unordered_set<std::int64_t> rings_loading;
+  std::unordered_map<account_id, live_feed> live;
+  std::unordered_map<caf::actor_id, account_id> by_actor;  // live feed actor → viewer
+  std::list<std::pair<account_id, clock_type::time_point>> lru;  // front: most recently used
+  std::unordered_map<account_id, ring> rings;
+  std::unordered_set<account_id> rings_loading;
   std::vector<ring_waiter> ring_waiters;
   // Fan-out jobs waiting for the next batch; each answers its job when done.
   struct fanout_work {
-    std::int64_t status = 0;
+    status_id status;
     std::int64_t at_ms = 0;  // enqueued (wall clock), for the lag histogram
     caf::typed_response_promise<ok_atom> rp;
   };
   std::deque<fanout_work> fanout_queue;
   int fanouts_in_flight = 0;
-  std::vector<std::int64_t> touched;  // activated since the last flush (users.last_active_at)
+  std::vector<account_id> touched;  // activated since the last flush (users.last_active_at)
   // Mirror writes that could not be made (Redis unreachable), kept in order and
   // retried every tick; while any wait, new writes queue behind them so that a
   // later removal is never overtaken by an earlier push.
@@ -94,7 +94,7 @@ struct manager_state {
 
 using manager_ptr = feeds_actor::stateful_pointer<manager_state>;
 
-const live_feed* find_live(manager_ptr self, std::int64_t account);
+const live_feed* find_live(manager_ptr self, account_id account);
 
 // Mirror writes (backlog.cpp).
 // Sends mirror writes (in order with any backlog); `then` runs once they are done.
@@ -107,7 +107,7 @@ void flush_backlog(manager_ptr self);
 void start_fanout(manager_ptr self);
 void observe_revocation(manager_state& s, double lag_s);
 void on_removal(manager_ptr self, const feed_removal& r);
-void revoke_everywhere(manager_ptr self, std::vector<std::int64_t> ids, std::int64_t at_ms,
+void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_t at_ms,
                        caf::typed_response_promise<ok_atom> rp);
 
 } // namespace chorus::actors::feeds_detail

@@ -20,7 +20,7 @@ using clock_type = std::chrono::steady_clock;
 enum counter : std::size_t { c_hits, c_misses, c_loads, c_size };
 
 struct waiter {
-  std::vector<std::int64_t> ids;
+  std::vector<status_id> ids;
   caf::typed_response_promise<hot_reply> rp;
 };
 
@@ -35,11 +35,11 @@ struct cache_state {
   static inline const char* name = "chorus.status_cache";
   status_cache_options opts;
   pg_pool_actor pool;
-  std::unordered_map<std::int64_t, cached_status> statuses;
+  std::unordered_map<status_id, cached_status> statuses;
   status_renderer render;
-  std::unordered_map<std::int64_t, std::pair<pg::account_row, clock_type::time_point>> accounts;
-  std::deque<std::int64_t> order;  // load order, for eviction
-  std::unordered_set<std::int64_t> loading;
+  std::unordered_map<account_id, std::pair<pg::account_row, clock_type::time_point>> accounts;
+  std::deque<status_id> order;  // load order, for eviction
+  std::unordered_set<status_id> loading;
   std::vector<waiter> waiters;
   std::shared_ptr<actor_stats> stats;
   metrics::counter* hits = nullptr;
@@ -47,12 +47,12 @@ struct cache_state {
 
   bool fresh(clock_type::time_point at, clock_type::time_point now) const { return now - at < opts.ttl; }
 
-  const pg::status_row* status(std::int64_t id, clock_type::time_point now) const {
+  const pg::status_row* status(status_id id, clock_type::time_point now) const {
     auto it = statuses.find(id);
     return it != statuses.end() && fresh(it->second.at, now) ? &it->second.row : nullptr;
   }
 
-  bool has_account(std::int64_t id, clock_type::time_point now) const {
+  bool has_account(account_id id, clock_type::time_point now) const {
     auto it = accounts.find(id);
     return it != accounts.end() && fresh(it->second.second, now);
   }
@@ -72,8 +72,8 @@ struct cache_state {
   }
 
   // Ids of `ids` that must be loaded (absent, stale or incomplete).
-  std::vector<std::int64_t> missing(const std::vector<std::int64_t>& ids, clock_type::time_point now) const {
-    std::vector<std::int64_t> out;
+  std::vector<status_id> missing(const std::vector<status_id>& ids, clock_type::time_point now) const {
+    std::vector<status_id> out;
     for (auto id : ids) {
       auto* s = status(id, now);
       if (!s || !complete(*s, now))
@@ -82,7 +82,7 @@ struct cache_state {
     return out;
   }
 
-  void copy_account(pg::status_bundle& b, std::int64_t id) const {
+  void copy_account(pg::status_bundle& b, account_id id) const {
     if (auto it = accounts.find(id); it != accounts.end())
       b.accounts.emplace(id, it->second.first);
   }
@@ -95,7 +95,7 @@ struct cache_state {
 
   // What is cached of `ids`, in order (ids not found are skipped), with their
   // JSON templates when a renderer is installed.
-  hot_reply assemble(const std::vector<std::int64_t>& ids) {
+  hot_reply assemble(const std::vector<status_id>& ids) {
     hot_reply out;
     auto& b = out.bundle;
     for (auto id : ids) {
@@ -119,7 +119,7 @@ struct cache_state {
   }
 
   // The template of a cached status, re-rendered when it (or the status it reblogs) was reloaded since.
-  std::shared_ptr<const rendered_status> rendered(std::int64_t id, const pg::status_bundle& b) {
+  std::shared_ptr<const rendered_status> rendered(status_id id, const pg::status_bundle& b) {
     auto it = statuses.find(id);
     if (it == statuses.end())
       return nullptr;
@@ -165,7 +165,7 @@ struct cache_state {
     for (auto it = accounts.begin(); it != accounts.end();)
       it = fresh(it->second.second, now) ? std::next(it) : accounts.erase(it);
     if (order.size() > 2 * statuses.size() + 1024) {  // ids of erased entries
-      std::deque<std::int64_t> kept;
+      std::deque<status_id> kept;
       for (auto id : order)
         if (statuses.count(id))
           kept.push_back(id);
@@ -180,7 +180,7 @@ struct cache_state {
     for (auto id : x.accounts)
       accounts.erase(id);
     if (order.size() > 2 * opts.capacity) {  // compact ids erased out of order
-      std::deque<std::int64_t> kept;
+      std::deque<status_id> kept;
       for (auto id : order)
         if (statuses.count(id))
           kept.push_back(id);
@@ -196,7 +196,7 @@ void answer_waiters(self_ptr self) {
   auto& s = self->state;
   std::vector<waiter> still;
   for (auto& w : s.waiters) {
-    bool ready = std::none_of(w.ids.begin(), w.ids.end(), [&](std::int64_t id) { return s.loading.count(id) != 0; });
+    bool ready = std::none_of(w.ids.begin(), w.ids.end(), [&](status_id id) { return s.loading.count(id) != 0; });
     if (ready)
       w.rp.deliver(s.assemble(w.ids));
     else
@@ -205,14 +205,14 @@ void answer_waiters(self_ptr self) {
   s.waiters.swap(still);
 }
 
-void load(self_ptr self, std::vector<std::int64_t> ids) {
+void load(self_ptr self, std::vector<status_id> ids) {
   auto& s = self->state;
   for (auto id : ids)
     s.loading.insert(id);
   s.stats->add(c_loads);
   auto out = std::make_shared<pg::status_bundle>();
   self->request(s.pool, s.opts.timeout,
-                db_call{"status_cache.load", [ids, out](pqxx::connection_base& c) { *out = pg::load_statuses(c, ids, 0); },
+                db_call{"status_cache.load", [ids, out](pqxx::connection_base& c) { *out = pg::load_statuses(c, ids, account_id{}); },
                         static_cast<std::uint32_t>(ids.size())})
     .then(
       [self, ids, out](ok_atom) {
@@ -231,7 +231,7 @@ void load(self_ptr self, std::vector<std::int64_t> ids) {
         std::vector<waiter> still;
         for (auto& w : s.waiters) {
           bool hit = std::any_of(w.ids.begin(), w.ids.end(),
-                                 [&](std::int64_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
+                                 [&](status_id id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); });
           if (hit)
             w.rp.deliver(err);
           else
@@ -271,7 +271,7 @@ status_cache_actor::behavior_type cache_fn(self_ptr self, status_cache_options o
       }
       if (need.empty())
         return s.assemble(q.ids);
-      std::vector<std::int64_t> to_load;
+      std::vector<status_id> to_load;
       for (auto id : need)
         if (!s.loading.count(id))
           to_load.push_back(id);

@@ -45,17 +45,17 @@ std::size_t timeline::insert(const std::vector<feed_entry>& entries) {
   return added;
 }
 
-std::size_t timeline::remove_ids(const std::vector<std::int64_t>& ids) {
+std::size_t timeline::remove_ids(const std::vector<status_id>& ids) {
   auto before = entries_.size();
   for (auto id : ids) {
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), feed_entry{id, 0, 0}, newer);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), feed_entry{id, {}, {}}, newer);
     if (it != entries_.end() && it->id == id)
       entries_.erase(it);
   }
   return before - entries_.size();
 }
 
-std::size_t timeline::remove_author(std::int64_t author, bool with_origin) {
+std::size_t timeline::remove_author(account_id author, bool with_origin) {
   auto before = entries_.size();
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                 [&](const feed_entry& e) {
@@ -79,7 +79,7 @@ std::vector<feed_entry> select_page(const std::vector<feed_entry>& newest_first,
   // [first, last): entries with min/since < id < max, newest first.
   auto first = newest_first.begin();
   if (p.max_id > 0)
-    first = std::lower_bound(newest_first.begin(), newest_first.end(), feed_entry{p.max_id, 0, 0},
+    first = std::lower_bound(newest_first.begin(), newest_first.end(), feed_entry{status_id{p.max_id}, {}, {}},
                              [](const feed_entry& a, const feed_entry& b) { return a.id > b.id; });
   // Skip the entry equal to max_id (exclusive bound).
   while (first != newest_first.end() && p.max_id > 0 && first->id >= p.max_id)
@@ -87,7 +87,7 @@ std::vector<feed_entry> select_page(const std::vector<feed_entry>& newest_first,
   auto lower = p.min_id > 0 ? p.min_id : p.since_id;
   auto last = newest_first.end();
   if (lower > 0)
-    last = std::lower_bound(first, newest_first.end(), feed_entry{lower, 0, 0},
+    last = std::lower_bound(first, newest_first.end(), feed_entry{status_id{lower}, {}, {}},
                             [](const feed_entry& a, const feed_entry& b) { return a.id > b.id; });
   auto n = static_cast<std::size_t>(last - first);
   if (n > limit) {
@@ -119,18 +119,19 @@ void viewer_facts::assign(const storage::pg::feed_snapshot& s) {
   following_.clear();
   hidden_.clear();
   for (auto& f : s.following)
-    following_[f.account] = {f.followers, f.show_reblogs};
-  hidden_.insert(s.hidden.begin(), s.hidden.end());
+    following_[account_id{f.account}] = {f.followers, f.show_reblogs};
+  for (auto h : s.hidden)
+    hidden_.insert(account_id{h});
 }
 
-void viewer_facts::follow(std::int64_t account, std::int64_t followers, bool show_reblogs) {
+void viewer_facts::follow(account_id account, std::int64_t followers, bool show_reblogs) {
   following_[account] = {followers, show_reblogs};
 }
 
-void viewer_facts::unfollow(std::int64_t account) { following_.erase(account); }
+void viewer_facts::unfollow(account_id account) { following_.erase(account); }
 
-std::vector<std::int64_t> viewer_facts::large_followees(std::int64_t threshold) const {
-  std::vector<std::int64_t> out;
+std::vector<account_id> viewer_facts::large_followees(std::int64_t threshold) const {
+  std::vector<account_id> out;
   for (auto& [id, f] : following_)
     if (f.followers > threshold && !hidden_.count(id))
       out.push_back(id);
@@ -155,12 +156,12 @@ bool viewer_facts::admits(const ring_entry& r) const {
   return to == 0 || to == e.author || to == viewer_ || following_.count(to) != 0;
 }
 
-std::uint8_t flag_cache::get(std::int64_t id) const {
+std::uint8_t flag_cache::get(status_id id) const {
   auto it = flags_.find(id);
   return it == flags_.end() ? 0 : it->second;
 }
 
-void flag_cache::set(std::int64_t id, flag f, bool on) {
+void flag_cache::set(status_id id, flag f, bool on) {
   auto it = flags_.find(id);
   if (it == flags_.end())
     return;

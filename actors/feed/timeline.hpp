@@ -24,9 +24,9 @@ public:
   void assign(std::vector<feed_entry> newest_first, bool complete);
   // Inserts new entries (duplicates ignored), trims to the cap. Returns how many were added.
   std::size_t insert(const std::vector<feed_entry>& entries);
-  std::size_t remove_ids(const std::vector<std::int64_t>& ids);
+  std::size_t remove_ids(const std::vector<status_id>& ids);
   // Everything by `author`, and with `with_origin` also reblogs of `author`'s statuses.
-  std::size_t remove_author(std::int64_t author, bool with_origin);
+  std::size_t remove_author(account_id author, bool with_origin);
 
   const std::vector<feed_entry>& entries() const noexcept { return entries_; }
   bool complete() const noexcept { return complete_; }
@@ -50,18 +50,18 @@ std::vector<feed_entry> merge_newest_first(const std::vector<feed_entry>& a, con
 // What a feed knows about its viewer.
 class viewer_facts {
 public:
-  explicit viewer_facts(std::int64_t viewer = 0) : viewer_(viewer) {}
+  explicit viewer_facts(account_id viewer = account_id{}) : viewer_(viewer) {}
 
   void assign(const storage::pg::feed_snapshot& s);
-  void follow(std::int64_t account, std::int64_t followers, bool show_reblogs);
-  void unfollow(std::int64_t account);
-  void hide(std::int64_t account) { hidden_.insert(account); }
-  void unhide(std::int64_t account) { hidden_.erase(account); }
+  void follow(account_id account, std::int64_t followers, bool show_reblogs);
+  void unfollow(account_id account);
+  void hide(account_id account) { hidden_.insert(account); }
+  void unhide(account_id account) { hidden_.erase(account); }
 
-  bool follows(std::int64_t account) const { return following_.count(account) != 0; }
-  bool hidden(std::int64_t account) const { return hidden_.count(account) != 0; }
+  bool follows(account_id account) const { return following_.count(account) != 0; }
+  bool hidden(account_id account) const { return hidden_.count(account) != 0; }
   // Followed accounts with more than `threshold` followers (their posts are not pushed).
-  std::vector<std::int64_t> large_followees(std::int64_t threshold) const;
+  std::vector<account_id> large_followees(std::int64_t threshold) const;
   // Home rules for an entry that was not pushed (ring merge, merge on follow).
   bool admits(const ring_entry& r) const;
 
@@ -70,9 +70,9 @@ private:
     std::int64_t followers = 0;
     bool show_reblogs = true;
   };
-  std::int64_t viewer_;
-  std::unordered_map<std::int64_t, follow_info> following_;
-  std::unordered_set<std::int64_t> hidden_;
+  account_id viewer_;
+  std::unordered_map<account_id, follow_info> following_;
+  std::unordered_set<account_id> hidden_;
 };
 
 // The viewer's favourite/reblog/bookmark flags for statuses it has seen, kept
@@ -82,17 +82,17 @@ class flag_cache {
 public:
   enum flag : std::uint8_t { favourited = 1, reblogged = 2, bookmarked = 4 };
 
-  bool known(std::int64_t id) const { return flags_.count(id) != 0; }
-  std::uint8_t get(std::int64_t id) const;
-  void learn(std::int64_t id, std::uint8_t flags) { flags_[id] = flags; }
-  void learn_none(std::int64_t id) { flags_.emplace(id, 0); }
+  bool known(status_id id) const { return flags_.count(id) != 0; }
+  std::uint8_t get(status_id id) const;
+  void learn(status_id id, std::uint8_t flags) { flags_[id] = flags; }
+  void learn_none(status_id id) { flags_.emplace(id, 0); }
   // An interaction: only changes a status already known (unknown ones load later).
-  void set(std::int64_t id, flag f, bool on);
+  void set(status_id id, flag f, bool on);
   void clear() { flags_.clear(); }
   std::size_t size() const noexcept { return flags_.size(); }
 
 private:
-  std::unordered_map<std::int64_t, std::uint8_t> flags_;
+  std::unordered_map<status_id, std::uint8_t> flags_;
 };
 
 } // namespace chorus::actors::feed

@@ -24,7 +24,7 @@ struct session_slot {
   job_session_actor actor;
   enum phase_t { idle, claiming, running, finishing } phase = idle;
   std::size_t outstanding = 0;  // jobs of the open batch not finished yet
-  std::vector<std::int64_t> done;
+  std::vector<job_id> done;
   std::vector<pg::job_failure> failed;
 };
 constexpr std::size_t no_session = static_cast<std::size_t>(-1);
@@ -48,7 +48,7 @@ struct pool_state {
   std::size_t requested = 0;  // jobs asked for by the claims in flight
   bool more = true;  // jobs may be waiting (a wake, or the last claim came back full)
   std::uint64_t wakes = 0;  // wake-ups so far: one that arrives while a claim runs must not be lost
-  std::vector<std::int64_t> done;
+  std::vector<job_id> done;
   std::vector<pg::job_failure> failed;
   bool flushing = false;
   std::mt19937_64 rng{std::random_device{}()};
@@ -142,7 +142,7 @@ void finished(pool_ptr self, clock_type::time_point started) {
 // the session holding the job (whose commit follows its last job).
 void outcome(pool_ptr self, const job_work& w, std::size_t session, const std::string* error) {
   auto& s = self->state;
-  std::vector<std::int64_t>* done = &s.done;
+  std::vector<job_id>* done = &s.done;
   std::vector<pg::job_failure>* failed = &s.failed;
   if (session != no_session) {
     done = &s.sessions[session].done;

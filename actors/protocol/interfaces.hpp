@@ -1,6 +1,11 @@
 #pragma once
 // The typed interface of every Chorus actor role: one alias per role, one line per handler.
+// Roles whose handlers take only messages.hpp types may be reached from another
+// node; the others (pools, workers, batchers, the hot-status cache, job
+// sessions, rate-limit shards) take node-local messages (local.hpp) and serve
+// their own node only.
 #include "actors/protocol/atoms.hpp"
+#include "actors/protocol/local.hpp"
 #include "actors/protocol/messages.hpp"
 
 #include <caf/error.hpp>
@@ -66,8 +71,8 @@ using oauth_actor = caf::typed_actor<
 // transaction), profile reads and edits.
 using accounts_actor = caf::typed_actor<
   caf::replies_to<registration>::with<token_issued>,               // create account + user, return its token
-  caf::replies_to<account_query>::with<storage::pg::account_row>,  // by id or username (not_found)
-  caf::replies_to<credentials_update>::with<storage::pg::account_row>,  // edit own profile
+  caf::replies_to<account_query>::with<model::account>,  // by id or username (not_found)
+  caf::replies_to<credentials_update>::with<model::account>,  // edit own profile
   caf::replies_to<instance_query>::with<instance_stats>>;          // counts for the instance endpoints (cached 60 s)
 
 // Statuses: creation and interactions go through batchers (group commit, one pool
@@ -83,7 +88,7 @@ using statuses_actor = caf::typed_actor<
 // Follows, follow requests, blocks and mutes between local accounts. Changes go
 // through a batcher (one transaction per batch, a savepoint per change).
 using relationships_actor = caf::typed_actor<
-  caf::replies_to<relation_change>::with<storage::pg::relationship_row>,  // change, answer the new relationship
+  caf::replies_to<relation_change>::with<model::relationship>,  // change, answer the new relationship
   caf::replies_to<relations_query>::with<relationship_list>,              // relationships to several accounts
   caf::replies_to<people_list_query>::with<account_list>>;                // paginated account lists
 
@@ -147,6 +152,17 @@ using job_pool_actor = caf::typed_actor<
 
 // The operator's view of the jobs table (admin API): queue depths, listing,
 // retry-now and replay of dead jobs, each one pool job.
+// Group commit: a batcher collects concurrent Items and runs them as one pool
+// job (actors/db/batcher.hpp), answering each with its own Result or error.
+template <class Item, class Result>
+using batcher_actor = caf::typed_actor<typename caf::replies_to<Item>::template with<Result>>;
+
+// A worker pool's session for locked claims (worker_pool_options::locked): a
+// claimed batch stays locked in one open transaction until it is finished.
+using job_session_actor = caf::typed_actor<
+  caf::replies_to<lock_claim>::with<lock_batch>,                   // claim up to n jobs, keep them locked
+  caf::replies_to<lock_finish>::with<lock_outcome>>;               // complete/fail them, commit
+
 using jobs_admin_actor = caf::typed_actor<
   caf::replies_to<jobs_query>::with<jobs_view>,
   caf::replies_to<jobs_action>::with<jobs_changed>>;

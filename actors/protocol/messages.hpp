@@ -1,36 +1,29 @@
 #pragma once
-// Message types exchanged between Chorus actors.
-#include "common/errc.hpp"
-#include "storage/pg/accounts.hpp"
-#include "storage/pg/feeds.hpp"
-#include "storage/pg/jobs.hpp"
-#include "storage/pg/relationships.hpp"
-#include "storage/pg/statuses.hpp"
-#include "storage/redis/context.hpp"
+// The remote part of the protocol catalogue: every message here is plain data
+// with strong id types and an inspect() (its wire form), registered with
+// add_message_type by wire.cpp, so any of these may cross nodes. Data the
+// messages carry are the model types (common/model, wire form in
+// model_wire.hpp). Node-local messages (closures, shared pointers, one node's
+// batches and connections) are in local.hpp.
+#include "actors/protocol/model_wire.hpp"
+#include "common/ids.hpp"
+#include "common/model/account.hpp"
+#include "common/model/feed.hpp"
+#include "common/model/job.hpp"
+#include "common/model/relationship.hpp"
+#include "common/model/status.hpp"
 
-#include <caf/allowed_unsafe_message_type.hpp>
-#include <caf/error.hpp>
 #include <caf/meta/type_name.hpp>
 #include <cstdint>
-#include <functional>
 #include <memory>
-#include <unordered_map>
 #include <string>
 #include <vector>
 
-namespace pqxx { class connection_base; }
-
 namespace chorus::actors {
 
-// A unit of Postgres work run by a pool worker on its own connection. `run` opens
-// and commits its own transaction(s) and writes its results into state it captured
-// (e.g. a shared_ptr); exceptions are translated and returned as the reply error.
-// `items` says how many logical requests this call carries (a batch of N → N).
-struct db_call {
-  std::string name;
-  std::function<void(pqxx::connection_base&)> run;
-  std::uint32_t items = 1;
-};
+using caf::meta::type_name;
+
+// ---- Node status -------------------------------------------------------------
 
 struct pool_status {
   std::int32_t size = 0;       // workers (connections) configured
@@ -46,19 +39,9 @@ struct pool_status {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
-  return f(caf::meta::type_name("pool_status"), x.size, x.connected, x.busy, x.queued, x.processed,
-           x.items, x.errors, x.rejected, x.expired);
+  return f(type_name("pool_status"), x.size, x.connected, x.busy, x.queued, x.processed, x.items, x.errors,
+           x.rejected, x.expired);
 }
-
-// One client request to the Redis actor: its commands go out in one pipeline
-// (possibly together with other clients' commands) and come back in order.
-struct redis_request {
-  std::vector<storage::redis::command> commands;
-};
-
-struct redis_result {
-  std::vector<storage::redis::reply> replies;
-};
 
 struct redis_status {
   bool connected = false;
@@ -72,8 +55,8 @@ struct redis_status {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, redis_status& x) {
-  return f(caf::meta::type_name("redis_status"), x.connected, x.queued, x.in_flight, x.commands,
-           x.pipelines, x.errors, x.rejected);
+  return f(type_name("redis_status"), x.connected, x.queued, x.in_flight, x.commands, x.pipelines, x.errors,
+           x.rejected);
 }
 
 struct readiness {
@@ -90,8 +73,8 @@ struct readiness {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, readiness& x) {
-  return f(caf::meta::type_name("readiness"), x.postgres, x.redis, x.migrations, x.schema_version,
-           x.expected_version, x.postgres_error, x.redis_error);
+  return f(type_name("readiness"), x.postgres, x.redis, x.migrations, x.schema_version, x.expected_version,
+           x.postgres_error, x.redis_error);
 }
 
 struct node_entry {
@@ -105,8 +88,8 @@ struct node_entry {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_entry& x) {
-  return f(caf::meta::type_name("node_entry"), x.name, x.http_address, x.version, x.started_at,
-           x.last_seen_at, x.seconds_since_seen);
+  return f(type_name("node_entry"), x.name, x.http_address, x.version, x.started_at, x.last_seen_at,
+           x.seconds_since_seen);
 }
 
 struct migration_entry {
@@ -117,14 +100,8 @@ struct migration_entry {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, migration_entry& x) {
-  return f(caf::meta::type_name("migration_entry"), x.version, x.name, x.applied_at);
+  return f(type_name("migration_entry"), x.version, x.name, x.applied_at);
 }
-
-// Blocking work for the blocking pool (no connection): runs on a worker thread.
-struct blocking_call {
-  std::string name;
-  std::function<void()> run;
-};
 
 // ---- OAuth ---------------------------------------------------------------
 
@@ -135,12 +112,22 @@ struct app_spec {             // POST /api/v1/apps
   std::vector<std::string> scopes;
 };
 
-struct app_query {             // GET /api/v1/apps/verify_credentials: the token's application
-  std::int64_t app_id = 0;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, app_spec& x) {
+  return f(type_name("app_spec"), x.name, x.website, x.redirect_uris, x.scopes);
+}
+
+struct app_query {            // GET /api/v1/apps/verify_credentials: the token's application
+  chorus::app_id app_id;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, app_query& x) {
+  return f(type_name("app_query"), x.app_id);
+}
+
 struct app_created {
-  std::int64_t id = 0;
+  app_id id;
   std::string name;
   std::string website;
   std::vector<std::string> redirect_uris;
@@ -148,6 +135,12 @@ struct app_created {
   std::string client_id;
   std::string client_secret;  // shown once, stored only as a digest
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, app_created& x) {
+  return f(type_name("app_created"), x.id, x.name, x.website, x.redirect_uris, x.scopes, x.client_id,
+           x.client_secret);
+}
 
 struct token_grant {          // POST /oauth/token
   std::string grant_type;     // password | client_credentials | authorization_code
@@ -160,11 +153,22 @@ struct token_grant {          // POST /oauth/token
   std::string redirect_uri;   // authorization_code grant: must match the code's
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_grant& x) {
+  return f(type_name("token_grant"), x.grant_type, x.client_id, x.client_secret, x.scopes, x.username, x.password,
+           x.code, x.redirect_uri);
+}
+
 struct authorize_check {      // GET /oauth/authorize: is this a valid request?
   std::string client_id;
   std::string redirect_uri;
   std::vector<std::string> scopes;  // empty: the app's scopes
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, authorize_check& x) {
+  return f(type_name("authorize_check"), x.client_id, x.redirect_uri, x.scopes);
+}
 
 struct authorize_request {    // POST /oauth/authorize: the user signs in and approves
   authorize_check what;
@@ -172,18 +176,33 @@ struct authorize_request {    // POST /oauth/authorize: the user signs in and ap
   std::string password;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, authorize_request& x) {
+  return f(type_name("authorize_request"), x.what, x.username, x.password);
+}
+
 struct authorization {        // reply to both
   std::string app_name;
   std::vector<std::string> scopes;  // what will be granted
   std::string code;                 // POST only: single use, short-lived
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, authorization& x) {
+  return f(type_name("authorization"), x.app_name, x.scopes, x.code);
+}
+
 struct token_issued {
   std::string access_token;   // shown once
   std::vector<std::string> scopes;
   std::int64_t created_at = 0;  // Unix seconds
-  std::int64_t account_id = 0;  // 0 for app-only tokens
+  chorus::account_id account_id;  // 0 for app-only tokens
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_issued& x) {
+  return f(type_name("token_issued"), x.access_token, x.scopes, x.created_at, x.account_id);
+}
 
 struct token_revoke {         // POST /oauth/revoke
   std::string client_id;
@@ -191,17 +210,32 @@ struct token_revoke {         // POST /oauth/revoke
   std::string token;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_revoke& x) {
+  return f(type_name("token_revoke"), x.client_id, x.client_secret, x.token);
+}
+
 struct bearer {               // Authorization: Bearer <token>
   std::string token;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, bearer& x) {
+  return f(type_name("bearer"), x.token);
+}
+
 struct auth_context {         // who a valid token speaks for
-  std::int64_t token_id = 0;
-  std::int64_t app_id = 0;
-  std::int64_t account_id = 0;  // 0: app-only token
+  chorus::token_id token_id;
+  chorus::app_id app_id;
+  chorus::account_id account_id;  // 0: app-only token
   std::vector<std::string> scopes;
   bool admin = false;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, auth_context& x) {
+  return f(type_name("auth_context"), x.token_id, x.app_id, x.account_id, x.scopes, x.admin);
+}
 
 // ---- Accounts ------------------------------------------------------------
 
@@ -213,121 +247,163 @@ struct registration {         // POST /api/v1/accounts
   std::string locale;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, registration& x) {
+  return f(type_name("registration"), x.app, x.username, x.email, x.password, x.locale);
+}
+
 struct account_query {        // by id, or by username when id == 0
-  std::int64_t id = 0;
+  account_id id;
   std::string username;
   bool owner = false;         // the caller is the account: fill owner-only fields
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, account_query& x) {
+  return f(type_name("account_query"), x.id, x.username, x.owner);
+}
+
 struct instance_query {};     // GET /api/v1/instance, /api/v2/instance
 
-using instance_stats = storage::pg::instance_stats;  // counts for the instance endpoints
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, instance_query&) {
+  return f(type_name("instance_query"));
+}
+
+using model::instance_stats;  // counts for the instance endpoints
 
 struct credentials_update {   // PATCH /api/v1/accounts/update_credentials
-  std::int64_t account_id = 0;
-  storage::pg::account_update fields;
+  chorus::account_id account_id;
+  model::account_update fields;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, credentials_update& x) {
+  return f(type_name("credentials_update"), x.account_id, x.fields);
+}
 
 // ---- Statuses ------------------------------------------------------------
 
 // Statuses with everything needed to render them, plus pagination cursors.
 struct status_view {
-  storage::pg::status_bundle bundle;
+  model::status_bundle bundle;
   // The statuses already rendered as a JSON array (the feeds do this from the
   // hot-status cache's templates); empty: the HTTP layer renders `bundle`.
   std::shared_ptr<const std::string> body;
-  std::size_t split = 0;          // context replies: statuses[0, split) are ancestors, the rest descendants
+  std::uint64_t split = 0;        // context replies: statuses[0, split) are ancestors, the rest descendants
   std::int64_t newest_cursor = 0; // pagination cursor of the first (newest) item, 0 when empty
   std::int64_t oldest_cursor = 0; // … of the last (oldest) item
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_view& x) {
+  auto body = wire::shared_text(x.body);
+  return f(type_name("status_view"), x.bundle, body, x.split, x.newest_cursor, x.oldest_cursor);
+}
+
 struct status_create {        // POST /api/v1/statuses (id, account, application filled by the actor)
   auth_context who;
-  storage::pg::new_status fields;  // content, mention_ids and tags are filled from `text` by the actor
-  std::string base_url;            // for links in the rendered content
+  model::new_status fields;   // content, mention_ids and tags are filled from `text` by the actor
+  std::string base_url;       // for links in the rendered content
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_create& x) {
+  return f(type_name("status_create"), x.who, x.fields, x.base_url);
+}
 
 struct status_get {           // GET /api/v1/statuses/:id
-  std::int64_t viewer = 0;
-  std::int64_t id = 0;
+  account_id viewer;
+  status_id id;
 };
 
-// Plain data owned by storage (storage/pg/statuses.hpp), which applies the actions.
-using status_verb = storage::pg::status_verb;      // takedown: a moderator's removal
-using status_action = storage::pg::status_action;  // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_get& x) {
+  return f(type_name("status_get"), x.viewer, x.id);
+}
+
+using model::status_action;   // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
+using model::status_verb;     // takedown: a moderator's removal
 
 enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks, home };
 
 struct timeline_query {
   timeline_kind kind = timeline_kind::public_;
-  std::int64_t viewer = 0;
-  std::int64_t account = 0;   // account: whose statuses
+  account_id viewer;
+  account_id account;         // account: whose statuses
   std::string tag;            // tag: which hashtag
-  storage::pg::page page;
+  model::page page;
   bool exclude_replies = false;
   bool exclude_reblogs = false;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, timeline_query& x) {
+  return f(type_name("timeline_query"), x.kind, x.viewer, x.account, x.tag, x.page, x.exclude_replies,
+           x.exclude_reblogs);
+}
+
 struct context_query {        // GET /api/v1/statuses/:id/context
-  std::int64_t viewer = 0;
-  std::int64_t id = 0;
+  account_id viewer;
+  status_id id;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, context_query& x) {
+  return f(type_name("context_query"), x.viewer, x.id);
+}
 
 enum class status_people : std::uint8_t { favourited_by, reblogged_by };
 
 struct people_query {
   status_people kind = status_people::favourited_by;
-  std::int64_t viewer = 0;
-  std::int64_t id = 0;
-  storage::pg::page page;
+  account_id viewer;
+  status_id id;
+  model::page page;
 };
 
-using account_list = storage::pg::account_page;  // accounts, newest first, with pagination cursors
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, people_query& x) {
+  return f(type_name("people_query"), x.kind, x.viewer, x.id, x.page);
+}
+
+using account_list = model::account_page;  // accounts, newest first, with pagination cursors
 
 // ---- Relationships -------------------------------------------------------
 
-// Plain data owned by storage (storage/pg/relationships.hpp), which applies the changes.
-using relation_verb = storage::pg::relation_verb;
-using relation_change = storage::pg::relation_change;  // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
-// One change for the relationships batcher, and its per-item outcome.
-using relation_item = storage::pg::relation_item;
-using relation_outcome = storage::pg::relation_outcome;
+using model::relation_change;  // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
+using model::relation_verb;
 
 struct relations_query {      // GET /api/v1/accounts/relationships
-  std::int64_t me = 0;
-  std::vector<std::int64_t> ids;
+  account_id me;
+  std::vector<account_id> ids;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relations_query& x) {
+  return f(type_name("relations_query"), x.me, x.ids);
+}
 
 struct relationship_list {
-  std::vector<storage::pg::relationship_row> items;
+  std::vector<model::relationship> items;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, relationship_list& x) {
+  return f(type_name("relationship_list"), x.items);
+}
 
 struct people_list_query {    // followers, following, follow requests, blocks, mutes
-  storage::pg::people_kind kind = storage::pg::people_kind::followers;
-  std::int64_t me = 0;
-  std::int64_t account = 0;
-  storage::pg::page page;
+  model::people_kind kind = model::people_kind::followers;
+  account_id me;
+  account_id account;
+  model::page page;
 };
 
-// One interaction for the interactions batcher (id pre-assigned for new rows), and
-// its outcome: the status after the action, or an error for this item alone.
-using action_item = storage::pg::action_item;
-using action_outcome = storage::pg::action_outcome;
-
-// What the status-creation batcher takes: the fields to store, whose content,
-// mention_ids and tags are still to be filled from the text (on the pool worker,
-// with one look-up of the mentioned usernames per batch; see actors/statuses).
-struct status_draft {
-  storage::pg::new_status fields;
-  std::string base_url;  // for links in the rendered content
-};
-
-// What the status-creation batcher answers per request.
-struct status_created {
-  storage::pg::create_result result;
-  status_view view;
-};
-
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, people_list_query& x) {
+  return f(type_name("people_list_query"), x.kind, x.me, x.account, x.page);
+}
 
 // ---- Feeds, hot statuses and trends ----------------------------------------
 // Events flow one way, after the write committed: statuses/relationships →
@@ -335,108 +411,125 @@ struct status_created {
 // the fan-out and revocation lag histograms.
 
 struct feed_post {            // a status (or reblog) was created
-  storage::pg::feed_entry entry;
-  std::int64_t reblog_of_id = 0;
-  std::int64_t in_reply_to_id = 0;       // 0: not a reply
-  std::int64_t in_reply_to_account = 0;
+  model::feed_entry entry;
+  status_id reblog_of_id;
+  status_id in_reply_to_id;              // 0: not a reply
+  account_id in_reply_to_account;
   std::int16_t visibility = 0;
-  std::vector<std::int64_t> mentions;
+  std::vector<account_id> mentions;
   std::vector<std::string> tags;         // lower-case names
   std::string language;
   std::int64_t at_ns = 0;     // 0: not timed
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_post& x) {
+  return f(type_name("feed_post"), x.entry, x.reblog_of_id, x.in_reply_to_id, x.in_reply_to_account, x.visibility,
+           x.mentions, x.tags, x.language, x.at_ns);
+}
+
 struct feed_removal {         // statuses were deleted (by their author, an unreblog or a moderator)
-  std::vector<std::int64_t> ids;
-  std::int64_t author = 0;
+  std::vector<status_id> ids;
+  account_id author;
   bool moderation = false;
   std::int64_t at_ns = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_removal& x) {
+  return f(type_name("feed_removal"), x.ids, x.author, x.moderation, x.at_ns);
+}
+
 struct feed_relation {        // me → target changed (follow, unfollow, block, mute, …)
-  std::int64_t me = 0;
-  std::int64_t target = 0;
+  account_id me;
+  account_id target;
   relation_verb verb = relation_verb::follow;
   bool show_reblogs = true;
   std::int64_t at_ns = 0;
   // Filled by the feed manager for a follow: the followed account's follower
   // count and its recent statuses, merged into the follower's timeline.
   std::int64_t target_followers = 0;
-  std::vector<storage::pg::ring_entry> merge;
+  std::vector<model::ring_entry> merge;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_relation& x) {
+  return f(type_name("feed_relation"), x.me, x.target, x.verb, x.show_reblogs, x.at_ns, x.target_followers,
+           x.merge);
+}
+
 struct feed_interaction {     // viewer favourited/bookmarked/reblogged status (or undid it)
-  std::int64_t viewer = 0;
-  std::int64_t status = 0;
-  std::int64_t status_author = 0;
+  account_id viewer;
+  status_id status;
+  account_id status_author;
   status_verb verb = status_verb::favourite;
   std::int64_t at_ns = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_interaction& x) {
+  return f(type_name("feed_interaction"), x.viewer, x.status, x.status_author, x.verb, x.at_ns);
+}
+
 struct home_query {           // GET /api/v1/timelines/home
-  std::int64_t viewer = 0;
-  storage::pg::page page;
+  account_id viewer;
+  model::page page;
 };
 
-// The same read, answered through a callback instead of a response message: the
-// HTTP layer's hottest path (no bridge actor, no per-request CAF timeout; every
-// step behind it has its own deadline, so the callback always runs). Exactly one
-// of the two arguments is set.
-struct home_request {
-  home_query q;
-  std::function<void(const status_view*, const caf::error*)> reply;
-};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, home_query& x) {
+  return f(type_name("home_query"), x.viewer, x.page);
+}
 
-// Feed actor internals: the manager pushes entries and revocations to live feeds.
+// The feed manager pushes entries and revocations to live feeds.
 struct feed_push {
-  std::vector<storage::pg::feed_entry> entries;
+  std::vector<model::feed_entry> entries;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_push& x) {
+  return f(type_name("feed_push"), x.entries);
+}
 
 struct feed_revoke {
-  std::vector<std::int64_t> ids;        // these statuses
-  std::int64_t author = 0;              // and/or everything by this author (0: none)
+  std::vector<status_id> ids;           // these statuses
+  account_id author;                    // and/or everything by this author (0: none)
   bool with_reblogs_of_author = false;  // … and reblogs of this author's statuses
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_revoke& x) {
+  return f(type_name("feed_revoke"), x.ids, x.author, x.with_reblogs_of_author);
+}
+
 // Recent statuses of large authors, merged into home timelines at read time.
 struct ring_query {
-  std::vector<std::int64_t> authors;
+  std::vector<account_id> authors;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ring_query& x) {
+  return f(type_name("ring_query"), x.authors);
+}
 
 struct ring_reply {
-  std::vector<storage::pg::ring_entry> entries;  // newest first, all authors merged
+  std::vector<model::ring_entry> entries;  // newest first, all authors merged
 };
 
-struct hot_get {              // hot-status cache multi-get (viewer-independent rows)
-  std::vector<std::int64_t> ids;
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ring_reply& x) {
+  return f(type_name("ring_reply"), x.entries);
+}
+
+struct hot_invalidate {       // drop changed statuses and accounts from a node's hot-status cache
+  std::vector<status_id> statuses;
+  std::vector<account_id> accounts;
 };
 
-// A status rendered once as Mastodon JSON with the viewer's flags left open:
-// text[0] slot[0] text[1] … text[n]; each slot is "true"/"false" for one flag
-// (1 favourited, 2 reblogged, 4 bookmarked) of the status `flags_of` (the
-// original, for reblogs).
-struct rendered_status {
-  std::vector<std::string> text;
-  std::vector<std::uint8_t> slots;
-  std::int64_t flags_of = 0;
-};
-
-using status_renderer = std::function<std::shared_ptr<const rendered_status>(const storage::pg::status_row&,
-                                                                           const storage::pg::status_bundle&)>;
-
-struct renderer_install {     // the HTTP layer hands its renderer to the hot-status cache
-  status_renderer render;
-};
-
-struct hot_reply {
-  storage::pg::status_bundle bundle;
-  std::unordered_map<std::int64_t, std::shared_ptr<const rendered_status>> rendered;  // by status id, when a renderer is installed
-};
-
-struct hot_invalidate {
-  std::vector<std::int64_t> statuses;
-  std::vector<std::int64_t> accounts;
-};
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hot_invalidate& x) {
+  return f(type_name("hot_invalidate"), x.statuses, x.accounts);
+}
 
 struct feed_stats {
   std::int64_t live = 0;
@@ -448,16 +541,32 @@ struct feed_stats {
   std::uint64_t revocations = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_stats& x) {
+  return f(type_name("feed_stats"), x.live, x.activations, x.passivations, x.rebuilds, x.redis_loads, x.pushes,
+           x.revocations);
+}
+
 struct trend_statuses_query { // GET /api/v1/trends/statuses
-  std::int64_t viewer = 0;
-  int limit = 20;
-  int offset = 0;
+  account_id viewer;
+  std::int32_t limit = 20;
+  std::int32_t offset = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_statuses_query& x) {
+  return f(type_name("trend_statuses_query"), x.viewer, x.limit, x.offset);
+}
+
 struct trend_tags_query {     // GET /api/v1/trends/tags
-  int limit = 10;
-  int offset = 0;
+  std::int32_t limit = 10;
+  std::int32_t offset = 0;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_tags_query& x) {
+  return f(type_name("trend_tags_query"), x.limit, x.offset);
+}
 
 struct tag_history_day {
   std::int64_t day = 0;        // Unix seconds of the UTC day start
@@ -465,50 +574,95 @@ struct tag_history_day {
   std::int64_t accounts = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tag_history_day& x) {
+  return f(type_name("tag_history_day"), x.day, x.uses, x.accounts);
+}
+
 struct trend_tag {
   std::string name;
   double score = 0;
   std::vector<tag_history_day> history;  // newest day first, 7 days
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_tag& x) {
+  return f(type_name("trend_tag"), x.name, x.score, x.history);
+}
+
 struct trend_tag_list {
   std::vector<trend_tag> tags;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trend_tag_list& x) {
+  return f(type_name("trend_tag_list"), x.tags);
+}
+
 // ---- Jobs ------------------------------------------------------------------
 
 struct job_work {             // a claimed job, handed to the handler actor of its kind
-  std::int64_t id = 0;
+  job_id id;
   std::string queue;
   std::string kind;
   std::string payload;        // JSON text
-  int attempt = 1;            // 1 for the first run
+  std::int32_t attempt = 1;   // 1 for the first run
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_work& x) {
+  return f(type_name("job_work"), x.id, x.queue, x.kind, x.payload, x.attempt);
+}
 
 struct job_wake {             // jobs may be waiting in `queue` (NOTIFY chorus_jobs, or an enqueue on this node)
   std::string queue;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_wake& x) {
+  return f(type_name("job_wake"), x.queue);
+}
+
 struct jobs_query {           // GET /api/v1/chorus/admin/jobs
   std::string queue;          // "" = all
   std::string state;          // "" = all; queued | running | dead
-  std::int64_t before = 0;    // jobs with smaller ids (0 = from the newest)
-  int limit = 50;
+  job_id before;              // jobs with smaller ids (0 = from the newest)
+  std::int32_t limit = 50;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, jobs_query& x) {
+  return f(type_name("jobs_query"), x.queue, x.state, x.before, x.limit);
+}
 
 struct jobs_view {
-  std::vector<storage::pg::queue_depth> queues;
-  std::vector<storage::pg::job_row> jobs;
+  std::vector<model::queue_depth> queues;
+  std::vector<model::job> jobs;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, jobs_view& x) {
+  return f(type_name("jobs_view"), x.queues, x.jobs);
+}
+
 struct jobs_action {          // POST /api/v1/chorus/admin/jobs/:id/retry | replay
-  std::vector<std::int64_t> ids;
+  std::vector<job_id> ids;
   bool replay = false;        // false: run queued jobs now; true: queue dead jobs again
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, jobs_action& x) {
+  return f(type_name("jobs_action"), x.ids, x.replay);
+}
+
 struct jobs_changed {
-  std::vector<std::int64_t> ids;  // the ids that were changed
+  std::vector<job_id> ids;    // the ids that were changed
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, jobs_changed& x) {
+  return f(type_name("jobs_changed"), x.ids);
+}
 
 struct job_pool_stats {
   std::string queue;
@@ -520,73 +674,9 @@ struct job_pool_stats {
   std::uint64_t claims = 0;   // claim statements run
 };
 
-} // namespace chorus::actors
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_pool_stats& x) {
+  return f(type_name("job_pool_stats"), x.queue, x.in_flight, x.claimed, x.completed, x.failed, x.dead, x.claims);
+}
 
-// Local-only types: they carry closures or recursive reply trees and never cross nodes.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::db_call)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::blocking_call)
-// Not yet inspectable (node-local for now); give them inspect() before they cross nodes.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_spec)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_created)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::app_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_grant)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_issued)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::token_revoke)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorize_check)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorize_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::authorization)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::bearer)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::auth_context)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::registration)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::credentials_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::instance_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::account_row)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_view)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_create)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_get)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_action)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::timeline_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::context_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::account_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_draft)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_change)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_item)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_outcome)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relations_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relationship_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::people_list_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::relationship_row)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_post)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_removal)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_relation)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_interaction)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_push)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_revoke)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::ring_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_request)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_invalidate)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::feed_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_statuses_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tags_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::trend_tag_list)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::storage::pg::status_bundle)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_work)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_wake)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::job_pool_stats)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_query)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_view)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_action)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::jobs_changed)
+} // namespace chorus::actors

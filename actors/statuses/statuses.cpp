@@ -44,7 +44,7 @@ std::vector<pg::new_status> render_batch(pqxx::connection_base& c, const std::ve
     s.mention_ids.clear();
     for (auto& m : parsed[i].mentions)
       if (auto it = local.find(text::lower(m)); it != local.end())
-        s.mention_ids.push_back(it->second);
+        s.mention_ids.emplace_back(it->second);
     s.tags = std::move(parsed[i].tags);
     out.push_back(std::move(s));
   }
@@ -87,7 +87,7 @@ caf::result<status_view> view_job(self_ptr self, const char* name, Fn fn) {
 caf::error not_found() { return make_error(errc::not_found, "Record not found"); }
 
 // Loads one status for `viewer`; not_found unless visible.
-caf::error load_visible(pqxx::connection_base& c, std::int64_t id, std::int64_t viewer, status_view& out) {
+caf::error load_visible(pqxx::connection_base& c, status_id id, account_id viewer, status_view& out) {
   out.bundle = pg::load_statuses(c, {id}, viewer);
   pg::keep_visible(out.bundle, viewer);
   return out.bundle.statuses.empty() ? not_found() : caf::error{};
@@ -100,7 +100,7 @@ void announce_post(self_ptr self, const pg::status_bundle& b) {
     return;
   const auto& s = b.statuses.front();
   feed_post ev;
-  ev.entry = {s.id, s.account_id, 0};
+  ev.entry = {s.id, s.account_id, account_id{}};
   ev.reblog_of_id = s.reblog_of_id;
   if (s.reblog_of_id)
     if (auto it = b.reblogged.find(s.reblog_of_id); it != b.reblogged.end())
@@ -118,7 +118,7 @@ void announce_post(self_ptr self, const pg::status_bundle& b) {
     self->send(l.feeds, std::move(ev));
 }
 
-void announce_removal(self_ptr self, std::vector<std::int64_t> ids, std::int64_t author, bool moderation = false) {
+void announce_removal(self_ptr self, std::vector<status_id> ids, account_id author, bool moderation = false) {
   auto& l = self->state.listeners;
   feed_removal ev{std::move(ids), author, moderation, steady_now_ns()};
   if (l.trends)
@@ -136,7 +136,7 @@ void announce_action(self_ptr self, const status_action& a, const action_outcome
       announce_removal(self, {a.id}, o.bundle.statuses.front().account_id, a.verb == status_verb::takedown);
     return;
   }
-  std::int64_t author = 0;  // of the status acted on (the original, for reblogs)
+  account_id author;  // of the status acted on (the original, for reblogs)
   if (!o.bundle.statuses.empty()) {
     const auto& front = o.bundle.statuses.front();
     author = front.account_id;
@@ -146,7 +146,7 @@ void announce_action(self_ptr self, const status_action& a, const action_outcome
   if (a.verb == status_verb::reblog)
     announce_post(self, o.bundle);
   if (a.verb == status_verb::unreblog && o.removed_id)
-    announce_removal(self, {o.removed_id}, a.viewer);
+    announce_removal(self, {status_id{o.removed_id}}, a.viewer);
   feed_interaction ev{a.viewer, a.id, author, a.verb, steady_now_ns()};
   if (l.trends)
     self->send(l.trends, ev);
@@ -186,7 +186,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       observe(self, *s.stats);
       auto rp = self->make_response_promise<status_view>();
       status_draft f{std::move(req.fields), std::move(req.base_url)};
-      f.fields.id = static_cast<std::int64_t>(s.ids->next());
+      f.fields.id = status_id{static_cast<std::int64_t>(s.ids->next())};
       f.fields.account_id = req.who.account_id;
       f.fields.application_id = req.who.app_id;
       auto on_created = [self, rp](status_created& c) mutable {
@@ -238,7 +238,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
       observe(self, *self->state.stats);
       self->state.stats->add(c_reads);
       return view_job(self, "statuses.timeline", [q](pqxx::connection_base& c, status_view& out) -> caf::error {
-        std::vector<std::int64_t> ids;
+        std::vector<status_id> ids;
         std::vector<std::pair<std::int64_t, std::int64_t>> cursored;
         switch (q.kind) {
           case timeline_kind::public_: ids = pg::public_timeline(c, q.viewer, q.page); break;
@@ -252,7 +252,7 @@ statuses_actor::behavior_type statuses_fn(self_ptr self, statuses_options opts, 
         }
         if (!cursored.empty()) {
           for (auto& [cursor, id] : cursored)
-            ids.push_back(id);
+            ids.emplace_back(id);
           out.newest_cursor = cursored.front().first;
           out.oldest_cursor = cursored.back().first;
         } else if (!ids.empty()) {

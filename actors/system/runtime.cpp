@@ -8,6 +8,7 @@
 #include "actors/jobs/maintenance.hpp"
 #include "actors/jobs/worker_pool.hpp"
 #include "actors/feed/status_cache.hpp"
+#include "actors/protocol/wire.hpp"
 #include "actors/ratelimit/limiter.hpp"
 #include "actors/ratelimit/shedder.hpp"
 #include "actors/trends/trends.hpp"
@@ -57,6 +58,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   auto threads = cfg.actor_threads > 0 ? cfg.actor_threads
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
+  add_message_types(*sys_cfg_);  // the remote part of the protocol (actors/protocol/wire.hpp)
   sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
   life_ = std::make_unique<lifecycle>(*sys_);
   registry_.export_metrics(metrics);

@@ -118,8 +118,8 @@ std::vector<std::int64_t> rank_and_filter(pg::status_bundle& b, const std::vecto
 
 // Finishes a trending-statuses read: order, filter, forget deleted ones, answer.
 void deliver_view(self_ptr self, caf::typed_response_promise<status_view> rp, pg::status_bundle b,
-                  const std::vector<std::int64_t>& ids, std::int64_t viewer) {
-  auto deleted = rank_and_filter(b, ids, viewer);
+                  const std::vector<status_id>& ids, account_id viewer) {
+  auto deleted = rank_and_filter(b, raw_ids(ids), viewer);
   if (!deleted.empty()) {
     self->state.scores->on_removed(deleted);
     self->state.publish_sizes();
@@ -133,7 +133,7 @@ caf::result<status_view> trending_statuses(self_ptr self, const trend_statuses_q
   auto& s = self->state;
   auto limit = static_cast<std::size_t>(std::clamp(q.limit, 0, 100));
   auto offset = static_cast<std::size_t>(std::max(q.offset, 0));
-  auto ids = s.scores->top_statuses(offset, limit);
+  auto ids = ids_of<status_id>(s.scores->top_statuses(offset, limit));
   if (ids.empty())
     return status_view{};
   auto rp = self->make_response_promise<status_view>();
@@ -145,7 +145,7 @@ caf::result<status_view> trending_statuses(self_ptr self, const trend_statuses_q
   // Anonymous readers get viewer-independent rows: the hot-status cache has them.
   if (viewer == 0 && s.cache) {
     self->request(s.cache, s.opts.timeout, hot_get{ids})
-      .then([self, rp, ids](hot_reply& r) { deliver_view(self, rp, std::move(r.bundle), ids, 0); }, fail);
+      .then([self, rp, ids](hot_reply& r) { deliver_view(self, rp, std::move(r.bundle), ids, account_id{}); }, fail);
     return rp;
   }
   // Signed in: viewer flags and visibility (blocks, follows) need one pool job.
@@ -206,7 +206,7 @@ trends_actor::behavior_type trends_fn(self_ptr self, trends_options opts, pg_poo
       auto& s = self->state;
       observe(self, *s.stats);
       s.stats->add(c_removals);
-      s.scores->on_removed(r.ids);
+      s.scores->on_removed(raw_ids(r.ids));
       s.publish_sizes();
     },
     [=](trend_statuses_query& q) -> caf::result<status_view> {

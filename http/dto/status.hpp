@@ -1,6 +1,6 @@
 #pragma once
 // Mastodon's Status entity from a hydrated bundle.
-#include "actors/protocol/messages.hpp"
+#include "actors/protocol/local.hpp"
 #include "storage/pg/statuses.hpp"
 
 #include <nlohmann/json.hpp>

@@ -215,13 +215,13 @@ handler_fn lookup_account(const actors::services& svc) {
     ask(
         *svc.system, res, svc.accounts, timeout_of(svc),
         [res, base = svc.base_url](const storage::pg::account_row& a) { res.json(200, account_json(a, base)); },
-        actors::account_query{0, acct});
+        actors::account_query{account_id{}, acct});
   };
 }
 
 handler_fn get_account(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    std::int64_t id = 0;
+    account_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     ask(

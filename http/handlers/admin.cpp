@@ -136,7 +136,7 @@ handler_fn admin_routes(const actors::services& svc, std::weak_ptr<const router>
 
 handler_fn admin_takedown(const actors::services& svc) {
   return guarded(svc, [svc](request& req, const responder& res) {
-    std::int64_t id = 0;
+    status_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     actors::status_action a;
@@ -197,7 +197,7 @@ handler_fn admin_jobs(const actors::services& svc) {
 
 handler_fn admin_job_action(const actors::services& svc, bool replay) {
   return guarded(svc, [svc, replay](request& req, const responder& res) {
-    std::int64_t id = 0;
+    job_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     ask(*svc.system, res, svc.jobs, milliseconds(svc.cfg->http.request_timeout_ms),

@@ -39,7 +39,7 @@ nlohmann::json relationship_json(const storage::pg::relationship_row& r) {
 
 handler_fn relation_change(const actors::services& svc, actors::relation_verb verb, std::string scope) {
   return [svc, verb, scope](request& incoming, const responder& res) {
-    std::int64_t target = 0;
+    account_id target;
     if (!parse_id(incoming.params["id"], target))
       return res.fail(errc::not_found, "Record not found");
     authenticate(svc, incoming, res, scope, who::user, [svc, res, verb, target, req = incoming](const actors::auth_context& ctx) {
@@ -80,7 +80,7 @@ handler_fn relationships(const actors::services& svc) {
       q.me = ctx.account_id;
       for (auto& [k, v] : req.query_all())
         if (k == "id[]" || k == "id") {
-          std::int64_t id = 0;
+          account_id id;
           if (parse_id(v, id) && q.ids.size() < 100)
             q.ids.push_back(id);
         }
@@ -98,10 +98,10 @@ handler_fn relationships(const actors::services& svc) {
 
 handler_fn account_people(const actors::services& svc, storage::pg::people_kind kind) {
   return [svc, kind](request& req, const responder& res) {
-    std::int64_t id = 0;
+    account_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
-    actors::people_list_query q{kind, 0, id, read_page(req, 40, 80)};
+    actors::people_list_query q{kind, account_id{}, id, read_page(req, 40, 80)};
     ask(*svc.system, res, svc.relationships, timeout_of(svc),
         [svc, res, req](const actors::account_list& l) { send_account_list(res, svc, req, l); }, q);
   };

@@ -106,7 +106,7 @@ handler_fn create_status(const actors::services& svc) {
 
 handler_fn get_status(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    std::int64_t id = 0;
+    status_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, id](const actors::auth_context& ctx) {
@@ -118,7 +118,7 @@ handler_fn get_status(const actors::services& svc) {
 
 handler_fn status_context(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    std::int64_t id = 0;
+    status_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, id](const actors::auth_context& ctx) {
@@ -134,7 +134,7 @@ handler_fn status_context(const actors::services& svc) {
 
 handler_fn status_action(const actors::services& svc, actors::status_verb verb, std::string scope) {
   return [svc, verb, scope](request& incoming, const responder& res) {
-    std::int64_t id = 0;
+    status_id id;
     if (!parse_id(incoming.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     authenticate(svc, incoming, res, scope, who::user, [svc, res, verb, id, req = incoming](const actors::auth_context& ctx) {
@@ -162,7 +162,7 @@ handler_fn status_action(const actors::services& svc, actors::status_verb verb, 
 
 handler_fn status_people(const actors::services& svc, actors::status_people kind) {
   return [svc, kind](request& req, const responder& res) {
-    std::int64_t id = 0;
+    status_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     auto page = read_page(req, 40, 40);
@@ -213,7 +213,7 @@ handler_fn tag_timeline(const actors::services& svc) {
 
 handler_fn account_statuses(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
-    std::int64_t id = 0;
+    account_id id;
     if (!parse_id(req.params["id"], id))
       return res.fail(errc::not_found, "Record not found");
     authenticate_optional(svc, req, res, "read:statuses", [svc, res, req, id](const actors::auth_context& ctx) {

@@ -1,4 +1,5 @@
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
@@ -17,7 +18,7 @@ const char* account_columns =
 
 account_row read_account(const pqxx::row& r) {
   account_row a;
-  a.id = r[0].as<std::int64_t>();
+  a.id = r[0].as<account_id>();
   a.username = r[1].as<std::string>();
   a.display_name = r[2].as<std::string>();
   a.note = r[3].as<std::string>();

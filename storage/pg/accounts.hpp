@@ -1,6 +1,8 @@
 #pragma once
 // Accounts, their users (login credentials) and instance settings. No CAF here;
 // every function runs its own transaction and throws chorus::failure.
+#include "common/model/account.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,21 +14,11 @@ namespace pqxx { class connection_base; class transaction_base; }
 
 namespace chorus::storage::pg {
 
-struct account_row {
-  std::int64_t id = 0;
-  std::string username;
-  std::string display_name;
-  std::string note;
-  bool locked = false;
-  bool bot = false;
-  bool discoverable = true;
-  std::int32_t followers_count = 0;
-  std::int32_t following_count = 0;
-  std::int32_t statuses_count = 0;
-  std::string created_at;      // ISO 8601 UTC with milliseconds
-  std::string last_status_at;  // YYYY-MM-DD, empty when never
-  std::int32_t follow_requests_count = 0;  // pending requests to follow it; filled for its owner only
-};
+// The model types (common/model) under the names storage has always used.
+using account_row = model::account;
+using model::account_page;
+using model::account_update;
+using model::instance_stats;
 
 // Pending follow requests to `account` (for the owner's CredentialAccount).
 std::int32_t follow_requests_count(pqxx::connection_base& c, std::int64_t account);
@@ -60,13 +52,6 @@ std::optional<account_row> account_by_username(pqxx::connection_base& c, const s
 // Login by e-mail (as Mastodon's password grant) or by username.
 std::optional<login_row> login_by_email_or_username(pqxx::connection_base& c, const std::string& login);
 
-struct account_update {
-  std::optional<std::string> display_name;
-  std::optional<std::string> note;
-  std::optional<bool> locked;
-  std::optional<bool> bot;
-  std::optional<bool> discoverable;
-};
 // Applies the fields that are set; not_found when the account does not exist.
 account_row update_account(pqxx::connection_base& c, std::int64_t id, const account_update& u);
 
@@ -79,13 +64,8 @@ bool account_exists(pqxx::connection_base& c, std::int64_t id);
 std::unordered_map<std::string, std::int64_t> account_ids_by_username(pqxx::connection_base& c,
                                                                       const std::vector<std::string>& lower_names);
 
-// A page of accounts, newest first, with the first and last cursor for Link headers.
-struct account_page {
-  std::vector<account_row> accounts;
-  std::int64_t newest_cursor = 0;
-  std::int64_t oldest_cursor = 0;
-};
 // Loads the accounts of (cursor, account id) pairs in that order (unknown ids skipped).
+// A page of accounts (see model::account_page).
 account_page load_account_page(pqxx::connection_base& c, const std::vector<std::pair<std::int64_t, std::int64_t>>& pairs);
 
 // Registration: the account, its user and its first token commit together or
@@ -97,12 +77,6 @@ void touch_sign_in(pqxx::connection_base& c, std::int64_t account_id);
 void touch_sign_in(pqxx::transaction_base& tx, std::int64_t account_id);
 
 // Counts for the instance endpoints.
-struct instance_stats {
-  std::int64_t user_count = 0;
-  std::int64_t status_count = 0;
-  std::int64_t active_month = 0;  // users who signed in or posted in the last 30 days
-  bool registrations_open = true;
-};
 instance_stats load_instance_stats(pqxx::connection_base& c);
 
 // Instance settings (JSON text values) from the `settings` table.

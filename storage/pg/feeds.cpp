@@ -1,4 +1,5 @@
 #include "storage/pg/feeds.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "common/clock.hpp"
 #include "storage/pg/connection.hpp"
@@ -10,7 +11,7 @@ namespace chorus::storage::pg {
 namespace {
 
 feed_entry read_entry(const pqxx::row& r) {
-  return {r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
+  return {r[0].as<status_id>(), r[1].as<account_id>(), r[2].as<account_id>()};
 }
 
 // Columns (id, author, origin author) of `statuses s` joined with its original `o`.
@@ -96,7 +97,7 @@ std::vector<ring_entry> recent_of_author(pqxx::connection_base& c, std::int64_t 
   std::vector<ring_entry> out;
   for (auto& p : post_rows(c, "s.account_id = $1 AND s.deleted_at IS NULL AND s.visibility <> 3 ORDER BY s.id DESC LIMIT $2",
                            author, limit))
-    out.push_back({p.entry, p.in_reply_to_account, p.visibility});
+    out.push_back({p.entry, account_id{p.in_reply_to_account}, p.visibility});
   return out;
 }
 
@@ -127,7 +128,7 @@ feed_snapshot load_snapshot(pqxx::connection_base& c, std::int64_t viewer, int m
   });
 }
 
-viewer_flags load_flags(pqxx::connection_base& c, std::int64_t viewer, const std::vector<std::int64_t>& ids) {
+viewer_flags load_flags(pqxx::connection_base& c, account_id viewer, const std::vector<status_id>& ids) {
   viewer_flags out;
   if (ids.empty())
     return out;
@@ -151,7 +152,7 @@ viewer_flags load_flags(pqxx::connection_base& c, std::int64_t viewer, const std
   });
 }
 
-removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<status_id>& ids) {
   return translated([&] {
     pqxx::work tx(c);
     removal_targets out;

@@ -3,6 +3,7 @@
 // write), a bounded rebuild of one user's timeline, the per-viewer snapshot a
 // feed actor keeps (follows, hidden accounts, interaction flags), the recent
 // statuses of large authors, and who must lose a deleted status. No CAF here.
+#include "common/model/feed.hpp"
 #include "storage/pg/jobs.hpp"
 #include "storage/pg/statuses.hpp"
 
@@ -13,20 +14,8 @@ namespace pqxx { class connection_base; }
 
 namespace chorus::storage::pg {
 
-// One home-timeline item: the status id (a reblog's own id for reblogs), its
-// author, and for a reblog the author of the reblogged status (else 0).
-struct feed_entry {
-  std::int64_t id = 0;
-  std::int64_t author = 0;
-  std::int64_t origin_author = 0;
-};
-
-// A recent status of a large author, with what read-time merging filters on.
-struct ring_entry {
-  feed_entry entry;
-  std::int64_t in_reply_to_account = 0;
-  std::int16_t visibility = 0;
-};
+using model::feed_entry;
+using model::ring_entry;
 
 // What fan-out on write needs to know about a new status.
 struct fanout_post {
@@ -80,7 +69,7 @@ struct viewer_flags {
   std::vector<std::int64_t> favourited, reblogged, bookmarked;  // subsets of the ids asked for
 };
 
-viewer_flags load_flags(pqxx::connection_base& c, std::int64_t viewer, const std::vector<std::int64_t>& ids);
+viewer_flags load_flags(pqxx::connection_base& c, account_id viewer, const std::vector<status_id>& ids);
 
 // For removed statuses: every account whose home timeline may hold them (the
 // authors and the followers of the authors), and the exact entries.
@@ -89,7 +78,7 @@ struct removal_targets {
   std::vector<std::int64_t> accounts;
 };
 
-removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+removal_targets removal_recipients(pqxx::connection_base& c, const std::vector<status_id>& ids);
 
 // The statuses among `ids` that still exist (not deleted), oldest first: what a
 // fan-out job delivers.

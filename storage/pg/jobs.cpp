@@ -1,4 +1,5 @@
 #include "storage/pg/jobs.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "storage/pg/connection.hpp"
 
@@ -36,7 +37,7 @@ failure_arrays arrays_of(const std::vector<job_failure>& failures) {
 // The columns a worker needs: id, kind, payload, priority, attempts, max_attempts.
 job_row claimed_row(const pqxx::row& r, const std::string& queue, int attempt_offset) {
   job_row j;
-  j.id = r[0].as<std::int64_t>();
+  j.id = r[0].as<job_id>();
   j.queue = queue;
   j.kind = r[1].as<std::string>();
   j.payload = r[2].as<std::string>();
@@ -48,7 +49,7 @@ job_row claimed_row(const pqxx::row& r, const std::string& queue, int attempt_of
 
 job_row read_job(const pqxx::row& r) {
   job_row j;
-  j.id = r[0].as<std::int64_t>();
+  j.id = r[0].as<job_id>();
   j.queue = r[1].as<std::string>();
   j.kind = r[2].as<std::string>();
   j.payload = r[3].as<std::string>();
@@ -201,7 +202,7 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
   });
 }
 
-std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, const std::string& owner) {
+std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<job_id>& ids, const std::string& owner) {
   if (ids.empty())
     return 0;
   return translated([&] {
@@ -252,7 +253,7 @@ std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& qu
   });
 }
 
-std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids) {
+std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<job_id>& ids) {
   if (ids.empty())
     return 0;
   return translated([&] {
@@ -313,7 +314,7 @@ std::vector<job_row> locked_session::lock(const std::string& queue, int n) {
 
 bool locked_session::open() const { return impl_->tx != nullptr; }
 
-locked_session::outcome locked_session::finish(const std::vector<std::int64_t>& done,
+locked_session::outcome locked_session::finish(const std::vector<job_id>& done,
                                                const std::vector<job_failure>& failed) {
   auto& s = *impl_;
   outcome out;
@@ -392,7 +393,7 @@ std::string new_incarnation() {
   return out;
 }
 
-std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+std::vector<job_id> replay_dead(pqxx::connection_base& c, const std::vector<job_id>& ids) {
   if (ids.empty())
     return {};
   return translated([&] {
@@ -405,7 +406,7 @@ std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vecto
       " RETURNING j.id",
       bigint_array(ids));
     tx.commit();
-    return id_rows(rows);
+    return ids_of<job_id>(id_rows(rows));
   });
 }
 
@@ -420,7 +421,7 @@ bool active_jobs(pqxx::connection_base& c, const std::string& queue) {
   });
 }
 
-std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids) {
+std::vector<job_id> retry_now(pqxx::connection_base& c, const std::vector<job_id>& ids) {
   if (ids.empty())
     return {};
   return translated([&] {
@@ -429,7 +430,7 @@ std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<
                                " WHERE id = ANY($1::bigint[]) AND state = 'queued' RETURNING id",
                                bigint_array(ids));
     tx.commit();
-    return id_rows(rows);
+    return ids_of<job_id>(id_rows(rows));
   });
 }
 

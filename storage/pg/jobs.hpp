@@ -4,6 +4,8 @@
 // claiming with FOR UPDATE SKIP LOCKED under a lease, batched completion and
 // failure (retry at a given delay, dead after max attempts), lease-expiry
 // reclaim, replay of dead jobs, listing and per-queue depth. No CAF here.
+#include "common/model/job.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -14,6 +16,9 @@
 namespace pqxx { class connection_base; class transaction_base; }
 
 namespace chorus::storage::pg {
+
+using job_row = model::job;
+using model::queue_depth;
 
 struct new_job {
   std::string queue;
@@ -35,22 +40,6 @@ struct enqueued {
 std::vector<enqueued> enqueue_jobs(pqxx::transaction_base& tx, const std::vector<new_job>& jobs);
 std::vector<enqueued> enqueue_jobs(pqxx::connection_base& c, const std::vector<new_job>& jobs);
 
-struct job_row {
-  std::int64_t id = 0;
-  std::string queue;
-  std::string kind;
-  std::string payload;
-  int priority = 0;
-  int attempts = 0;
-  int max_attempts = 0;
-  std::string state;
-  std::string unique_key;
-  std::string last_error;
-  std::string run_at;       // ISO 8601 UTC
-  std::string created_at;
-  std::string lease_owner;
-};
-
 // Up to `n` runnable jobs of `queue` (priority, then run_at), marked running
 // under `owner`'s lease for `lease_s` seconds; attempts counts this claim. Only
 // id, queue, kind, payload, priority, attempts, max_attempts, last_error,
@@ -60,7 +49,7 @@ std::vector<job_row> claim_jobs(pqxx::connection_base& c, const std::string& que
 
 // Deletes finished jobs still leased by `owner` (a job whose lease was lost and
 // reclaimed is not touched). Returns how many were completed.
-std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, const std::string& owner);
+std::size_t complete_jobs(pqxx::connection_base& c, const std::vector<job_id>& ids, const std::string& owner);
 
 struct job_failure {
   std::int64_t id = 0;
@@ -94,10 +83,10 @@ std::string new_incarnation();
 
 // Dead jobs queued again with fresh attempts (skipped when an active job holds the
 // same unique key). Returns the ids replayed.
-std::vector<std::int64_t> replay_dead(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+std::vector<job_id> replay_dead(pqxx::connection_base& c, const std::vector<job_id>& ids);
 
 // Queued jobs waiting for a retry delay made runnable now. Returns their ids.
-std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<std::int64_t>& ids);
+std::vector<job_id> retry_now(pqxx::connection_base& c, const std::vector<job_id>& ids);
 
 // Locked claims, for queues of short jobs (worker_pool_options::locked): the rows
 // stay 'queued' and are held by FOR UPDATE SKIP LOCKED in the caller's open
@@ -106,7 +95,7 @@ std::vector<std::int64_t> retry_now(pqxx::connection_base& c, const std::vector<
 // claim (the lease design's main cost). If the worker dies, the transaction
 // rolls back and the jobs are free at once; attempts counts failed attempts only.
 std::vector<job_row> lock_jobs(pqxx::transaction_base& tx, const std::string& queue, int n);
-std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids);
+std::size_t delete_jobs(pqxx::transaction_base& tx, const std::vector<job_id>& ids);
 std::vector<failed_job> fail_locked_jobs(pqxx::transaction_base& tx, const std::vector<job_failure>& failures);
 
 // A dedicated connection for locked claims: it holds one batch of jobs locked
@@ -130,7 +119,7 @@ public:
     std::vector<failed_job> failed;
   };
   // Deletes the open batch's finished jobs, records its failures and commits.
-  outcome finish(const std::vector<std::int64_t>& done, const std::vector<job_failure>& failed);
+  outcome finish(const std::vector<job_id>& done, const std::vector<job_failure>& failed);
   // Rolls back the open batch (its jobs are free again) and closes the connection.
   void reset();
 
@@ -165,15 +154,6 @@ bool active_jobs(pqxx::connection_base& c, const std::string& queue);
 // Jobs of a queue ("" = all) in a state ("" = all), newest first, before `before_id` (0 = from the newest).
 std::vector<job_row> list_jobs(pqxx::connection_base& c, const std::string& queue, const std::string& state,
                                std::int64_t before_id, int limit);
-
-struct queue_depth {
-  std::string queue;
-  std::int64_t queued = 0;      // waiting, runnable or not yet
-  std::int64_t runnable = 0;    // waiting with run_at passed
-  std::int64_t running = 0;
-  std::int64_t dead = 0;
-  double oldest_runnable_s = 0; // age of the oldest runnable job (0 when none)
-};
 
 std::vector<queue_depth> queue_depths(pqxx::connection_base& c);
 

@@ -1,4 +1,5 @@
 #include "storage/pg/oauth.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "storage/pg/accounts.hpp"
 #include "storage/pg/connection.hpp"
@@ -30,7 +31,7 @@ std::optional<app_row> app_where(pqxx::connection_base& c, const char* where, co
     if (r.empty())
       return std::nullopt;
     app_row a;
-    a.id = r[0][0].as<std::int64_t>();
+    a.id = r[0][0].as<app_id>();
     a.name = r[0][1].as<std::string>();
     a.website = r[0][2].as<std::string>();
     a.redirect_uris = parse_text_array(r[0][3]);
@@ -75,9 +76,9 @@ std::optional<token_row> token_by_hash(pqxx::connection_base& c, const std::stri
     if (r.empty())
       return std::nullopt;
     token_row t;
-    t.id = r[0][0].as<std::int64_t>();
-    t.app_id = r[0][1].as<std::int64_t>();
-    t.account_id = r[0][2].as<std::int64_t>();
+    t.id = r[0][0].as<token_id>();
+    t.app_id = r[0][1].as<app_id>();
+    t.account_id = r[0][2].as<account_id>();
     t.scopes = r[0][3].as<std::string>();
     t.created_at = r[0][4].as<std::int64_t>();
     t.admin = r[0][5].as<bool>();
@@ -124,7 +125,7 @@ std::optional<code_grant> consume_code(pqxx::transaction_base& tx, const std::st
                             code_hash, app_id, redirect_uri);
     if (r.empty())
       return std::nullopt;
-    return code_grant{r[0][0].as<std::int64_t>(), r[0][1].as<std::string>()};
+    return code_grant{r[0][0].as<account_id>(), r[0][1].as<std::string>()};
   } catch (...) {
     rethrow_translated(std::current_exception());
   }

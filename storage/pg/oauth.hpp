@@ -1,5 +1,7 @@
 #pragma once
 // OAuth applications and tokens. Secrets are stored only as SHA-256 digests.
+#include "common/ids.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,7 +12,7 @@ namespace pqxx { class connection_base; class transaction_base; }
 namespace chorus::storage::pg {
 
 struct app_row {
-  std::int64_t id = 0;
+  app_id id;
   std::string name;
   std::string website;  // empty when none
   std::vector<std::string> redirect_uris;
@@ -24,9 +26,9 @@ std::optional<app_row> app_by_client_id(pqxx::connection_base& c, const std::str
 std::optional<app_row> app_by_id(pqxx::connection_base& c, std::int64_t id);
 
 struct token_row {
-  std::int64_t id = 0;
-  std::int64_t app_id = 0;
-  std::int64_t account_id = 0;  // 0 for app-only tokens
+  token_id id;
+  chorus::app_id app_id;
+  chorus::account_id account_id;  // 0 for app-only tokens
   std::string scopes;
   std::int64_t created_at = 0;  // Unix seconds
   bool admin = false;
@@ -50,7 +52,7 @@ void insert_code(pqxx::connection_base& c, const std::string& code_hash, std::in
                  const std::string& scopes, const std::string& redirect_uri, int ttl_seconds);
 
 struct code_grant {
-  std::int64_t account_id = 0;
+  chorus::account_id account_id;
   std::string scopes;
 };
 // Marks the code used and returns what it grants, if it exists, is unused and

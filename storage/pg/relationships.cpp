@@ -1,4 +1,5 @@
 #include "storage/pg/relationships.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
@@ -142,16 +143,16 @@ void unmute(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target) {
   });
 }
 
-std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64_t me,
-                                            const std::vector<std::int64_t>& ids) {
+std::vector<relationship_row> relationships(pqxx::connection_base& c, account_id me,
+                                            const std::vector<account_id>& ids) {
   return translated([&] {
     pqxx::work tx(c);
     return relationships(tx, me, ids);
   });
 }
 
-std::vector<relationship_row> relationships(pqxx::transaction_base& tx, std::int64_t me,
-                                            const std::vector<std::int64_t>& ids) {
+std::vector<relationship_row> relationships(pqxx::transaction_base& tx, account_id me,
+                                            const std::vector<account_id>& ids) {
   return translated([&] {
     std::vector<relationship_row> out;
     auto rows = tx.exec_params(
@@ -172,7 +173,7 @@ std::vector<relationship_row> relationships(pqxx::transaction_base& tx, std::int
       me, bigint_array(ids));
     for (const auto& r : rows) {
       relationship_row x;
-      x.id = r[0].as<std::int64_t>();
+      x.id = r[0].as<account_id>();
       x.following = r[1].as<bool>();
       x.showing_reblogs = r[2].as<bool>();
       x.notifying = r[3].as<bool>();

@@ -2,6 +2,7 @@
 // Follows, follow requests, blocks and mutes. Every change is one transaction
 // that also keeps followers_count / following_count right.
 #include "common/errc.hpp"
+#include "common/model/relationship.hpp"
 #include "storage/pg/statuses.hpp"
 
 #include <cstdint>
@@ -12,19 +13,10 @@ namespace pqxx { class connection_base; class transaction_base; }
 
 namespace chorus::storage::pg {
 
-struct relationship_row {
-  std::int64_t id = 0;  // the other account
-  bool following = false;
-  bool showing_reblogs = false;
-  bool notifying = false;
-  bool followed_by = false;
-  bool blocking = false;
-  bool blocked_by = false;
-  bool muting = false;
-  bool muting_notifications = false;
-  bool requested = false;     // I asked to follow them (they are locked)
-  bool requested_by = false;  // they asked to follow me
-};
+using relationship_row = model::relationship;
+using model::relation_verb;
+using model::relation_change;
+using model::people_kind;
 
 enum class follow_outcome { followed, requested, blocked, self };
 
@@ -45,28 +37,15 @@ void mute(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t me, std:
           std::int64_t duration_s);
 void unmute(pqxx::transaction_base& tx, std::int64_t me, std::int64_t target);
 
-std::vector<relationship_row> relationships(pqxx::connection_base& c, std::int64_t me,
-                                            const std::vector<std::int64_t>& ids);
-std::vector<relationship_row> relationships(pqxx::transaction_base& tx, std::int64_t me,
-                                            const std::vector<std::int64_t>& ids);
+std::vector<relationship_row> relationships(pqxx::connection_base& c, account_id me,
+                                            const std::vector<account_id>& ids);
+std::vector<relationship_row> relationships(pqxx::transaction_base& tx, account_id me,
+                                            const std::vector<account_id>& ids);
 
-enum class people_kind { followers, following, follow_requests, blocks, mutes };
 // (cursor, account id) pairs, newest first: followers/following of `account`,
 // or `account`'s own follow requests, blocks, mutes.
 std::vector<std::pair<std::int64_t, std::int64_t>> people(pqxx::connection_base& c, people_kind kind,
                                                           std::int64_t account, const page& p);
-
-enum class relation_verb : std::uint8_t { follow, unfollow, block, unblock, mute, unmute, authorize, reject };
-
-struct relation_change {      // POST /api/v1/accounts/:id/<verb>, /api/v1/follow_requests/:id/<verb>
-  std::int64_t me = 0;
-  std::int64_t target = 0;
-  relation_verb verb = relation_verb::follow;
-  bool reblogs = true;              // follow
-  bool notify = false;              // follow
-  bool mute_notifications = true;   // mute
-  std::int64_t mute_seconds = 0;    // mute; 0 = until unmuted
-};
 
 // One change of a batch (id pre-assigned for a row it may create), and its outcome.
 struct relation_item {

@@ -1,4 +1,5 @@
 #include "storage/pg/statuses.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
@@ -38,8 +39,8 @@ std::string page_clause(const std::string& col, const page& p, bool& ascending) 
 
 int clamp_limit(int limit) { return std::clamp(limit <= 0 ? 20 : limit, 1, 40); }
 
-std::vector<std::int64_t> id_query(pqxx::connection_base& c, const std::string& sql_head, const std::string& col,
-                                   const page& p, const std::string& param = {}) {
+std::vector<status_id> id_query(pqxx::connection_base& c, const std::string& sql_head, const std::string& col,
+                                const page& p, const std::string& param = {}) {
   return translated([&] {
     bool asc = false;
     auto where = page_clause(col, p, asc);
@@ -47,9 +48,9 @@ std::vector<std::int64_t> id_query(pqxx::connection_base& c, const std::string& 
                std::to_string(clamp_limit(p.limit));
     pqxx::work tx(c);
     auto rows = param.empty() ? tx.exec(sql) : tx.exec_params(sql, param);
-    std::vector<std::int64_t> out;
+    std::vector<status_id> out;
     for (const auto& r : rows)
-      out.push_back(r[0].as<std::int64_t>());
+      out.push_back(r[0].as<status_id>());
     if (asc)
       std::reverse(out.begin(), out.end());
     return out;
@@ -72,23 +73,23 @@ const char* status_columns =
 
 status_row read_status(const pqxx::row& r) {
   status_row s;
-  s.id = r[0].as<std::int64_t>();
-  s.account_id = r[1].as<std::int64_t>();
+  s.id = r[0].as<status_id>();
+  s.account_id = r[1].as<account_id>();
   s.text = r[2].as<std::string>();
   s.content = r[3].as<std::string>();
   s.spoiler_text = r[4].as<std::string>();
   s.sensitive = r[5].as<bool>();
   s.visibility = r[6].as<std::int16_t>();
   s.language = r[7].as<std::string>();
-  s.in_reply_to_id = r[8].as<std::int64_t>();
-  s.in_reply_to_account_id = r[9].as<std::int64_t>();
-  s.reblog_of_id = r[10].as<std::int64_t>();
+  s.in_reply_to_id = r[8].as<status_id>();
+  s.in_reply_to_account_id = r[9].as<account_id>();
+  s.reblog_of_id = r[10].as<status_id>();
   s.replies_count = r[11].as<std::int32_t>();
   s.reblogs_count = r[12].as<std::int32_t>();
   s.favourites_count = r[13].as<std::int32_t>();
   s.created_at = r[14].as<std::string>();
   s.deleted = r[15].as<bool>();
-  s.mention_ids = parse_bigint_array(r[16]);
+  s.mention_ids = ids_of<account_id>(parse_bigint_array(r[16]));
   s.tags = parse_text_array(r[17]);
   s.favourited = r[18].as<bool>();
   s.reblogged = r[19].as<bool>();
@@ -182,11 +183,11 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
       if (!s.idempotency_key.empty()) {
         auto key = std::make_pair(s.account_id, s.idempotency_key);
         if (auto it = existing.find(key); it != existing.end()) {
-          results[i] = {it->second, true, false};
+          results[i] = {status_id{it->second}, true, false};
           continue;
         }
         if (auto it = in_batch.find(key); it != in_batch.end()) {
-          results[i] = {it->second, true, false};
+          results[i] = {status_id{it->second}, true, false};
           continue;
         }
         in_batch[key] = s.id;
@@ -195,7 +196,7 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
       if (s.in_reply_to_id) {
         auto it = parent_author.find(static_cast<std::int64_t>(i));
         if (it == parent_author.end()) {
-          results[i] = {0, false, true};
+          results[i] = {status_id{}, false, true};
           continue;
         }
         reply_account = it->second;
@@ -251,7 +252,7 @@ std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std
           continue;
         auto r = tx.exec_params1("SELECT id FROM statuses WHERE account_id = $1 AND idempotency_key = $2",
                                  batch[i].account_id, batch[i].idempotency_key);
-        results[i] = {r[0].as<std::int64_t>(), true, false};
+        results[i] = {r[0].as<status_id>(), true, false};
       }
     }
     // 5. Mentions, tags and counters of what was inserted.
@@ -300,11 +301,11 @@ std::vector<created_status> create_statuses(pqxx::connection_base& c, const std:
     // One transaction for the whole batch: insert, then load what was created.
     pqxx::work tx(c);
     auto results = insert_statuses(tx, batch);
-    std::vector<std::int64_t> ids;
+    std::vector<status_id> ids;
     for (auto& r : results)
       if (r.id && std::find(ids.begin(), ids.end(), r.id) == ids.end())
         ids.push_back(r.id);
-    auto loaded = load_statuses(tx, ids, 0);
+    auto loaded = load_statuses(tx, ids, account_id{});
     // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
     std::vector<new_job> fanouts;
     for (auto& r : results)
@@ -366,17 +367,17 @@ void keep_visible(status_bundle& b, std::int64_t viewer) {
   b.statuses.swap(kept);
 }
 
-status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
+status_bundle load_statuses(pqxx::connection_base& c, const std::vector<status_id>& ids, account_id viewer) {
   return translated([&] {
     pqxx::work tx(c);
     return load_statuses(tx, ids, viewer);
   });
 }
 
-status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer) {
+status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<status_id>& ids, account_id viewer) {
   return translated([&] {
     status_bundle b;
-    b.statuses = fetch(tx, ids, viewer);
+    b.statuses = fetch(tx, raw_ids(ids), viewer);
     std::vector<std::int64_t> originals;
     for (auto& s : b.statuses)
       if (s.reblog_of_id)
@@ -412,7 +413,7 @@ std::string not_hidden_from(std::int64_t viewer) {
 }
 } // namespace
 
-std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+std::vector<status_id> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
   return id_query(c,
                   "SELECT s.id FROM statuses s WHERE s.deleted_at IS NULL AND s.visibility = 0"
                   " AND s.reblog_of_id IS NULL" +
@@ -420,7 +421,7 @@ std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t
                   "s.id", p);
 }
 
-std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
+std::vector<status_id> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
                                        const page& p) {
   return id_query(c,
                   "SELECT s.id FROM statuses_tags t JOIN statuses s ON s.id = t.status_id"
@@ -461,20 +462,20 @@ std::string home_sql(std::int64_t viewer, const page& p, int limit, bool with_au
          " ORDER BY t.id" + dir + " LIMIT " + n;
 }
 
-std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
+std::vector<status_id> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p) {
   return translated([&] {
     bool asc = p.min_id > 0;  // as page_clause decides
     pqxx::work tx(c);
-    std::vector<std::int64_t> out;
+    std::vector<status_id> out;
     for (const auto& r : tx.exec(home_sql(viewer, p, clamp_limit(p.limit), false)))
-      out.push_back(r[0].as<std::int64_t>());
+      out.push_back(r[0].as<status_id>());
     if (asc)
       std::reverse(out.begin(), out.end());
     return out;
   });
 }
 
-std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
+std::vector<status_id> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
                                            const page& p, bool exclude_replies, bool exclude_reblogs) {
   std::string sql = "SELECT s.id FROM statuses s WHERE s.account_id = " + std::to_string(account) +
                     " AND s.deleted_at IS NULL AND s.visibility <> 3";
@@ -494,10 +495,10 @@ std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_
   return id_query(c, sql, "s.id", p);
 }
 
-std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::connection_base& c, std::int64_t id) {
+std::pair<std::vector<status_id>, std::vector<status_id>> context(pqxx::connection_base& c, std::int64_t id) {
   return translated([&] {
     pqxx::work tx(c);
-    std::vector<std::int64_t> up, down;
+    std::vector<status_id> up, down;
     for (const auto& r : tx.exec_params(
            "WITH RECURSIVE up(id, parent, depth) AS ("
            "  SELECT id, in_reply_to_id, 0 FROM statuses WHERE id = $1"
@@ -505,7 +506,7 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::co
            "  WHERE up.depth < 100)"
            " SELECT id FROM up WHERE id <> $1 ORDER BY depth DESC",
            id))
-      up.push_back(r[0].as<std::int64_t>());
+      up.push_back(r[0].as<status_id>());
     for (const auto& r : tx.exec_params(
            "WITH RECURSIVE down(id, path) AS ("
            "  SELECT id, ARRAY[id] FROM statuses WHERE in_reply_to_id = $1 AND deleted_at IS NULL"
@@ -513,7 +514,7 @@ std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::co
            "  WHERE s.deleted_at IS NULL AND array_length(down.path, 1) < 100)"
            " SELECT id FROM down ORDER BY path LIMIT 4000",
            id))
-      down.push_back(r[0].as<std::int64_t>());
+      down.push_back(r[0].as<status_id>());
     return std::make_pair(up, down);
   });
 }
@@ -680,7 +681,7 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
   if (a.verb == status_verb::takedown) {
     if (!takedown_status(tx, a.id))
       throw failure(errc::not_found, "Record not found");
-    out = load_statuses(tx, {a.id}, 0);
+    out = load_statuses(tx, {a.id}, account_id{});
     if (!out.statuses.empty())
       enqueue_jobs(tx, {revoke_job({a.id}, out.statuses.front().account_id)});
     return out;
@@ -709,7 +710,7 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
       auto id = reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
       if (id == item.new_id)  // a new reblog (an existing one is returned as it is)
         enqueue_jobs(tx, {fanout_job(id)});
-      return load_statuses(tx, {id}, a.viewer);
+      return load_statuses(tx, {status_id{id}}, a.viewer);
     }
     case status_verb::remove:
       if (target.account_id != a.viewer || !delete_status(tx, a.viewer, a.id))

@@ -4,6 +4,7 @@
 // apply_actions) own theirs. Counters change in the same transaction as the rows
 // they count. No CAF, and no rendering: content arrives rendered.
 #include "common/errc.hpp"
+#include "common/model/status.hpp"
 #include "storage/pg/accounts.hpp"
 
 #include <cstdint>
@@ -16,75 +17,22 @@ namespace pqxx { class connection_base; class transaction_base; }
 
 namespace chorus::storage::pg {
 
-enum class visibility : std::int16_t { public_ = 0, unlisted = 1, private_ = 2, direct = 3 };
-
-// A status to store. Storage stores, it does not render: the caller parses
-// `text` and fills `content`, `mention_ids` and `tags` (the statuses actor does,
-// with common/text and account_ids_by_username).
-struct new_status {
-  std::int64_t id = 0;
-  std::int64_t account_id = 0;
-  std::int64_t application_id = 0;
-  std::string text;
-  std::string content;                   // the rendered HTML of `text`
-  std::vector<std::int64_t> mention_ids; // local accounts mentioned in `text`, each once
-  std::vector<std::string> tags;         // its hashtags, lower-case, each once
-  std::string spoiler_text;
-  std::string language;        // "" = none
-  bool sensitive = false;
-  std::int16_t visibility = 0;
-  std::int64_t in_reply_to_id = 0;
-  std::string idempotency_key; // "" = none
-};
-
-struct create_result {
-  std::int64_t id = 0;      // the new status, or the earlier one for a repeated Idempotency-Key
-  bool replayed = false;    // true: an earlier request with the same key created it
-  bool parent_missing = false;  // in_reply_to_id is unknown, deleted or not visible to the author: nothing written
-};
+using model::visibility;
+using model::new_status;
+using model::create_result;
+using status_row = model::status;
+using model::status_bundle;
+using model::page;
+using model::status_verb;
+using model::status_action;
 
 // Creates a batch of statuses with a handful of statements (not one per status):
 // repeated Idempotency-Keys and parents checked, rows inserted with unnest(),
 // mentions, tags and counters (parent replies, author statuses) written, all in `tx`.
 std::vector<create_result> insert_statuses(pqxx::transaction_base& tx, const std::vector<new_status>& batch);
 
-struct status_row {
-  std::int64_t id = 0;
-  std::int64_t account_id = 0;
-  std::string text;
-  std::string content;
-  std::string spoiler_text;
-  bool sensitive = false;
-  std::int16_t visibility = 0;
-  std::string language;
-  std::int64_t in_reply_to_id = 0;
-  std::int64_t in_reply_to_account_id = 0;
-  std::int64_t reblog_of_id = 0;
-  std::int32_t replies_count = 0;
-  std::int32_t reblogs_count = 0;
-  std::int32_t favourites_count = 0;
-  std::string created_at;
-  bool deleted = false;
-  std::vector<std::int64_t> mention_ids;
-  std::vector<std::string> tags;
-  // For the viewer (false without one).
-  bool favourited = false;
-  bool reblogged = false;
-  bool bookmarked = false;
-  bool viewer_follows_author = false;
-  bool blocked = false;  // the author blocks the viewer or the viewer blocks the author
-};
-
-// A hydrated set: the statuses asked for (in order, missing ones skipped), the
-// statuses they reblog, and every account any of them refers to.
-struct status_bundle {
-  std::vector<status_row> statuses;
-  std::unordered_map<std::int64_t, status_row> reblogged;
-  std::unordered_map<std::int64_t, account_row> accounts;
-};
-
-status_bundle load_statuses(pqxx::connection_base& c, const std::vector<std::int64_t>& ids, std::int64_t viewer);
-status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<std::int64_t>& ids, std::int64_t viewer);
+status_bundle load_statuses(pqxx::connection_base& c, const std::vector<status_id>& ids, account_id viewer);
+status_bundle load_statuses(pqxx::transaction_base& tx, const std::vector<status_id>& ids, account_id viewer);
 
 struct created_status {
   create_result result;
@@ -103,32 +51,25 @@ bool visible_to(const status_row& s, std::int64_t viewer);
 // Drops from `b.statuses` what the viewer may not see (and reblogs of such statuses).
 void keep_visible(status_bundle& b, std::int64_t viewer);
 
-struct page {
-  std::int64_t max_id = 0;    // exclusive upper bound (0 = none)
-  std::int64_t since_id = 0;  // exclusive lower bound, newest first
-  std::int64_t min_id = 0;    // exclusive lower bound, oldest first (then returned newest first)
-  int limit = 20;
-};
-
 // Public statuses, without authors the viewer blocks, mutes or is blocked by.
-std::vector<std::int64_t> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
-std::vector<std::int64_t> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
+std::vector<status_id> public_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
+std::vector<status_id> tag_timeline(pqxx::connection_base& c, const std::string& tag, std::int64_t viewer,
                                        const page& p);
 // The viewer's home timeline computed on read (fan-out on read): own statuses and
 // those of followed accounts (their reblogs unless show_reblogs is off), replies
 // only to oneself, the viewer or followed accounts, direct ones only when mentioned,
 // without muted or blocked authors. The feed actors (actors/feed) serve the cached
 // newest 800 and use this only for older pages.
-std::vector<std::int64_t> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
+std::vector<status_id> home_timeline(pqxx::connection_base& c, std::int64_t viewer, const page& p);
 // The home timeline query: status ids (and with `with_authors` their author and
 // the reblogged author) of page `p`, at most `limit` (shared with the feed rebuild).
 std::string home_sql(std::int64_t viewer, const page& p, int limit, bool with_authors);
 
 // Statuses of `account` that `viewer` may see (the owner sees all but direct ones).
-std::vector<std::int64_t> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
+std::vector<status_id> account_statuses(pqxx::connection_base& c, std::int64_t account, std::int64_t viewer,
                                            const page& p, bool exclude_replies, bool exclude_reblogs);
 // Ancestors (oldest first) and descendants (depth-first by id) of a status.
-std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> context(pqxx::connection_base& c, std::int64_t id);
+std::pair<std::vector<status_id>, std::vector<status_id>> context(pqxx::connection_base& c, std::int64_t id);
 
 // Favourites/bookmarks of `account`, paginated by the favourite's own id.
 // Returns (cursor id, status id) pairs, newest first.
@@ -158,16 +99,6 @@ std::int64_t unreblog(pqxx::transaction_base& tx, std::int64_t account, std::int
 std::int64_t takedown_status(pqxx::transaction_base& tx, std::int64_t status);
 // Soft-deletes the author's status (and reblogs of it); false if it is not theirs or gone.
 bool delete_status(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
-
-// takedown: a moderator removes any status (and its reblogs); the viewer is ignored.
-enum class status_verb : std::uint8_t { favourite, unfavourite, reblog, unreblog, bookmark, unbookmark, remove, takedown };
-
-struct status_action {        // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
-  std::int64_t viewer = 0;
-  std::int64_t id = 0;
-  status_verb verb = status_verb::favourite;
-  std::int16_t visibility = 0;  // reblog only
-};
 
 // One interaction of a batch (id pre-assigned for a row it may create).
 struct action_item {

@@ -1,4 +1,5 @@
 #include "storage/pg/trends.hpp"
+#include "storage/pg/ids.hpp"
 
 #include "storage/pg/connection.hpp"
 

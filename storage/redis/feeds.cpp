@@ -90,10 +90,11 @@ std::optional<pg::feed_entry> parse_feed_member(const std::string& m) {
   if (b == std::string::npos)
     return std::nullopt;
   std::string_view v(m);
-  pg::feed_entry e;
-  if (!parse_i64(v.substr(0, a), e.id) || !parse_i64(v.substr(a + 1, b - a - 1), e.author) ||
-      !parse_i64(v.substr(b + 1), e.origin_author))
+  std::int64_t id = 0, author = 0, origin = 0;
+  if (!parse_i64(v.substr(0, a), id) || !parse_i64(v.substr(a + 1, b - a - 1), author) ||
+      !parse_i64(v.substr(b + 1), origin))
     return std::nullopt;
+  pg::feed_entry e{status_id{id}, account_id{author}, account_id{origin}};
   return e;
 }
 

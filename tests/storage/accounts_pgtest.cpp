@@ -25,7 +25,7 @@ struct AccountWrites : ::testing::Test {
     conn = pg::connect({db.dsn(), 5, 5000, "t"});
     pg::migrate(*conn);
     app = next();
-    pg::insert_app(*conn, {app, "test app", "", {"urn:ietf:wg:oauth:2.0:oob"}, "read write", "client", "secret"});
+    pg::insert_app(*conn, {app_id{app}, "test app", "", {"urn:ietf:wg:oauth:2.0:oob"}, "read write", "client", "secret"});
   }
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
   pg::new_account account(const std::string& name) {

@@ -12,6 +12,10 @@ using storage::pg::feed_entry;
 
 namespace {
 
+feed_entry E(std::int64_t id, std::int64_t author, std::int64_t origin) {
+  return {chorus::status_id{id}, chorus::account_id{author}, chorus::account_id{origin}};
+}
+
 struct FeedMirror : ::testing::Test {
   rd::context ctx{"127.0.0.1", std::stoi(test::env("CHORUS_TEST_REDIS_PORT")), std::chrono::milliseconds(2000)};
   std::vector<std::int64_t> accounts;
@@ -41,7 +45,8 @@ struct FeedMirror : ::testing::Test {
 } // namespace
 
 TEST(FeedMirrorMembers, SortLikeTheirSixtyFourBitIds) {
-  feed_entry big{(std::int64_t{1} << 62) + 1, 5, 0}, bigger{(std::int64_t{1} << 62) + 2, 6, 9};
+  feed_entry big{chorus::status_id{(std::int64_t{1} << 62) + 1}, chorus::account_id{5}, {}},
+      bigger{chorus::status_id{(std::int64_t{1} << 62) + 2}, chorus::account_id{6}, chorus::account_id{9}};
   auto a = rd::feed_member(big), b = rd::feed_member(bigger);
   EXPECT_LT(a, b) << "lexicographic order is id order, beyond double precision";
   auto back = rd::parse_feed_member(b);
@@ -55,8 +60,8 @@ TEST(FeedMirrorMembers, SortLikeTheirSixtyFourBitIds) {
 
 TEST_F(FeedMirror, PushNeverCreatesAMirrorAndTrimsToTheCap) {
   auto a = account(), b = account();
-  ctx.call(rd::feed_store(a, {{30, 1, 0}, {20, 1, 0}, {10, 2, 0}}, true, 60));
-  auto touched = ctx.call(rd::feed_push({a, b}, {{40, 3, 0}}, 3));
+  ctx.call(rd::feed_store(a, {E(30, 1, 0), E(20, 1, 0), E(10, 2, 0)}, true, 60));
+  auto touched = ctx.call(rd::feed_push({a, b}, {E(40, 3, 0)}, 3));
   EXPECT_EQ(touched.integer, 1) << "b has no mirror: it is rebuilt on demand, not half-filled";
   EXPECT_FALSE(load(b).exists);
   auto f = load(a);
@@ -78,10 +83,10 @@ TEST_F(FeedMirror, StoreMarksCompletenessAndLoadRefreshesExpiry) {
 
 TEST_F(FeedMirror, RemovalByMemberAndByAuthor) {
   auto a = account(), b = account();
-  std::vector<feed_entry> es{{60, 1, 0}, {50, 2, 1}, {40, 2, 0}, {30, 3, 2}, {20, 1, 0}};
+  std::vector<feed_entry> es{E(60, 1, 0), E(50, 2, 1), E(40, 2, 0), E(30, 3, 2), E(20, 1, 0)};
   ctx.call(rd::feed_store(a, es, true, 60));
   ctx.call(rd::feed_store(b, es, true, 60));
-  EXPECT_EQ(ctx.call(rd::feed_remove({a, b}, {{60, 1, 0}})).integer, 2);
+  EXPECT_EQ(ctx.call(rd::feed_remove({a, b}, {E(60, 1, 0)})).integer, 2);
   EXPECT_EQ(ctx.call(rd::feed_remove_author(a, 1, false)).integer, 1);
   EXPECT_EQ(ids(load(a)), (std::vector<std::int64_t>{50, 40, 30}));
   EXPECT_EQ(ctx.call(rd::feed_remove_author(b, 2, true)).integer, 3) << "by 2, and reblogs of 2";

@@ -77,7 +77,7 @@ TEST_F(Jobs, EnqueueIsIdempotentPerActiveUniqueKey) {
   // Running still counts as active; once finished, the key is free again.
   auto claimed = pg::claim_jobs(*conn, "default", 10, "w", 30);
   EXPECT_TRUE(pg::enqueue_jobs(*conn, {job("a", "k1")})[0].existing);
-  std::vector<std::int64_t> done;
+  std::vector<job_id> done;
   for (auto& j : claimed)
     done.push_back(j.id);
   pg::complete_jobs(*conn, done, "w");
@@ -153,11 +153,11 @@ TEST_F(Jobs, FailuresBackOffThenDieAndDeadJobsReplay) {
   ASSERT_EQ(dead.size(), 1u);
   EXPECT_EQ(dead[0].last_error, "boom 2");
   EXPECT_TRUE(pg::claim_jobs(*conn, "default", 1, "w", 30).empty()) << "dead jobs are kept, not run";
-  EXPECT_EQ(pg::replay_dead(*conn, {id}), std::vector<std::int64_t>{id});
+  EXPECT_EQ(pg::replay_dead(*conn, {job_id{id}}), std::vector<job_id>{job_id{id}});
   auto c3 = pg::claim_jobs(*conn, "default", 1, "w", 30);
   ASSERT_EQ(c3.size(), 1u);
   EXPECT_EQ(c3[0].attempts, 1) << "replay starts the attempts afresh";
-  EXPECT_TRUE(pg::replay_dead(*conn, {id}).empty()) << "only dead jobs replay";
+  EXPECT_TRUE(pg::replay_dead(*conn, {job_id{id}}).empty()) << "only dead jobs replay";
 }
 
 TEST_F(Jobs, ExpiredLeasesAreReclaimedAndTheLostWorkerCannotFinish) {
@@ -169,12 +169,12 @@ TEST_F(Jobs, ExpiredLeasesAreReclaimedAndTheLostWorkerCannotFinish) {
     return !reclaimed.empty();
   }));
   EXPECT_EQ(reclaimed, std::vector<std::int64_t>{id});
-  EXPECT_EQ(pg::complete_jobs(*conn, {id}, "dead-worker"), 0u) << "its lease is gone";
+  EXPECT_EQ(pg::complete_jobs(*conn, {job_id{id}}, "dead-worker"), 0u) << "its lease is gone";
   auto again = pg::claim_jobs(*conn, "default", 1, "live-worker", 30);
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].attempts, 2);
   EXPECT_EQ(again[0].last_error, "lease expired (worker lost)");
-  EXPECT_EQ(pg::complete_jobs(*conn, {id}, "live-worker"), 1u);
+  EXPECT_EQ(pg::complete_jobs(*conn, {job_id{id}}, "live-worker"), 1u);
 }
 
 TEST_F(Jobs, EnqueueJoinsTheCallersTransaction) {
@@ -215,7 +215,7 @@ TEST_F(Jobs, LeasesOfADeadNodeIncarnationAreReclaimedAtOnce) {
   EXPECT_EQ(db.query_value("SELECT last_error FROM jobs WHERE id = " + std::to_string(ids[0].id)),
             "node lost: " + dead + " stopped heartbeating");
   EXPECT_EQ(db.query_value("SELECT count(*) FROM jobs WHERE state = 'running'"), "3");
-  EXPECT_EQ(pg::complete_jobs(*conn, {ids[0].id}, pg::lease_owner(dead, "node-a/default")), 0u) << "its lease is gone";
+  EXPECT_EQ(pg::complete_jobs(*conn, {job_id{ids[0].id}}, pg::lease_owner(dead, "node-a/default")), 0u) << "its lease is gone";
   // Once the fresh claim is older than dead_after with no heartbeat, it goes too.
   db.exec("UPDATE jobs SET updated_at = now() - interval '1 minute' WHERE lease_owner LIKE '" + fresh + "/%'");
   EXPECT_EQ(pg::reclaim_lost(*conn, 10).size(), 1u);

@@ -19,15 +19,15 @@ struct RelationshipChanges : ::testing::Test {
   test::temp_database db;
   std::unique_ptr<pqxx::connection> conn;
   id_generator ids{6};
-  std::int64_t alice = 0, bob = 0, carol = 0, locked = 0;
+  account_id alice, bob, carol, locked;
 
   void SetUp() override {
     conn = pg::connect({db.dsn(), 5, 5000, "t"});
     pg::migrate(*conn);
-    alice = next();
-    bob = next();
-    carol = next();
-    locked = next();
+    alice = account_id{next()};
+    bob = account_id{next()};
+    carol = account_id{next()};
+    locked = account_id{next()};
     pqxx::work tx(*conn);
     pg::insert_account(tx, {alice, "alice", "a@example.com", "x", false, true, "en"});
     pg::insert_account(tx, {bob, "bob", "b@example.com", "x", false, true, "en"});
@@ -39,7 +39,7 @@ struct RelationshipChanges : ::testing::Test {
     pg::update_account(*conn, locked, u);
   }
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
-  pg::relation_item change(std::int64_t me, std::int64_t target, pg::relation_verb verb) {
+  pg::relation_item change(account_id me, account_id target, pg::relation_verb verb) {
     pg::relation_item item;
     item.change.me = me;
     item.change.target = target;
@@ -59,7 +59,7 @@ TEST_F(RelationshipChanges, OneBatchCommitsTheGoodChangesAndFailsTheBadOnesAlone
   auto res = pg::apply_changes(*conn, {
                                         change(bob, alice, v::follow),
                                         change(alice, alice, v::follow),    // oneself
-                                        change(carol, 123456789, v::follow), // no such account
+                                        change(carol, account_id{123456789}, v::follow), // no such account
                                         change(carol, alice, v::follow),
                                         change(bob, bob, v::block),         // oneself
                                         change(carol, locked, v::follow),   // a request

@@ -20,36 +20,36 @@ struct StatusWrites : ::testing::Test {
   test::temp_database db;
   std::unique_ptr<pqxx::connection> conn;
   id_generator ids{5};
-  std::int64_t alice = 0, bob = 0, carol = 0;
+  account_id alice, bob, carol;
 
   void SetUp() override {
     conn = pg::connect({db.dsn(), 5, 5000, "t"});
     pg::migrate(*conn);
     pqxx::work tx(*conn);
-    alice = next();
-    bob = next();
-    carol = next();
+    alice = account_id{next()};
+    bob = account_id{next()};
+    carol = account_id{next()};
     pg::insert_account(tx, {alice, "alice", "a@example.com", "x", false, true, "en"});
     pg::insert_account(tx, {bob, "bob", "b@example.com", "x", false, true, "en"});
     pg::insert_account(tx, {carol, "carol", "c@example.com", "x", false, true, "en"});
     tx.commit();
   }
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
-  pg::new_status make(std::int64_t who, const std::string& text, std::int16_t vis = 0) {
+  pg::new_status make(account_id who, const std::string& text, std::int16_t vis = 0) {
     pg::new_status s;
-    s.id = next();
+    s.id = status_id{next()};
     s.account_id = who;
     s.text = text;
     s.content = "<p>" + text + "</p>";
     s.visibility = vis;
     return s;
   }
-  std::int64_t post(std::int64_t who, const std::string& text, std::int16_t vis = 0) {
+  status_id post(account_id who, const std::string& text, std::int16_t vis = 0) {
     auto r = pg::create_statuses(*conn, {make(who, text, vis)});
     return r.at(0).result.id;
   }
   std::string count(const std::string& sql) { return db.query_value("SELECT count(*) FROM " + sql); }
-  pg::action_item act(std::int64_t viewer, std::int64_t id, pg::status_verb verb, std::int16_t vis = 0) {
+  pg::action_item act(account_id viewer, status_id id, pg::status_verb verb, std::int16_t vis = 0) {
     return {{viewer, id, verb, vis}, next()};
   }
 };
@@ -61,7 +61,7 @@ TEST_F(StatusWrites, CreateStoresThePreparedValuesAndEnqueuesFanOut) {
   hello.mention_ids = {bob};
   hello.tags = {"news"};
   auto orphan = make(bob, "reply");
-  orphan.in_reply_to_id = 999999;  // no such parent
+  orphan.in_reply_to_id = status_id{999999};  // no such parent
   auto res = pg::create_statuses(*conn, {hello, orphan});
   ASSERT_EQ(res.size(), 2u);
   EXPECT_EQ(res[0].result.id, hello.id);
@@ -70,7 +70,7 @@ TEST_F(StatusWrites, CreateStoresThePreparedValuesAndEnqueuesFanOut) {
   const auto& s = res[0].bundle.statuses[0];
   EXPECT_EQ(s.content, "<p>rendered by the caller</p>");  // stored as given, not rendered again
   EXPECT_EQ(s.text, "hello @bob #News");
-  EXPECT_EQ(s.mention_ids, std::vector<std::int64_t>{bob});
+  EXPECT_EQ(s.mention_ids, std::vector<account_id>{bob});
   EXPECT_EQ(s.tags, std::vector<std::string>{"news"});
   EXPECT_EQ(res[0].bundle.accounts.count(alice), 1u);  // the author
   EXPECT_EQ(res[0].bundle.accounts.count(bob), 1u);    // and the mentioned
@@ -88,7 +88,7 @@ TEST_F(StatusWrites, ActionBatchFailsOnlyTheFailingItems) {
   auto theirs = post(bob, "bob's");
   auto res = pg::apply_actions(*conn, {
                                         act(bob, open, pg::status_verb::favourite),
-                                        act(bob, 987654321, pg::status_verb::favourite),   // no such status
+                                        act(bob, status_id{987654321}, pg::status_verb::favourite),   // no such status
                                         act(carol, open, pg::status_verb::bookmark),
                                         act(carol, direct, pg::status_verb::reblog),       // not visible to carol
                                         act(bob, open, pg::status_verb::remove),           // not bob's
@@ -146,8 +146,8 @@ TEST_F(StatusWrites, RemoveAnswersTheStatusAsItWasAndTakedownRemovesAny) {
   auto mine = post(alice, "to delete");
   auto other = post(bob, "to take down");
   auto res = pg::apply_actions(*conn, {act(alice, mine, pg::status_verb::remove),
-                                       act(0, other, pg::status_verb::takedown),
-                                       act(0, 424242, pg::status_verb::takedown)});
+                                       act(account_id{}, other, pg::status_verb::takedown),
+                                       act(account_id{}, status_id{424242}, pg::status_verb::takedown)});
   ASSERT_EQ(res.size(), 3u);
   EXPECT_EQ(res[0].code, errc::ok);
   ASSERT_EQ(res[0].bundle.statuses.size(), 1u);

@@ -24,14 +24,14 @@ struct StatusBatch : ::testing::Test {
   test::temp_database db;
   std::unique_ptr<pqxx::connection> conn;
   id_generator ids{1};
-  std::int64_t alice = 0, bob = 0;
+  account_id alice, bob;
 
   void SetUp() override {
     conn = pg::connect({db.dsn(), 5, 5000, "t"});
     pg::migrate(*conn);
     pqxx::work tx(*conn);
-    alice = static_cast<std::int64_t>(ids.next());
-    bob = static_cast<std::int64_t>(ids.next());
+    alice = account_id{static_cast<std::int64_t>(ids.next())};
+    bob = account_id{static_cast<std::int64_t>(ids.next())};
     pg::insert_account(tx, {alice, "alice", "a@example.com", "x", false, true, "en"});
     pg::insert_account(tx, {bob, "bob", "b@example.com", "x", false, true, "en"});
     tx.commit();
@@ -43,29 +43,29 @@ struct StatusBatch : ::testing::Test {
     return actors::spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
   }
   // `n` more accounts named <prefix>0…, committed.
-  std::vector<std::int64_t> make_accounts(const std::string& prefix, int n) {
-    std::vector<std::int64_t> out;
+  std::vector<account_id> make_accounts(const std::string& prefix, int n) {
+    std::vector<account_id> out;
     pqxx::work tx(*conn);
     for (int i = 0; i < n; ++i) {
       auto id = static_cast<std::int64_t>(ids.next());
       auto name = prefix + std::to_string(i);
       pg::insert_account(tx, {id, name, name + "@example.com", "x", false, true, "en"});
-      out.push_back(id);
+      out.emplace_back(id);
     }
     tx.commit();
     return out;
   }
-  pg::new_status make(std::int64_t who, const std::string& text, const std::string& key = {},
-                      std::int64_t reply = 0) {
+  pg::new_status make(account_id who, const std::string& text, const std::string& key = {},
+                      status_id reply = status_id{}) {
     pg::new_status s;
-    s.id = static_cast<std::int64_t>(ids.next());
+    s.id = status_id{static_cast<std::int64_t>(ids.next())};
     s.account_id = who;
     s.text = text;
     s.idempotency_key = key;
     s.in_reply_to_id = reply;
     // Storage stores what the caller prepared (the statuses actor does this).
     auto p = text::parse(text);
-    std::map<std::string, std::int64_t> local{{"alice", alice}, {"bob", bob}};
+    std::map<std::string, account_id> local{{"alice", alice}, {"bob", bob}};
     s.content = text::render(text, "https://c.example",
                              [&](const std::string& u) { return local.count(text::lower(u)) > 0; });
     for (auto& m : p.mentions)
@@ -89,7 +89,7 @@ TEST_F(StatusBatch, OneBatchWritesRowsMentionsTagsAndCounters) {
     batch.push_back(make(i % 2 ? alice : bob, "hi @alice @bob #t" + std::to_string(i % 5), "", root.id));
   batch.push_back(make(alice, "dup", "k"));
   batch.push_back(make(alice, "dup again", "k"));    // same key in the same batch
-  batch.push_back(make(bob, "orphan", "", 424242)); // no such parent
+  batch.push_back(make(bob, "orphan", "", status_id{424242})); // no such parent
   pqxx::work tx(*conn);
   auto res = pg::insert_statuses(tx, batch);
   tx.commit();
@@ -176,7 +176,7 @@ TEST_F(StatusBatch, ConcurrentInteractionsCommitTogetherAndFailAlone) {
       env.sys, statuses, actors::status_action{fan, target.id, actors::status_verb::favourite, 0}, results);
   // One bad item in the same batches: it fails alone.
   test::send_async<actors::status_view>(
-    env.sys, statuses, actors::status_action{fans[0], 987654321, actors::status_verb::favourite, 0}, results);
+    env.sys, statuses, actors::status_action{fans[0], status_id{987654321}, actors::status_verb::favourite, 0}, results);
   ASSERT_TRUE(test::wait_until([&] { return env.counters("batcher", "statuses.actions")["queued"] > 10; }));
   lock_tx.commit();
   ASSERT_TRUE(test::wait_until([&] { return results->total() == fans.size() + 1; }, std::chrono::seconds(30)));

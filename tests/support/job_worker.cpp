@@ -7,6 +7,7 @@
 // usage: job_worker DSN OWNER LEASE_MS POLL_MS lease|locked
 #include "actors/db/pg_pool.hpp"
 #include "actors/jobs/worker_pool.hpp"
+#include "storage/pg/ids.hpp"
 #include "support/actors.hpp"
 
 #include <caf/typed_event_based_actor.hpp>

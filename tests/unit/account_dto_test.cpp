@@ -12,7 +12,7 @@ TEST(AccountDto, NotesAreEscapedHtml) {
 
 TEST(AccountDto, MastodonShape) {
   storage::pg::account_row a;
-  a.id = 117663143633981440;
+  a.id = account_id{117663143633981440};
   a.username = "alice";
   a.display_name = "Alice";
   a.created_at = "2026-11-23T01:24:49.141Z";

@@ -19,28 +19,28 @@ std::string fill(const actors::rendered_status& t, std::uint8_t flags) {
 pg::status_bundle bundle() {
   pg::status_bundle b;
   pg::account_row a;
-  a.id = 7;
+  a.id = account_id{7};
   a.username = "alice";
   a.created_at = "2026-11-23T01:24:49.141Z";
-  b.accounts.emplace(7, a);
+  b.accounts.emplace(account_id{7}, a);
   pg::account_row r = a;
-  r.id = 8;
+  r.id = account_id{8};
   r.username = "bob";
-  b.accounts.emplace(8, r);
+  b.accounts.emplace(account_id{8}, r);
   pg::status_row s;
-  s.id = 100;
-  s.account_id = 7;
+  s.id = status_id{100};
+  s.account_id = account_id{7};
   s.content = "<p>flags: \"true\" and \\u0001 stay text</p>";  // look-alikes of markers are left alone
   s.created_at = "2026-11-23T01:25:00.000Z";
   s.favourites_count = 3;
   b.statuses.push_back(s);
   pg::status_row rb;
-  rb.id = 101;
-  rb.account_id = 8;
-  rb.reblog_of_id = 100;
+  rb.id = status_id{101};
+  rb.account_id = account_id{8};
+  rb.reblog_of_id = status_id{100};
   rb.created_at = "2026-11-23T01:26:00.000Z";
   b.statuses.push_back(rb);
-  b.reblogged.emplace(100, s);
+  b.reblogged.emplace(status_id{100}, s);
   return b;
 }
 
@@ -54,7 +54,7 @@ TEST(StatusTemplate, FilledTemplateEqualsTheFullRendering) {
       ASSERT_TRUE(t);
       EXPECT_EQ(t->flags_of, 100) << "a reblog shows the viewer's flags of the original";
       auto viewer = b;
-      for (auto* row : {&viewer.statuses[0], &viewer.reblogged.at(100)}) {
+      for (auto* row : {&viewer.statuses[0], &viewer.reblogged.at(status_id{100})}) {
         row->favourited = flags & 1;
         row->reblogged = flags & 2;
         row->bookmarked = flags & 4;

@@ -1,0 +1,158 @@
+#pragma once
+// Node-local messages: they carry closures, shared pointers or one node's
+// connections and batches, so they never cross nodes. Each is marked with
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE (no wire form); a remote actor offering one of
+// them would be a design error. The remote part of the catalogue is
+// messages.hpp; wire.hpp registers it.
+#include "actors/protocol/messages.hpp"
+#include "storage/pg/jobs.hpp"
+#include "storage/pg/relationships.hpp"
+#include "storage/pg/statuses.hpp"
+#include "storage/redis/context.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/error.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace pqxx { class connection_base; }
+
+namespace chorus::actors {
+
+// ---- Pools: work for one node's connections and threads ---------------------
+
+// A unit of Postgres work run by a pool worker on its own connection. `run` opens
+// and commits its own transaction(s) and writes its results into state it captured
+// (e.g. a shared_ptr); exceptions are translated and returned as the reply error.
+// `items` says how many logical requests this call carries (a batch of N → N).
+struct db_call {
+  std::string name;
+  std::function<void(pqxx::connection_base&)> run;
+  std::uint32_t items = 1;
+};
+
+// Blocking work for the blocking pool (no connection): runs on a worker thread.
+struct blocking_call {
+  std::string name;
+  std::function<void()> run;
+};
+
+// One client request to the Redis actor: its commands go out in one pipeline
+// (possibly together with other clients' commands) and come back in order.
+struct redis_request {
+  std::vector<storage::redis::command> commands;
+};
+
+struct redis_result {
+  std::vector<storage::redis::reply> replies;
+};
+
+// ---- Batch items: one request inside a group commit -------------------------
+
+// What the status-creation batcher takes: the fields to store, whose content,
+// mention_ids and tags are still to be filled from the text (on the pool worker,
+// with one look-up of the mentioned usernames per batch; see actors/statuses).
+struct status_draft {
+  model::new_status fields;
+  std::string base_url;  // for links in the rendered content
+};
+
+// What the status-creation batcher answers per request.
+struct status_created {
+  model::create_result result;
+  status_view view;
+};
+
+// One interaction for the interactions batcher (id pre-assigned for new rows), and
+// its outcome: the status after the action, or an error for this item alone.
+using action_item = storage::pg::action_item;
+using action_outcome = storage::pg::action_outcome;
+// One relationship change for the relationships batcher, and its outcome.
+using relation_item = storage::pg::relation_item;
+using relation_outcome = storage::pg::relation_outcome;
+
+// ---- Home timeline: the HTTP layer's callback path ---------------------------
+
+// A home-timeline read answered through a callback instead of a response
+// message: the HTTP layer's hottest path (no bridge actor, no per-request CAF
+// timeout; every step behind it has its own deadline, so the callback always
+// runs). Exactly one of the two arguments is set. A remote feed is asked with
+// home_query instead.
+struct home_request {
+  home_query q;
+  std::function<void(const status_view*, const caf::error*)> reply;
+};
+
+// ---- Hot-status cache (one per node) -----------------------------------------
+
+struct hot_get {              // multi-get of viewer-independent rows
+  std::vector<status_id> ids;
+};
+
+// A status rendered once as Mastodon JSON with the viewer's flags left open:
+// text[0] slot[0] text[1] … text[n]; each slot is "true"/"false" for one flag
+// (1 favourited, 2 reblogged, 4 bookmarked) of the status `flags_of` (the
+// original, for reblogs).
+struct rendered_status {
+  std::vector<std::string> text;
+  std::vector<std::uint8_t> slots;
+  status_id flags_of;
+};
+
+using status_renderer =
+  std::function<std::shared_ptr<const rendered_status>(const model::status&, const model::status_bundle&)>;
+
+struct renderer_install {     // the HTTP layer hands its renderer to the hot-status cache
+  status_renderer render;
+};
+
+struct hot_reply {
+  model::status_bundle bundle;
+  std::unordered_map<status_id, std::shared_ptr<const rendered_status>> rendered;  // when a renderer is installed
+};
+
+// ---- Job sessions (locked claims) --------------------------------------------
+
+struct lock_claim {
+  std::string queue;
+  int n = 0;
+};
+
+struct lock_batch {
+  std::vector<model::job> jobs;
+};
+
+struct lock_finish {
+  std::vector<job_id> done;
+  std::vector<storage::pg::job_failure> failed;
+};
+
+struct lock_outcome {
+  std::size_t completed = 0;
+  std::vector<storage::pg::failed_job> failed;
+};
+
+} // namespace chorus::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::db_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::blocking_call)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::redis_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_draft)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::status_created)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_item)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_claim)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
