@@ -2,6 +2,7 @@
 // The typed interface of every Chorus actor role: one alias per role, one line per handler.
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/messages.hpp"
+#include "actors/protocol/worker.hpp"
 
 #include <caf/error.hpp>
 #include <caf/replies_to.hpp>
@@ -19,9 +20,7 @@ using pg_pool_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, std::uint64_t>>;                     // job deadline passed
 
 // One pooled Postgres connection on its own thread (spawned detached by the pool).
-using pg_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, db_call>,                          // run job id
-  caf::reacts_to<reconnect_atom>>;                                 // try to (re)open the connection
+using pg_worker_actor = worker_actor<db_call>;
 
 // Redis manager: coalesces concurrent requests into pipelines for its connection worker.
 using redis_actor = caf::typed_actor<

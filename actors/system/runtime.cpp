@@ -70,7 +70,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   po.queue_limit = cfg.pg.queue_limit;
   po.queue_timeout = std::chrono::milliseconds(cfg.pg.queue_timeout_ms);
   po.job_timeout = std::chrono::milliseconds(cfg.pg.statement_timeout_ms + 1000);
-  po.reconnect_max = std::chrono::milliseconds(cfg.pg.reconnect_max_ms);
+  po.reconnect.cap = std::chrono::milliseconds(cfg.pg.reconnect_max_ms);
 
   redis_options ro;
   ro.host = cfg.redis.host;
