@@ -26,13 +26,11 @@ using pg_worker_actor = worker_actor<db_call>;
 using redis_actor = caf::typed_actor<
   caf::replies_to<redis_request>::with<redis_result>,              // run commands, replies in order
   caf::replies_to<stats_atom>::with<redis_status>,                 // counters snapshot
-  caf::reacts_to<done_atom, std::uint64_t, redis_result, caf::error>, // worker finished pipeline id
-  caf::reacts_to<conn_atom, bool>>;                                // worker connection up/down
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>, // worker finished pipeline id
+  caf::reacts_to<conn_atom, std::uint32_t, bool>>;                 // worker connection up/down
 
 // One Redis connection on its own thread.
-using redis_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, redis_request>,                    // run pipeline id
-  caf::reacts_to<reconnect_atom>>;
+using redis_worker_actor = worker_actor<redis_call>;
 
 // Per-node status: liveness, readiness of dependencies, cluster node list, heartbeat.
 using node_actor = caf::typed_actor<

@@ -78,7 +78,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   ro.timeout = std::chrono::milliseconds(cfg.redis.timeout_ms);
   ro.queue_limit = cfg.redis.queue_limit;
   ro.max_pipeline = cfg.redis.max_pipeline;
-  ro.reconnect_max = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
+  ro.reconnect.cap = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
 
   svc_.system = sys_.get();
   svc_.cfg = &cfg_;
