@@ -43,10 +43,10 @@ using node_actor = caf::typed_actor<
 // Bounded pool for CPU-heavy or blocking work without a connection.
 using blocking_pool_actor = caf::typed_actor<
   caf::replies_to<blocking_call>::with<ok_atom>,                   // run on a worker thread
-  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>>;  // worker i finished job id
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>,  // worker i finished job id
+  caf::reacts_to<conn_atom, std::uint32_t, bool>>;                 // (always up: its workers own no connection)
 
-using blocking_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, blocking_call>>;                   // run job id
+using blocking_worker_actor = worker_actor<blocking_call>;
 
 // OAuth: applications, token grants, revocation, and bearer-token authentication
 // (cached per node for oauth.cache_ttl).
