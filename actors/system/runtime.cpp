@@ -129,6 +129,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     lo.lease = std::chrono::milliseconds(cfg.ratelimit.lease_ms);
     lo.redis_host = cfg.redis.host;
     lo.redis_port = cfg.redis.port;
+    lo.reconnect.cap = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
     svc_.limits = spawn_limiter(*sys_, lo, registry_, &metrics);
     life_->on_stop("limiter", [l = svc_.limits] { l->stop(); });
   }
