@@ -7,6 +7,7 @@
 #include "actors/protocol/atoms.hpp"
 #include "actors/protocol/local.hpp"
 #include "actors/protocol/messages.hpp"
+#include "actors/protocol/worker.hpp"
 
 #include <caf/error.hpp>
 #include <caf/replies_to.hpp>
@@ -24,21 +25,17 @@ using pg_pool_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, std::uint64_t>>;                     // job deadline passed
 
 // One pooled Postgres connection on its own thread (spawned detached by the pool).
-using pg_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, db_call>,                          // run job id
-  caf::reacts_to<reconnect_atom>>;                                 // try to (re)open the connection
+using pg_worker_actor = worker_actor<db_call>;
 
 // Redis manager: coalesces concurrent requests into pipelines for its connection worker.
 using redis_actor = caf::typed_actor<
   caf::replies_to<redis_request>::with<redis_result>,              // run commands, replies in order
   caf::replies_to<stats_atom>::with<redis_status>,                 // counters snapshot
-  caf::reacts_to<done_atom, std::uint64_t, redis_result, caf::error>, // worker finished pipeline id
-  caf::reacts_to<conn_atom, bool>>;                                // worker connection up/down
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>, // worker finished pipeline id
+  caf::reacts_to<conn_atom, std::uint32_t, bool>>;                 // worker connection up/down
 
 // One Redis connection on its own thread.
-using redis_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, redis_request>,                    // run pipeline id
-  caf::reacts_to<reconnect_atom>>;
+using redis_worker_actor = worker_actor<redis_call>;
 
 // Per-node status: liveness, readiness of dependencies, cluster node list, heartbeat.
 using node_actor = caf::typed_actor<
@@ -51,10 +48,10 @@ using node_actor = caf::typed_actor<
 // Bounded pool for CPU-heavy or blocking work without a connection.
 using blocking_pool_actor = caf::typed_actor<
   caf::replies_to<blocking_call>::with<ok_atom>,                   // run on a worker thread
-  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>>;  // worker i finished job id
+  caf::reacts_to<done_atom, std::uint32_t, std::uint64_t, bool, caf::error>,  // worker i finished job id
+  caf::reacts_to<conn_atom, std::uint32_t, bool>>;                 // (always up: its workers own no connection)
 
-using blocking_worker_actor = caf::typed_actor<
-  caf::reacts_to<std::uint64_t, blocking_call>>;                   // run job id
+using blocking_worker_actor = worker_actor<blocking_call>;
 
 // OAuth: applications, token grants, revocation, and bearer-token authentication
 // (cached per node for oauth.cache_ttl).

@@ -9,8 +9,9 @@
 // in flight into one pipeline of GCRA scripts (storage/redis/ratelimit.hpp),
 // so the authoritative budget is Redis's and is shared by every node. If Redis
 // fails, the shard decides from its own buckets (the same GCRA, this node only)
-// for `retry_redis` before trying Redis again; the outage is logged once and
-// every local decision is counted in chorus_ratelimit_fallback_total.
+// until it has reconnected (attempts after backoff with full jitter,
+// `reconnect`); the outage is logged once and every local decision is counted
+// in chorus_ratelimit_fallback_total.
 //
 // Leases: a bucket asked for again within `lease` takes a lease of tokens
 // (sized to its rate, at most `lease_tokens` and a tenth of its limit) from
@@ -31,6 +32,7 @@
 // about twice `lease`.
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
+#include "common/backoff.hpp"
 #include "common/gcra.hpp"
 
 #include <caf/actor.hpp>
@@ -54,7 +56,9 @@ struct limiter_options {
   std::string redis_host = "127.0.0.1";        // each shard has its own connection
   int redis_port = 6379;
   std::chrono::milliseconds timeout{500};      // a Redis answer slower than this: decide locally
-  std::chrono::milliseconds retry_redis{1'000}; // after a failure, local decisions this long
+  backoff_policy reconnect{std::chrono::milliseconds(1'000), std::chrono::milliseconds(5'000)};
+                                               // after a failure, local decisions until a reconnect
+                                               // succeeds (cap: redis.reconnect_max_ms)
   std::size_t local_buckets = 100'000;         // per shard, for the fallback
   std::function<std::int64_t()> now_us;        // the fallback's clock (default: the system clock)
   bool shared = true;                          // false: every decision is this node's (no Redis)

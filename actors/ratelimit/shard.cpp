@@ -1,9 +1,16 @@
 // A rate-limit shard: batches the checks of its buckets into one Redis
 // pipeline of GCRA scripts, hands out leases, and decides locally while Redis
-// is unreachable (see limiter.hpp).
+// is unreachable (see limiter.hpp). A shard is a detached worker with its own
+// manager inside: it owns its Redis connection through the worker pattern's
+// core (actors/workers/worker_core.hpp: inline open, reopen after backoff with
+// full jitter) and runs its own batches on it. Handing each batch to a separate
+// worker actor, as the Redis actor does, cost two thread hand-offs per batch:
+// bench_ratelimit_decisions measured a third of the shared decisions per second.
 #include "actors/ratelimit/shard.hpp"
 
 #include "actors/protocol/errors.hpp"
+#include "actors/redis/redis_connection.hpp"
+#include "actors/workers/worker_core.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -21,7 +28,6 @@ namespace chorus::actors {
 namespace {
 
 namespace rd = storage::redis;
-using clock_type = std::chrono::steady_clock;
 using flush_atom = caf::atom_constant<caf::atom("rlflush")>;
 using lease_atom = caf::atom_constant<caf::atom("rllease")>;
 
@@ -30,10 +36,9 @@ enum counter : std::size_t { c_decisions, c_denied, c_redis_calls, c_fallbacks, 
 struct shard_state {
   static inline const char* name = "chorus.ratelimit_shard";
   std::shared_ptr<const limiter_options> opts;
-  std::unique_ptr<rd::context> redis;  // this shard's own connection
+  worker_core<redis_connection> redis;  // this shard's own connection (shared mode)
   std::vector<rl_check> pending;
   bool flush_queued = false;
-  clock_type::time_point local_until{};  // Redis failed: decide locally until then
   // Shards of this node that cannot reach Redis: the outage is logged when the
   // first one fails and its end when the last one is back.
   std::shared_ptr<std::atomic<int>> outage;
@@ -86,7 +91,6 @@ void decide_locally(shard_state& s, const rl_check& c) {
 
 void outage(shard_ptr self, const std::string& why) {
   auto& s = self->state;
-  s.local_until = clock_type::now() + s.opts->retry_redis;
   if (!s.in_outage && (s.in_outage = true, s.outage->fetch_add(1) == 0)) {
     log::write(log::level::warn, "rate limits: redis unavailable, limiting per node until it is back",
                {{"error", why}});
@@ -282,33 +286,34 @@ std::vector<rl_check> apply(shard_ptr self, std::vector<rl_check>& batch, const 
   return noscript;
 }
 
-// Sends `cmds`; on failure (connection, timeout) marks the outage and returns nullopt.
+// Schedules the next attempt to reopen the connection, if it is closed and none is.
+void schedule_reopen(shard_ptr self) {
+  if (auto delay = self->state.redis.next_attempt())
+    self->delayed_send(self, *delay, reconnect_atom::value);
+}
+
+// Sends `cmds` (opening the connection first if it is closed); on failure
+// (connection, timeout) marks the outage and returns nullopt. A connection that
+// was open may have gone stale (Redis restarted while this shard was idle): one
+// fresh attempt before calling it an outage, but never after a timeout (Redis
+// may have run the scripts: sending them again would charge every bucket twice).
 std::optional<std::vector<rd::reply>> pipeline(shard_ptr self, const std::vector<rd::command>& cmds) {
   auto& s = self->state;
-  // A connection that was open may have gone stale (Redis restarted while this
-  // shard was idle): one fresh attempt before calling it an outage.
-  for (int attempt = s.redis->connected() ? 2 : 1; attempt > 0; --attempt) {
-    try {
-      if (!s.redis->connected())
-        s.redis->connect();
-      s.stats->add(c_redis_calls);
-      auto replies = s.redis->pipeline(cmds);
-      recovered(self);
-      return replies;
-    } catch (const std::exception& e) {
-      s.redis->disconnect();
-      // A timeout may come after Redis ran the scripts: sending them again would
-      // charge every bucket twice. Only a connection found dead is retried.
-      std::string why = e.what();
-      bool timed_out = why.find("temporarily unavailable") != std::string::npos ||
-                       why.find("timed out") != std::string::npos;
-      if (attempt == 1 || timed_out) {
-        outage(self, why);
-        break;
-      }
-    }
+  std::vector<rd::reply> replies;
+  redis_call job{"ratelimit.batch",
+                 [&](rd::context& c) {
+                   s.stats->add(c_redis_calls);
+                   replies = c.pipeline(cmds);
+                 },
+                 true};
+  auto err = s.redis.run(job);
+  schedule_reopen(self);
+  if (err) {
+    outage(self, description_of(err));
+    return std::nullopt;
   }
-  return std::nullopt;
+  recovered(self);
+  return replies;
 }
 
 void decide_all_locally(shard_state& s, std::vector<rl_check>& checks) {
@@ -381,7 +386,8 @@ void flush(shard_ptr self) {
     batch = from_leases(s, std::move(batch));
   if (batch.empty())
     return;
-  if (!s.opts->shared || clock_type::now() < s.local_until)
+  // Redis failed: this node decides until the scheduled reconnect succeeds.
+  if (!s.opts->shared || (!s.redis.is_open() && s.redis.reopen_scheduled()))
     return decide_all_locally(s, batch);
   send_batch(self, std::move(batch));
 }
@@ -393,9 +399,13 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
   st.outage = std::move(outage);
   st.leases = std::move(leases);
   st.opts = std::move(opts);
-  st.redis = std::make_unique<rd::context>(st.opts->redis_host, st.opts->redis_port, st.opts->timeout);
   st.stats = reg->enlist(self, "ratelimit", "shard-" + std::to_string(index),
                          {"decisions", "denied", "redis_calls", "fallbacks", "local_buckets", "leases"});
+  worker_options wo;  // no kind, no log lines: the shard logs the outage itself
+  wo.index = static_cast<std::uint32_t>(index);
+  wo.reconnect = st.opts->reconnect;
+  st.redis = worker_core<redis_connection>(
+    redis_connection{st.opts->redis_host, st.opts->redis_port, st.opts->timeout}, std::move(wo));
   st.allowed.assign(st.opts->policies.size(), nullptr);
   st.denied.assign(st.opts->policies.size(), nullptr);
   if (metrics) {
@@ -423,6 +433,10 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
     },
     [=](flush_atom) { flush(self); },
     [=](lease_atom) { end_leases(self); },
+    [=](reconnect_atom) {
+      if (self->state.redis.reopen())
+        schedule_reopen(self);
+    },
   };
 }
 

@@ -1,105 +1,20 @@
 #include "actors/redis/redis_actor.hpp"
 
 #include "actors/protocol/errors.hpp"
-#include "common/log.hpp"
+#include "actors/redis/redis_connection.hpp"
+#include "actors/workers/worker.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/spawn_options.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <deque>
-#include <nlohmann/json.hpp>
-#include <unordered_map>
+#include <memory>
 
 namespace chorus::actors {
 namespace {
 
 enum redis_counter : std::size_t { c_connected, c_queued, c_in_flight, c_errors, c_rejected };
 const std::vector<std::string> redis_counter_names = {"connected", "queued", "in_flight", "errors", "rejected"};
-
-// ---------------------------------------------------------------- worker
-
-struct worker_state {
-  static inline const char* name = "chorus.redis_worker";
-  std::unique_ptr<storage::redis::context> ctx;
-  redis_actor manager;
-  std::chrono::milliseconds backoff{100};
-  std::chrono::milliseconds backoff_max{5000};
-  bool reconnect_pending = false;
-  bool logged_down = false;
-  std::shared_ptr<actor_stats> stats;
-};
-
-redis_worker_actor::behavior_type redis_worker(redis_worker_actor::stateful_pointer<worker_state> self,
-                                               redis_actor manager, redis_options opts,
-                                               actor_registry* reg) {
-  auto& st = self->state;
-  st.manager = manager;
-  st.backoff_max = opts.reconnect_max;
-  st.ctx = std::make_unique<storage::redis::context>(opts.host, opts.port, opts.timeout);
-  st.stats = reg->enlist(self, "redis_worker", opts.host + ":" + std::to_string(opts.port),
-                         {"connected", "pipelines", "errors"});
-  auto schedule_reconnect = [self] {
-    auto& s = self->state;
-    if (s.reconnect_pending)
-      return;
-    s.reconnect_pending = true;
-    self->delayed_send(self, s.backoff, reconnect_atom::value);
-    s.backoff = std::min(s.backoff * 2, s.backoff_max);
-  };
-  auto note = [self](bool ok, const char* what) {
-    auto& s = self->state;
-    if (!ok && !s.logged_down) {
-      log::write(log::level::warn, "redis connection failed", {{"error", what}});
-      s.logged_down = true;
-    } else if (ok && s.logged_down) {
-      log::info("redis connection restored");
-      s.logged_down = false;
-    }
-    s.stats->set(0, ok ? 1 : 0);
-  };
-  self->send(self, reconnect_atom::value);
-  return {
-    [=](std::uint64_t id, redis_request& req) {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      redis_result result;
-      caf::error err;
-      bool was = s.ctx->connected();
-      try {
-        result.replies = s.ctx->pipeline(req.commands);
-        note(true, "");
-      } catch (const std::exception& e) {
-        err = current_exception_error();
-        s.stats->add(2);
-        note(false, e.what());
-        schedule_reconnect();
-      }
-      s.stats->add(1);
-      if (was != s.ctx->connected())
-        self->send(s.manager, conn_atom::value, s.ctx->connected());
-      self->send(s.manager, done_atom::value, id, std::move(result), std::move(err));
-    },
-    [=](reconnect_atom) {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      s.reconnect_pending = false;
-      if (s.ctx->connected())
-        return;
-      try {
-        s.ctx->connect();
-        s.backoff = std::chrono::milliseconds(100);
-        note(true, "");
-      } catch (const std::exception& e) {
-        note(false, e.what());
-        schedule_reconnect();
-      }
-      self->send(s.manager, conn_atom::value, s.ctx->connected());
-    },
-  };
-}
-
-// ---------------------------------------------------------------- manager
 
 struct pending {
   redis_request req;
@@ -112,10 +27,11 @@ struct manager_state {
   redis_worker_actor worker;
   std::deque<pending> queue;
   std::size_t queued_commands = 0;
-  // The pipeline in flight: its requests, in order.
+  // The pipeline in flight: its requests, in order, and where the worker puts the replies.
   std::uint64_t in_flight_id = 0;
   std::vector<pending> in_flight;
   std::size_t in_flight_commands = 0;
+  std::shared_ptr<std::vector<storage::redis::reply>> in_flight_replies;
   std::uint64_t next_id = 1;
   redis_status status;
   std::shared_ptr<actor_stats> stats;
@@ -158,7 +74,12 @@ void flush(manager_ptr self) {
   ++s.status.pipelines;
   if (s.pipeline_size)
     s.pipeline_size->observe(static_cast<double>(batch.commands.size()));
-  self->send(s.worker, s.in_flight_id, std::move(batch));
+  auto replies = std::make_shared<std::vector<storage::redis::reply>>();
+  s.in_flight_replies = replies;
+  self->send(s.worker, s.in_flight_id,
+             redis_call{"pipeline", [cmds = std::move(batch.commands), replies](storage::redis::context& c) {
+                          *replies = c.pipeline(cmds);
+                        }});
   s.publish();
 }
 
@@ -173,7 +94,13 @@ redis_actor::behavior_type redis_manager(manager_ptr self, redis_options opts, a
     export_stats(*metrics, "chorus_redis", "Redis actor", opts.host + ":" + std::to_string(opts.port), s.stats,
                  {"errors", "rejected"});
   }
-  s.worker = self->spawn<caf::detached + caf::linked>(redis_worker, redis_actor{self}, opts, reg);
+  worker_options wo;
+  wo.kind = "redis_worker";
+  wo.name = opts.host + ":" + std::to_string(opts.port);
+  wo.jobs_counter = "pipelines";
+  wo.resource = "redis";
+  wo.reconnect = opts.reconnect;
+  s.worker = spawn_worker(self, redis_connection{opts.host, opts.port, opts.timeout}, std::move(wo), reg);
   s.publish();
   return {
     [=](redis_request& req) -> caf::result<redis_result> {
@@ -198,32 +125,33 @@ redis_actor::behavior_type redis_manager(manager_ptr self, redis_options opts, a
       s.publish();
       return s.status;
     },
-    [=](done_atom, std::uint64_t id, redis_result& result, caf::error& err) {
+    [=](done_atom, std::uint32_t, std::uint64_t id, bool up, caf::error& err) {
       auto& s = self->state;
       observe(self, *s.stats);
       if (id != s.in_flight_id)
         return;
+      s.status.connected = up;
       if (err) {
         s.status.errors += s.in_flight.size();
-        s.status.connected = false;
         for (auto& p : s.in_flight)
           p.rp.deliver(err);
       } else {
-        s.status.connected = true;
+        auto& replies = *s.in_flight_replies;
         std::size_t pos = 0;
         for (auto& p : s.in_flight) {
           redis_result part;
           auto n = p.req.commands.size();
-          for (std::size_t i = 0; i < n && pos < result.replies.size(); ++i)
-            part.replies.push_back(std::move(result.replies[pos++]));
+          for (std::size_t i = 0; i < n && pos < replies.size(); ++i)
+            part.replies.push_back(std::move(replies[pos++]));
           p.rp.deliver(std::move(part));
         }
       }
       s.in_flight.clear();
       s.in_flight_commands = 0;
+      s.in_flight_replies.reset();
       flush(self);
     },
-    [=](conn_atom, bool up) {
+    [=](conn_atom, std::uint32_t, bool up) {
       auto& s = self->state;
       observe(self, *s.stats);
       s.status.connected = up;

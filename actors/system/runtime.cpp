@@ -72,7 +72,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   po.queue_limit = cfg.pg.queue_limit;
   po.queue_timeout = std::chrono::milliseconds(cfg.pg.queue_timeout_ms);
   po.job_timeout = std::chrono::milliseconds(cfg.pg.statement_timeout_ms + 1000);
-  po.reconnect_max = std::chrono::milliseconds(cfg.pg.reconnect_max_ms);
+  po.reconnect.cap = std::chrono::milliseconds(cfg.pg.reconnect_max_ms);
 
   redis_options ro;
   ro.host = cfg.redis.host;
@@ -80,7 +80,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   ro.timeout = std::chrono::milliseconds(cfg.redis.timeout_ms);
   ro.queue_limit = cfg.redis.queue_limit;
   ro.max_pipeline = cfg.redis.max_pipeline;
-  ro.reconnect_max = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
+  ro.reconnect.cap = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
 
   svc_.system = sys_.get();
   svc_.cfg = &cfg_;
@@ -131,6 +131,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     lo.lease = std::chrono::milliseconds(cfg.ratelimit.lease_ms);
     lo.redis_host = cfg.redis.host;
     lo.redis_port = cfg.redis.port;
+    lo.reconnect.cap = std::chrono::milliseconds(cfg.redis.reconnect_max_ms);
     svc_.limits = spawn_limiter(*sys_, lo, registry_, &metrics);
     life_->on_stop("limiter", [l = svc_.limits] { l->stop(); });
   }

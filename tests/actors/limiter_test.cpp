@@ -72,7 +72,7 @@ struct fixture : registries {
     lo.shards = 2;
     lo.shared = true;  // Redis is meant to be used: what is tested is the fallback
     lo.redis_port = redis.port();
-    lo.retry_redis = std::chrono::hours(1);
+    lo.reconnect = {std::chrono::hours(1), std::chrono::hours(1)};  // after the first failure, no retry
     lo.lease_tokens = 0;
     lo.now_us = [clock = now] { return clock->load(); };
     lim = spawn_limiter(sys, lo, reg, &metrics);

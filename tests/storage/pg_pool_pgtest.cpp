@@ -22,7 +22,7 @@ struct PgPool : ::testing::Test {
     o.queue_limit = queue_limit;
     o.queue_timeout = std::chrono::seconds(30);
     o.job_timeout = std::chrono::seconds(30);
-    o.reconnect_max = std::chrono::milliseconds(200);
+    o.reconnect.cap = std::chrono::milliseconds(200);
     pool = spawn_pg_pool(env.sys, o, env.reg, &env.metrics);
   }
   void TearDown() override {

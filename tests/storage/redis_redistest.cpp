@@ -54,7 +54,7 @@ struct RedisActor : ::testing::Test {
     o.host = "127.0.0.1";
     o.port = port;
     o.queue_limit = queue_limit;
-    o.reconnect_max = std::chrono::milliseconds(200);
+    o.reconnect.cap = std::chrono::milliseconds(200);
     redis = spawn_redis(env.sys, o, env.reg, &env.metrics);
   }
   void TearDown() override {
