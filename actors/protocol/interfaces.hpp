@@ -160,6 +160,18 @@ using job_session_actor = caf::typed_actor<
   caf::replies_to<lock_claim>::with<lock_batch>,                   // claim up to n jobs, keep them locked
   caf::replies_to<lock_finish>::with<lock_outcome>>;               // complete/fail them, commit
 
+// One rate-limit shard (actors/ratelimit): a detached actor with its own Redis
+// connection deciding the checks of its buckets in batches (limiter.hpp).
+using limiter_shard_actor = caf::typed_actor<
+  caf::reacts_to<rl_check>,                                        // decide (reply through its callback)
+  caf::reacts_to<rl_flush_atom>,                                   // (itself) send what arrived as one batch
+  caf::reacts_to<rl_lease_atom>,                                   // (itself) end leases past their time
+  caf::reacts_to<reconnect_atom>>;                                 // (itself, after a backoff) reopen Redis
+
+// Load shedding: samples queue depth and pool wait and publishes the level.
+using shedder_actor = caf::typed_actor<
+  caf::reacts_to<tick_atom>>;                                      // (itself) sample, publish, schedule the next
+
 using jobs_admin_actor = caf::typed_actor<
   caf::replies_to<jobs_query>::with<jobs_view>,
   caf::replies_to<jobs_action>::with<jobs_changed>>;

@@ -8,6 +8,7 @@
 #include "storage/pg/jobs.hpp"
 #include "storage/pg/relationships.hpp"
 #include "storage/pg/statuses.hpp"
+#include "common/gcra.hpp"
 #include "storage/redis/context.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -136,6 +137,19 @@ struct lock_outcome {
   std::vector<storage::pg::failed_job> failed;
 };
 
+// ---- Rate limits ---------------------------------------------------------------
+
+// One decision (or, with cost < 0, a refund of -cost requests).
+struct rl_check {
+  std::uint32_t policy = 0;
+  std::string key;                                          // "a:<account>", "ip:<address>", …
+  std::int64_t cost = 1;
+  std::function<void(const ratelimit::decision&)> reply;   // runs on the shard; may be empty
+  bool no_lease = false;                                    // decide this request alone
+  bool renew = false;                                       // no request: the bucket's next lease,
+  bool grow = false;                                        // twice as big (its tokens ran low)
+};
+
 } // namespace chorus::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::db_call)
@@ -156,3 +170,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_claim)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::rl_check)

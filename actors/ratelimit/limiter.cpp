@@ -12,17 +12,17 @@
 
 namespace chorus::actors {
 
-limiter::limiter(limiter_options opts, std::vector<caf::actor> shards, std::shared_ptr<lease_table> leases)
-  : opts_(std::move(opts)), shards_(std::make_shared<const std::vector<caf::actor>>(std::move(shards))),
+limiter::limiter(limiter_options opts, std::vector<limiter_shard_actor> shards, std::shared_ptr<lease_table> leases)
+  : opts_(std::move(opts)), shards_(std::make_shared<const std::vector<limiter_shard_actor>>(std::move(shards))),
     leases_(std::move(leases)) {}
 
-std::vector<caf::actor> limiter::shards() const {
+std::vector<limiter_shard_actor> limiter::shards() const {
   auto s = std::atomic_load(&shards_);
-  return s ? *s : std::vector<caf::actor>{};
+  return s ? *s : std::vector<limiter_shard_actor>{};
 }
 
 void limiter::stop() {
-  auto s = std::atomic_exchange(&shards_, std::shared_ptr<const std::vector<caf::actor>>());
+  auto s = std::atomic_exchange(&shards_, std::shared_ptr<const std::vector<limiter_shard_actor>>());
   if (s)
     for (auto& a : *s)
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -52,7 +52,7 @@ std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options o
                                        metrics::registry* metrics) {
   opts.shards = std::max<std::size_t>(1, opts.shards);
   auto shared = std::make_shared<const limiter_options>(opts);
-  std::vector<caf::actor> shards;
+  std::vector<limiter_shard_actor> shards;
   auto outage = std::make_shared<std::atomic<int>>(0);
   auto leases = std::make_shared<lease_table>();
   for (std::size_t i = 0; i < opts.shards; ++i)

@@ -35,8 +35,6 @@
 #include "common/backoff.hpp"
 #include "common/gcra.hpp"
 
-#include <caf/actor.hpp>
-#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/fwd.hpp>
 #include <chrono>
 #include <functional>
@@ -98,27 +96,17 @@ private:
   std::unordered_map<std::string, std::shared_ptr<rl_lease>> leases_;
 };
 
-// One decision (or, with cost < 0, a refund of -cost requests).
-struct rl_check {
-  std::uint32_t policy = 0;
-  std::string key;                                          // "a:<account>", "ip:<address>", …
-  std::int64_t cost = 1;
-  std::function<void(const ratelimit::decision&)> reply;   // runs on the shard; may be empty
-  bool no_lease = false;                                    // decide this request alone
-  bool renew = false;                                       // no request: the bucket's next lease,
-  bool grow = false;                                        // twice as big (its tokens ran low)
-};
 
 class limiter : public std::enable_shared_from_this<limiter> {
 public:
-  limiter(limiter_options opts, std::vector<caf::actor> shards, std::shared_ptr<lease_table> leases);
+  limiter(limiter_options opts, std::vector<limiter_shard_actor> shards, std::shared_ptr<lease_table> leases);
   // Thread-safe: HTTP threads call it; the reply runs on the shard's thread.
   void check(rl_check c) const;
   // A decision from a live lease, on the caller's thread; nullopt: use check().
   std::optional<ratelimit::decision> take(std::uint32_t policy, const std::string& key) const;
   std::shared_ptr<lease_table> leases() const { return leases_; }
   const ratelimit::policy& policy(std::uint32_t id) const { return opts_.policies.at(id); }
-  std::vector<caf::actor> shards() const;
+  std::vector<limiter_shard_actor> shards() const;
   // Ends the shards and drops this handle's references to them: a detached
   // actor's thread ends only with its last reference, and HTTP routes keep
   // this handle until the server is gone. Later checks are dropped (their
@@ -127,7 +115,7 @@ public:
 
 private:
   limiter_options opts_;
-  std::shared_ptr<const std::vector<caf::actor>> shards_;  // atomic_load/atomic_store
+  std::shared_ptr<const std::vector<limiter_shard_actor>> shards_;  // atomic_load/atomic_store
   std::shared_ptr<lease_table> leases_;
 };
 
@@ -139,4 +127,3 @@ std::shared_ptr<limiter> spawn_limiter(caf::actor_system& sys, limiter_options o
 
 } // namespace chorus::actors
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::rl_check)

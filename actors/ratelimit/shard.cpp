@@ -17,8 +17,8 @@
 #include "storage/redis/ratelimit.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <atomic>
 #include <unordered_map>
@@ -28,8 +28,6 @@ namespace chorus::actors {
 namespace {
 
 namespace rd = storage::redis;
-using flush_atom = caf::atom_constant<caf::atom("rlflush")>;
-using lease_atom = caf::atom_constant<caf::atom("rllease")>;
 
 enum counter : std::size_t { c_decisions, c_denied, c_redis_calls, c_fallbacks, c_buckets, c_leases };
 
@@ -54,7 +52,7 @@ struct shard_state {
   metrics::counter* fallbacks = nullptr;
 };
 
-using shard_ptr = caf::stateful_actor<shard_state>*;
+using shard_ptr = limiter_shard_actor::stateful_pointer<shard_state>;
 
 void answer(shard_state& s, const rl_check& c, const ratelimit::decision& d) {
   if (c.cost > 0) {
@@ -216,7 +214,7 @@ void publish_lease(shard_ptr self, const rl_check& c, ratelimit::decision& d) {
   d.remaining += tokens;
   if (!s.lease_tick) {
     s.lease_tick = true;
-    self->delayed_send(self, s.opts->lease, lease_atom::value);
+    self->delayed_send(self, s.opts->lease, rl_lease_atom::value);
   }
 }
 
@@ -242,7 +240,7 @@ void end_leases(shard_ptr self) {
   s.leased.swap(keep);
   if (!s.leased.empty()) {
     s.lease_tick = true;
-    self->delayed_send(self, s.opts->lease / 4 + std::chrono::milliseconds(1), lease_atom::value);
+    self->delayed_send(self, s.opts->lease / 4 + std::chrono::milliseconds(1), rl_lease_atom::value);
   }
 }
 
@@ -392,7 +390,7 @@ void flush(shard_ptr self) {
   send_batch(self, std::move(batch));
 }
 
-caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, std::size_t index,
+limiter_shard_actor::behavior_type shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> opts, std::size_t index,
                        std::shared_ptr<std::atomic<int>> outage, std::shared_ptr<lease_table> leases,
                        actor_registry* reg, metrics::registry* metrics) {
   auto& st = self->state;
@@ -428,11 +426,11 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
       // Everything that arrives before this message comes back goes out in one request.
       if (!s.flush_queued) {
         s.flush_queued = true;
-        self->send(self, flush_atom::value);
+        self->send(self, rl_flush_atom::value);
       }
     },
-    [=](flush_atom) { flush(self); },
-    [=](lease_atom) { end_leases(self); },
+    [=](rl_flush_atom) { flush(self); },
+    [=](rl_lease_atom) { end_leases(self); },
     [=](reconnect_atom) {
       if (self->state.redis.reopen())
         schedule_reopen(self);
@@ -442,7 +440,7 @@ caf::behavior shard_fn(shard_ptr self, std::shared_ptr<const limiter_options> op
 
 } // namespace
 
-caf::actor spawn_limiter_shard(caf::actor_system& sys, std::shared_ptr<const limiter_options> opts, std::size_t index,
+limiter_shard_actor spawn_limiter_shard(caf::actor_system& sys, std::shared_ptr<const limiter_options> opts, std::size_t index,
                                std::shared_ptr<std::atomic<int>> outage, std::shared_ptr<lease_table> leases,
                                actor_registry& reg, metrics::registry* metrics) {
   return sys.spawn<caf::detached>(shard_fn, std::move(opts), index, std::move(outage), std::move(leases), &reg, metrics);

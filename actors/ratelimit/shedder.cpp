@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -38,7 +38,7 @@ struct shedder_state {
   int last_level = 0;
 };
 
-using self_ptr = caf::stateful_actor<shedder_state>*;
+using self_ptr = shedder_actor::stateful_pointer<shedder_state>;
 
 // Seconds until `value` falls to `target` at `rate` per second (60 if it is not falling).
 double drain_time(double value, double target, double rate) {
@@ -126,7 +126,7 @@ void sample(self_ptr self) {
       });
 }
 
-caf::behavior shedder_fn(self_ptr self, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
+shedder_actor::behavior_type shedder_fn(self_ptr self, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
                          actor_registry* reg, metrics::registry* metrics) {
   auto& st = self->state;
   st.opts = opts;
@@ -148,7 +148,7 @@ caf::behavior shedder_fn(self_ptr self, shed_options opts, pg_pool_actor pool, s
 
 } // namespace
 
-caf::actor spawn_shedder(caf::actor_system& sys, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
+shedder_actor spawn_shedder(caf::actor_system& sys, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
                          actor_registry& reg, metrics::registry* metrics) {
   return sys.spawn(shedder_fn, opts, std::move(pool), std::move(out), &reg, metrics);
 }

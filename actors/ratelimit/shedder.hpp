@@ -40,7 +40,7 @@ struct shed_signal {
 // The level of a pressure: 1 at 1, 2 at 2, 3 at 4.
 int shed_level(double pressure) noexcept;
 
-caf::actor spawn_shedder(caf::actor_system& sys, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
+shedder_actor spawn_shedder(caf::actor_system& sys, shed_options opts, pg_pool_actor pool, std::shared_ptr<shed_signal> out,
                          actor_registry& reg, metrics::registry* metrics);
 
 } // namespace chorus::actors
