@@ -1,169 +1,190 @@
-#include "actors/accounts/oauth.hpp"
+#include "actors/accounts/accounts_state.hpp"
+
+#include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/crypto.hpp"
 #include "common/scopes.hpp"
-#include "storage/pg/accounts.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 
 namespace chorus::actors {
+
+namespace pg = storage::pg;
+
+// ---- Decisions ------------------------------------------------------------------
+
+namespace accounts_rules {
+
+bool registrations_open(const std::optional<std::string>& setting) {
+  return !setting || *setting != "\"closed\"";
+}
+
+caf::error check_open(bool open) {
+  if (!open)
+    return make_error(errc::forbidden, "registrations are closed on this server");
+  return {};
+}
+
+pg::new_account account_of(const registration& r, std::int64_t id, std::string password_hash) {
+  pg::new_account a;
+  a.id = id;
+  a.username = r.username;
+  a.email = r.email;
+  a.password_hash = std::move(password_hash);
+  a.locale = r.locale.empty() ? "en" : r.locale;
+  return a;
+}
+
+token_issued first_token(const registration& r, account_id account, std::string access_token,
+                         std::int64_t created_at) {
+  token_issued t;
+  t.access_token = std::move(access_token);
+  t.scopes = r.app.scopes;
+  t.account_id = account;
+  t.created_at = created_at;
+  return t;
+}
+
+std::optional<instance_stats> stats_cache::fresh(time_point now) const {
+  if (now < until_)
+    return value_;
+  return std::nullopt;
+}
+
+void stats_cache::put(instance_stats s, time_point now) {
+  value_ = std::move(s);
+  until_ = now + ttl;
+}
+
+} // namespace accounts_rules
+
+// ---- State: one method per message --------------------------------------------
+
 namespace {
 
 enum counter : std::size_t { c_registrations, c_refused, c_updates };
 
-struct accounts_state {
-  static inline const char* name = "chorus.accounts";
-  accounts_options opts;
-  pg_pool_actor pool;
-  blocking_pool_actor cpu;
-  id_generator* ids = nullptr;
-  std::shared_ptr<actor_stats> stats;
-  instance_stats cached_stats;
-  std::chrono::steady_clock::time_point stats_until{};
-};
-
-using accounts_ptr = accounts_actor::stateful_pointer<accounts_state>;
-
-template <class T>
-void forward_error(caf::typed_response_promise<T> rp, caf::error& err) {
-  rp.deliver(std::move(err));
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+} // namespace
+
+void accounts_state::init(accounts_options opts, pg_pool_actor pool, blocking_pool_actor cpu, id_generator* ids,
+                          actor_registry* reg) {
+  opts_ = opts;
+  pool_ = std::move(pool);
+  cpu_ = std::move(cpu);
+  ids_ = ids;
+  stats_ = reg->enlist(self_, "accounts", "main", {"registrations", "refused", "updates"});
+}
+
+caf::result<token_issued> accounts_state::register_account(registration& r) {
+  observe(self_, *stats_);
+  auto rp = self_->make_response_promise<token_issued>();
+  auto req = std::make_shared<registration>(std::move(r));
+  auto open = std::make_shared<bool>(true);
+  db_call check{"accounts.registrations_open", [open](pqxx::connection_base& c) {
+                  *open = accounts_rules::registrations_open(pg::get_setting(c, "registrations"));
+                }};
+  pool_step(self_, pool_, opts_.timeout, std::move(check), rp, [this, req, open, rp]() mutable {
+    if (auto err = accounts_rules::check_open(*open)) {
+      stats_->add(c_refused);
+      rp.deliver(std::move(err));
+      return;
+    }
+    hash_password(req, rp);
+  });
+  return rp;
+}
+
+// Off the scheduler: argon2id takes tens of milliseconds.
+void accounts_state::hash_password(std::shared_ptr<registration> req, promise<token_issued> rp) {
+  auto hash = std::make_shared<std::string>();
+  auto password = req->password;
+  pool_step(self_, cpu_, opts_.timeout,
+            blocking_call{"argon2id.hash", [hash, password] { *hash = crypto::hash_password(password); }}, rp,
+            [this, req, hash, rp] { store(req, *hash, rp); });
+}
+
+// Account, user and the first token (the registering app's scopes) commit
+// together or not at all.
+void accounts_state::store(std::shared_ptr<registration> req, std::string password_hash, promise<token_issued> rp) {
+  auto a = accounts_rules::account_of(*req, static_cast<std::int64_t>(ids_->next()), std::move(password_hash));
+  auto issued = accounts_rules::first_token(*req, account_id{a.id}, crypto::random_token(32), unix_now());
+  auto token_id = static_cast<std::int64_t>(ids_->next());
+  auto digest = crypto::sha256_hex(issued.access_token);
+  auto app_id = req->app.app_id;
+  auto scope_text = scopes::join(issued.scopes);
+  db_call insert{"accounts.register", [=](pqxx::connection_base& c) {
+                   pg::register_account(c, a, token_id, digest, app_id, scope_text);
+                 }};
+  pool_step(self_, pool_, opts_.timeout, std::move(insert), rp, [this, rp, issued]() mutable {
+    stats_->add(c_registrations);
+    rp.deliver(issued);
+  });
+}
+
+caf::result<pg::account_row> accounts_state::find(const account_query& q) {
+  observe(self_, *stats_);
+  auto rp = self_->make_response_promise<pg::account_row>();
+  auto row = std::make_shared<std::optional<pg::account_row>>();
+  db_call load{"accounts.get", [q, row](pqxx::connection_base& c) {
+                 *row = q.id != 0 ? pg::account_by_id(c, q.id) : pg::account_by_username(c, q.username);
+                 if (*row && q.owner)
+                   (*row)->follow_requests_count = pg::follow_requests_count(c, (*row)->id);
+               }};
+  pool_step(self_, pool_, opts_.timeout, std::move(load), rp, [rp, row]() mutable {
+    if (*row)
+      rp.deliver(**row);
+    else
+      rp.deliver(make_error(errc::not_found, "Record not found"));
+  });
+  return rp;
+}
+
+caf::result<pg::account_row> accounts_state::update(const credentials_update& u) {
+  observe(self_, *stats_);
+  auto rp = self_->make_response_promise<pg::account_row>();
+  auto row = std::make_shared<pg::account_row>();
+  db_call change{"accounts.update", [u, row](pqxx::connection_base& c) {
+                   *row = pg::update_account(c, u.account_id, u.fields);
+                   row->follow_requests_count = pg::follow_requests_count(c, u.account_id);
+                 }};
+  pool_step(self_, pool_, opts_.timeout, std::move(change), rp, [this, rp, row]() mutable {
+    stats_->add(c_updates);
+    rp.deliver(*row);
+  });
+  return rp;
+}
+
+caf::result<instance_stats> accounts_state::instance() {
+  observe(self_, *stats_);
+  if (auto cached = instance_.fresh(self_->clock().now()))
+    return *cached;
+  auto rp = self_->make_response_promise<instance_stats>();
+  auto out = std::make_shared<instance_stats>();
+  db_call load{"accounts.instance_stats",
+               [out](pqxx::connection_base& c) { *out = pg::load_instance_stats(c); }};
+  pool_step(self_, pool_, opts_.timeout, std::move(load), rp, [this, rp, out]() mutable {
+    instance_.put(*out, self_->clock().now());
+    rp.deliver(*out);
+  });
+  return rp;
+}
+
+// ---- Behaviour: routes each message to its state method ------------------------
+
+namespace {
+
 accounts_actor::behavior_type accounts_fn(accounts_ptr self, accounts_options opts, pg_pool_actor pool,
-                                          blocking_pool_actor cpu, id_generator* ids,
-                                          actor_registry* reg) {
-  auto& st = self->state;
-  st.opts = opts;
-  st.pool = std::move(pool);
-  st.cpu = std::move(cpu);
-  st.ids = ids;
-  st.stats = reg->enlist(self, "accounts", "main", {"registrations", "refused", "updates"});
+                                          blocking_pool_actor cpu, id_generator* ids, actor_registry* reg) {
+  self->state.init(opts, std::move(pool), std::move(cpu), ids, reg);
   return {
-    [=](registration& r) -> caf::result<token_issued> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto rp = self->make_response_promise<token_issued>();
-      auto req = std::make_shared<registration>(std::move(r));
-      auto open = std::make_shared<bool>(true);
-      // 1. Are registrations open?
-      self->request(s.pool, s.opts.timeout,
-                    db_call{"accounts.registrations_open",
-                            [open](pqxx::connection_base& c) {
-                              auto v = storage::pg::get_setting(c, "registrations");
-                              *open = !v || *v != "\"closed\"";
-                            }})
-        .then(
-          [=](ok_atom) mutable {
-            auto& s = self->state;
-            if (!*open) {
-              s.stats->add(c_refused);
-              { rp.deliver(make_error(errc::forbidden, "registrations are closed on this server")); return; }
-            }
-            // 2. Hash the password off the scheduler.
-            auto hash = std::make_shared<std::string>();
-            auto password = req->password;
-            self->request(s.cpu, s.opts.timeout,
-                          blocking_call{"argon2id.hash", [hash, password] { *hash = crypto::hash_password(password); }})
-              .then(
-                [=](ok_atom) mutable {
-                  auto& s = self->state;
-                  storage::pg::new_account a;
-                  a.id = static_cast<std::int64_t>(s.ids->next());
-                  a.username = req->username;
-                  a.email = req->email;
-                  a.password_hash = *hash;
-                  a.locale = req->locale.empty() ? "en" : req->locale;
-                  // 3. Account, user and the first token (the registering app's
-                  //    scopes) commit together or not at all.
-                  token_issued issued;
-                  issued.access_token = crypto::random_token(32);
-                  issued.scopes = req->app.scopes;
-                  issued.account_id = account_id{a.id};
-                  issued.created_at = std::chrono::duration_cast<std::chrono::seconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
-                  auto token_id = static_cast<std::int64_t>(s.ids->next());
-                  auto digest = crypto::sha256_hex(issued.access_token);
-                  auto app_id = req->app.app_id;
-                  auto scope_text = scopes::join(issued.scopes);
-                  db_call insert{"accounts.register", [=](pqxx::connection_base& c) {
-                                   storage::pg::register_account(c, a, token_id, digest, app_id, scope_text);
-                                 }};
-                  self->request(s.pool, s.opts.timeout, std::move(insert))
-                    .then(
-                      [=](ok_atom) mutable {
-                        self->state.stats->add(c_registrations);
-                        rp.deliver(issued);
-                      },
-                      [rp](caf::error& err) mutable { forward_error(rp, err); });
-                },
-                [rp](caf::error& err) mutable { forward_error(rp, err); });
-          },
-          [rp](caf::error& err) mutable { forward_error(rp, err); });
-      return rp;
-    },
-    [=](account_query& q) -> caf::result<storage::pg::account_row> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto rp = self->make_response_promise<storage::pg::account_row>();
-      auto row = std::make_shared<std::optional<storage::pg::account_row>>();
-      self->request(s.pool, s.opts.timeout,
-                    db_call{"accounts.get",
-                            [q, row](pqxx::connection_base& c) {
-                              *row = q.id != 0 ? storage::pg::account_by_id(c, q.id)
-                                               : storage::pg::account_by_username(c, q.username);
-                              if (*row && q.owner)
-                                (*row)->follow_requests_count = storage::pg::follow_requests_count(c, (*row)->id);
-                            }})
-        .then(
-          [rp, row](ok_atom) mutable {
-            if (!*row)
-              { rp.deliver(make_error(errc::not_found, "Record not found")); return; }
-            rp.deliver(**row);
-          },
-          [rp](caf::error& err) mutable { forward_error(rp, err); });
-      return rp;
-    },
-    [=](instance_query&) -> caf::result<instance_stats> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      if (std::chrono::steady_clock::now() < s.stats_until)
-        return s.cached_stats;
-      auto rp = self->make_response_promise<instance_stats>();
-      auto out = std::make_shared<instance_stats>();
-      self->request(s.pool, s.opts.timeout,
-                    db_call{"accounts.instance_stats",
-                            [out](pqxx::connection_base& c) { *out = storage::pg::load_instance_stats(c); }})
-        .then(
-          [self, rp, out](ok_atom) mutable {
-            self->state.cached_stats = *out;
-            self->state.stats_until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-            rp.deliver(*out);
-          },
-          [rp](caf::error& err) mutable { forward_error(rp, err); });
-      return rp;
-    },
-    [=](credentials_update& u) -> caf::result<storage::pg::account_row> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto rp = self->make_response_promise<storage::pg::account_row>();
-      auto row = std::make_shared<storage::pg::account_row>();
-      self->request(s.pool, s.opts.timeout,
-                    db_call{"accounts.update",
-                            [u, row](pqxx::connection_base& c) {
-                              *row = storage::pg::update_account(c, u.account_id, u.fields);
-                              row->follow_requests_count = storage::pg::follow_requests_count(c, u.account_id);
-                            }})
-        .then(
-          [self, rp, row](ok_atom) mutable {
-            self->state.stats->add(c_updates);
-            rp.deliver(*row);
-          },
-          [rp](caf::error& err) mutable { forward_error(rp, err); });
-      return rp;
-    },
+    [self](registration& x) { return self->state.register_account(x); },
+    [self](account_query& x) { return self->state.find(x); },
+    [self](instance_query&) { return self->state.instance(); },
+    [self](credentials_update& x) { return self->state.update(x); },
   };
 }
 

@@ -5,6 +5,7 @@
 #include "actors/protocol/interfaces.hpp"
 
 #include <caf/result.hpp>
+#include <caf/typed_response_promise.hpp>
 #include <chrono>
 #include <memory>
 
@@ -26,6 +27,15 @@ caf::result<T> pool_job(Self* self, const pg_pool_actor& pool, std::chrono::mill
       },
       [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
   return rp;
+}
+
+// One step of a multi-step flow: asks `pool` (Postgres or blocking; both answer
+// ok_atom) to run `call`; `next()` continues on success, an error goes to `rp`.
+template <class Self, class Pool, class Call, class T, class Next>
+void pool_step(Self* self, const Pool& pool, std::chrono::milliseconds timeout, Call call,
+               caf::typed_response_promise<T> rp, Next next) {
+  self->request(pool, timeout, std::move(call))
+    .then([next](ok_atom) mutable { next(); }, [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
 }
 
 } // namespace chorus::actors

@@ -1,141 +1,173 @@
-#include "actors/system/node.hpp"
+#include "actors/system/node_state.hpp"
 
+#include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
 #include "common/log.hpp"
-#include "storage/pg/migrate.hpp"
-#include "storage/pg/nodes.hpp"
 
 #include <caf/actor_system.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 namespace chorus::actors {
+
+namespace pg = storage::pg;
+
+// ---- Decisions ------------------------------------------------------------------
+
+namespace node_rules {
+
+void postgres_answered(readiness& r, int applied_version) {
+  r.postgres = true;
+  r.schema_version = applied_version;
+  r.migrations = applied_version >= r.expected_version;
+}
+
+void redis_answered(readiness& r, const redis_result& res) {
+  if (!res.replies.empty() && !res.replies[0].is_error())
+    r.redis = true;
+  else
+    r.redis_error = res.replies.empty() ? "no reply" : res.replies[0].str;
+}
+
+std::vector<node_entry> entries_of(const std::vector<pg::node_row>& rows) {
+  std::vector<node_entry> out;
+  for (auto& r : rows)
+    out.push_back({r.name, r.http_address, r.version, r.started_at, r.last_seen_at, r.seconds_since_seen});
+  return out;
+}
+
+std::vector<migration_entry> entries_of(const std::vector<pg::applied_migration>& rows) {
+  std::vector<migration_entry> out;
+  for (auto& r : rows)
+    out.push_back({r.version, r.name, r.applied_at});
+  return out;
+}
+
+} // namespace node_rules
+
+// ---- State: one method per message --------------------------------------------
+
 namespace {
 
-struct node_state {
-  static inline const char* name = "chorus.node";
-  node_options opts;
-  pg_pool_actor pool;
-  redis_actor redis;
-  std::shared_ptr<actor_stats> stats;
-  bool started = false;  // first successful heartbeat done
+enum counter : std::size_t { c_heartbeats, c_heartbeat_errors, c_ready_probes };
+
+} // namespace
+
+struct node_state::probes {
+  readiness r;
+  int pending = 2;
+  caf::typed_response_promise<readiness> rp;
+
+  void finish() {
+    if (--pending == 0)
+      rp.deliver(r);
+  }
 };
 
-using node_ptr = node_actor::stateful_pointer<node_state>;
+void node_state::init(node_options opts, pg_pool_actor pool, redis_actor redis, actor_registry* reg) {
+  opts_ = std::move(opts);
+  pool_ = std::move(pool);
+  redis_ = std::move(redis);
+  stats_ = reg->enlist(self_, "node", opts_.name, {"heartbeats", "heartbeat_errors", "ready_probes"});
+  self_->send(self_, tick_atom::value);
+}
 
-node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_actor pool,
-                                  redis_actor redis, actor_registry* reg) {
-  auto& st = self->state;
-  st.opts = std::move(opts);
-  st.pool = std::move(pool);
-  st.redis = std::move(redis);
-  st.stats = reg->enlist(self, "node", st.opts.name, {"heartbeats", "heartbeat_errors", "ready_probes"});
-  self->send(self, tick_atom::value);
+ok_atom node_state::health() {
+  observe(self_, *stats_);
+  return ok_atom::value;
+}
+
+caf::result<readiness> node_state::ready() {
+  observe(self_, *stats_);
+  stats_->add(c_ready_probes);
+  auto p = std::make_shared<probes>();
+  p->rp = self_->make_response_promise<readiness>();
+  p->r.expected_version = pg::latest_version();
+  probe_postgres(p);
+  probe_redis(p);
+  return p->rp;
+}
+
+void node_state::probe_postgres(std::shared_ptr<probes> p) {
+  auto version = std::make_shared<int>(0);
+  db_call probe{"ready_probe", [version](pqxx::connection_base& c) { *version = pg::applied_version(c); }};
+  self_->request(pool_, opts_.probe_timeout, std::move(probe))
+    .then(
+      [p, version](ok_atom) {
+        node_rules::postgres_answered(p->r, *version);
+        p->finish();
+      },
+      [p](caf::error& err) {
+        p->r.postgres_error = description_of(err);
+        p->finish();
+      });
+}
+
+void node_state::probe_redis(std::shared_ptr<probes> p) {
+  self_->request(redis_, opts_.probe_timeout, redis_request{{{"PING"}}})
+    .then(
+      [p](redis_result& res) {
+        node_rules::redis_answered(p->r, res);
+        p->finish();
+      },
+      [p](caf::error& err) {
+        p->r.redis_error = description_of(err);
+        p->finish();
+      });
+}
+
+caf::result<std::vector<node_entry>> node_state::nodes() {
+  observe(self_, *stats_);
+  return pool_job<std::vector<node_entry>>(self_, pool_, opts_.query_timeout, "list_nodes",
+                                           [](pqxx::connection_base& c, std::vector<node_entry>& out) {
+                                             out = node_rules::entries_of(pg::list_nodes(c));
+                                             return caf::error{};
+                                           });
+}
+
+caf::result<std::vector<migration_entry>> node_state::migrations() {
+  observe(self_, *stats_);
+  return pool_job<std::vector<migration_entry>>(self_, pool_, opts_.query_timeout, "list_migrations",
+                                                [](pqxx::connection_base& c, std::vector<migration_entry>& out) {
+                                                  out = node_rules::entries_of(pg::list_applied(c));
+                                                  return caf::error{};
+                                                });
+}
+
+// Upserts this node's row (marking a start until one succeeded), then again
+// after opts.heartbeat.
+void node_state::heartbeat() {
+  observe(self_, *stats_);
+  auto o = opts_;
+  bool starting = !started_;
+  db_call beat{"heartbeat", [o, starting](pqxx::connection_base& c) {
+                 pg::upsert_node(c, o.name, o.http_address, o.version, starting, o.incarnation);
+               }};
+  self_->request(pool_, opts_.query_timeout, std::move(beat))
+    .then(
+      [this](ok_atom) {
+        started_ = true;
+        stats_->add(c_heartbeats);
+      },
+      [this](caf::error& err) {
+        stats_->add(c_heartbeat_errors);
+        log::write(log::level::debug, "heartbeat failed", {{"error", description_of(err)}});
+      });
+  self_->delayed_send(self_, opts_.heartbeat, tick_atom::value);
+}
+
+// ---- Behaviour: routes each message to its state method ------------------------
+
+namespace {
+
+node_actor::behavior_type node_fn(node_ptr self, node_options opts, pg_pool_actor pool, redis_actor redis,
+                                  actor_registry* reg) {
+  self->state.init(std::move(opts), std::move(pool), std::move(redis), reg);
   return {
-    [=](health_atom) -> ok_atom {
-      observe(self, *self->state.stats);
-      return ok_atom::value;
-    },
-    [=](ready_atom) -> caf::result<readiness> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      s.stats->add(2);
-      struct acc {
-        readiness r;
-        int pending = 2;
-        caf::typed_response_promise<readiness> rp;
-        void finish() {
-          if (--pending == 0)
-            rp.deliver(r);
-        }
-      };
-      auto a = std::make_shared<acc>();
-      a->rp = self->make_response_promise<readiness>();
-      a->r.expected_version = storage::pg::latest_version();
-      auto version = std::make_shared<int>(0);
-      db_call probe{"ready_probe",
-                    [version](pqxx::connection_base& c) { *version = storage::pg::applied_version(c); }};
-      self->request(s.pool, s.opts.probe_timeout, std::move(probe))
-        .then(
-          [a, version](ok_atom) {
-            a->r.postgres = true;
-            a->r.schema_version = *version;
-            a->r.migrations = *version >= a->r.expected_version;
-            a->finish();
-          },
-          [a](caf::error& err) {
-            a->r.postgres_error = description_of(err);
-            a->finish();
-          });
-      self->request(s.redis, s.opts.probe_timeout, redis_request{{{"PING"}}})
-        .then(
-          [a](redis_result& res) {
-            if (!res.replies.empty() && !res.replies[0].is_error())
-              a->r.redis = true;
-            else
-              a->r.redis_error = res.replies.empty() ? "no reply" : res.replies[0].str;
-            a->finish();
-          },
-          [a](caf::error& err) {
-            a->r.redis_error = description_of(err);
-            a->finish();
-          });
-      return a->rp;
-    },
-    [=](nodes_atom) -> caf::result<std::vector<node_entry>> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto rp = self->make_response_promise<std::vector<node_entry>>();
-      auto rows = std::make_shared<std::vector<storage::pg::node_row>>();
-      self->request(s.pool, s.opts.query_timeout,
-                    db_call{"list_nodes", [rows](pqxx::connection_base& c) { *rows = storage::pg::list_nodes(c); }})
-        .then(
-          [rp, rows](ok_atom) mutable {
-            std::vector<node_entry> out;
-            for (auto& r : *rows)
-              out.push_back({r.name, r.http_address, r.version, r.started_at, r.last_seen_at, r.seconds_since_seen});
-            rp.deliver(std::move(out));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
-    [=](migr_atom) -> caf::result<std::vector<migration_entry>> {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto rp = self->make_response_promise<std::vector<migration_entry>>();
-      auto rows = std::make_shared<std::vector<storage::pg::applied_migration>>();
-      self->request(s.pool, s.opts.query_timeout,
-                    db_call{"list_migrations", [rows](pqxx::connection_base& c) { *rows = storage::pg::list_applied(c); }})
-        .then(
-          [rp, rows](ok_atom) mutable {
-            std::vector<migration_entry> out;
-            for (auto& r : *rows)
-              out.push_back({r.version, r.name, r.applied_at});
-            rp.deliver(std::move(out));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
-    },
-    [=](tick_atom) {
-      auto& s = self->state;
-      observe(self, *s.stats);
-      auto o = s.opts;
-      bool starting = !s.started;
-      self->request(s.pool, s.opts.query_timeout,
-                    db_call{"heartbeat", [o, starting](pqxx::connection_base& c) {
-                              storage::pg::upsert_node(c, o.name, o.http_address, o.version, starting, o.incarnation);
-                            }})
-        .then([self](ok_atom) {
-                self->state.started = true;
-                self->state.stats->add(0);
-              },
-              [self](caf::error& err) {
-                self->state.stats->add(1);
-                log::write(log::level::debug, "heartbeat failed", {{"error", description_of(err)}});
-              });
-      self->delayed_send(self, s.opts.heartbeat, tick_atom::value);
-    },
+    [self](health_atom) { return self->state.health(); },
+    [self](ready_atom) { return self->state.ready(); },
+    [self](nodes_atom) { return self->state.nodes(); },
+    [self](migr_atom) { return self->state.migrations(); },
+    [self](tick_atom) { self->state.heartbeat(); },
   };
 }
 
