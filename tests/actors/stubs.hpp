@@ -68,6 +68,7 @@ inline actors::blocking_pool_actor::behavior_type stub_cpu(actors::blocking_pool
       return ok_atom::value;
     },
     [](done_atom, std::uint32_t, std::uint64_t, bool, caf::error&) {},
+    [](conn_atom, std::uint32_t, bool) {},
   };
 }
 
@@ -82,8 +83,8 @@ inline actors::redis_actor::behavior_type stub_redis(actors::redis_actor::pointe
       return log->redis;
     },
     [](stats_atom) { return redis_status{}; },
-    [](done_atom, std::uint64_t, redis_result&, caf::error&) {},
-    [](conn_atom, bool) {},
+    [](done_atom, std::uint32_t, std::uint64_t, bool, caf::error&) {},
+    [](conn_atom, std::uint32_t, bool) {},
   };
 }
 

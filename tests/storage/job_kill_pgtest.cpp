@@ -54,7 +54,14 @@ void kill_mid_batch(const std::string& mode, bool dead_node = false) {
   {
     test::process first({CHORUS_JOB_WORKER_PATH, db.dsn(), owner, lease_ms, "60000", mode}, {},
                         logs + "/worker-1.log");
-    ASSERT_TRUE(test::wait_until([&] { return count("SELECT count(*) FROM crash_effects") >= 200; },
+    // Kill it in the middle of a batch: with jobs running under its lease, or
+    // (locked claims) with effects committed whose jobs are not yet deleted.
+    // Waiting for that state, not for a time, keeps the kill from landing
+    // between two batches on a busy machine.
+    auto mid_batch = mode == "lease"
+                       ? "SELECT count(*) FROM jobs WHERE state = 'running' AND lease_owner = '" + owner + "'"
+                       : std::string("SELECT count(*) FROM jobs j JOIN crash_effects e ON e.job_id = j.id");
+    ASSERT_TRUE(test::wait_until([&] { return count("SELECT count(*) FROM crash_effects") >= 200 && count(mid_batch) > 0; },
                                  std::chrono::seconds(60)))
       << "the first worker makes progress";
     first.signal(SIGKILL);
