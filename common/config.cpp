@@ -89,6 +89,20 @@ const std::vector<option>& options() {
     CHORUS_INT("cpu.queue_limit", cpu_queue_limit, 1, 1'000'000, "CPU jobs waiting before 503"),
     CHORUS_INT("node.heartbeat_ms", node_heartbeat_ms, 100, 600'000, "how often this node writes its heartbeat row"),
     CHORUS_INT("node.dead_after_ms", node_dead_after_ms, 1'000, 86'400'000, "a node whose heartbeat is this old is dead: the job leases it held are released at once (keep it several heartbeats)"),
+    CHORUS_BOOL("cluster.enabled", cluster.enabled, "join the actor cluster (false: this node stays alone and opens no cluster port)"),
+    CHORUS_STR("cluster.host", cluster.host, "address the cluster port binds"),
+    CHORUS_INT("cluster.port", cluster.port, 0, 65535, "cluster port other nodes connect to (0 = pick a free port; it is advertised in the nodes table)"),
+    CHORUS_STR("cluster.advertise", cluster.advertise, "host other nodes use to reach this one (default: cluster.host)"),
+    CHORUS_STR("cluster.seeds", cluster.seeds, "host:port of nodes to join at start, comma-separated (others are found in the nodes table)"),
+    CHORUS_STR("cluster.secret", cluster.secret, "shared secret every node proves when it joins (HMAC challenge); nodes without it are refused"),
+    CHORUS_STR("cluster.secret_file", cluster.secret_file, "read cluster.secret from this file (first line)"),
+    CHORUS_STR("cluster.tls_cert", cluster.tls_cert, "PEM certificate of this node; with cluster.tls_key and cluster.tls_ca the cluster speaks mutual TLS"),
+    CHORUS_STR("cluster.tls_key", cluster.tls_key, "PEM private key of cluster.tls_cert"),
+    CHORUS_STR("cluster.tls_ca", cluster.tls_ca, "PEM CA certificate(s) a peer's certificate must be signed by"),
+    CHORUS_INT("cluster.heartbeat_ms", cluster.heartbeat_ms, 10, 60'000, "ping to each member, and the membership and discovery tick"),
+    CHORUS_INT("cluster.suspect_after_ms", cluster.suspect_after_ms, 20, 600'000, "a member that answered no ping this long is suspect (it keeps its users)"),
+    CHORUS_INT("cluster.timeout_ms", cluster.timeout_ms, 50, 600'000, "a member that answered no ping this long is gone and its users move (a lost connection counts at once)"),
+    CHORUS_INT("cluster.request_timeout_ms", cluster.request_timeout_ms, 10, 600'000, "a request to another node (a routed read or event) fails after this"),
     CHORUS_INT("node.id", node_id, -1, 62, "this node's id in generated ids (0..62, unique per node; -1 = derived from node.name)"),
     CHORUS_INT("oauth.cache_ttl_ms", oauth_cache_ttl_ms, 0, 3'600'000, "how long a node caches a bearer token"),
     CHORUS_INT("statuses.max_characters", max_status_chars, 1, 100'000, "longest status text (URLs count as 23)"),
@@ -128,7 +142,6 @@ const std::vector<option>& options() {
     CHORUS_INT("feed.redis_ttl_s", feed.redis_ttl_s, 60, 365 * 86'400, "expiry of an unread timeline mirror in Redis"),
     CHORUS_INT("feed.flags_ttl_ms", feed.flags_ttl_ms, 0, 86'400'000, "favourite/reblog/bookmark flags cached per feed this long"),
     CHORUS_INT("feed.page_cache_ms", feed.page_cache_ms, 0, 60'000, "a rendered home page is reused this long while its feed is unchanged (0: off)"),
-    CHORUS_INT("feed.mirror_sync_ms", feed.mirror_sync_ms, 0, 3'600'000, "a live feed re-reads its Redis mirror this often, picking up other nodes' fan-out and revocations (0: never, for a single node)"),
     CHORUS_INT("feed.snapshot_ttl_ms", feed.snapshot_ttl_ms, 0, 86'400'000, "a live feed re-reads its follows, blocks and mutes this often (0: never)"),
     CHORUS_INT("feed.hot_capacity", feed.hot_capacity, 100, 100'000'000, "statuses kept in the hot-status cache"),
     CHORUS_INT("feed.hot_ttl_ms", feed.hot_ttl_ms, 0, 3'600'000, "a hot status is re-read after this"),
@@ -232,6 +245,16 @@ void validate(const config& c) {
   if (c.node_dead_after_ms < 3 * c.node_heartbeat_ms)
     throw config_error("node.dead_after_ms", "config key 'node.dead_after_ms' must be at least three node.heartbeat_ms "
                                              "(a late heartbeat must not release a live node's job leases)");
+  if (inet_pton(AF_INET, c.cluster.host.c_str(), &buf) != 1 && inet_pton(AF_INET6, c.cluster.host.c_str(), &buf) != 1)
+    throw config_error("cluster.host", "config key 'cluster.host': expected an IPv4 or IPv6 address, got '" + c.cluster.host + "'");
+  if (c.cluster.timeout_ms <= c.cluster.suspect_after_ms || c.cluster.suspect_after_ms < 2 * c.cluster.heartbeat_ms)
+    throw config_error("cluster.timeout_ms", "config keys: need cluster.heartbeat_ms * 2 <= cluster.suspect_after_ms < cluster.timeout_ms");
+  {
+    auto& k = c.cluster;
+    int tls = !k.tls_cert.empty() + !k.tls_key.empty() + !k.tls_ca.empty();
+    if (tls != 0 && tls != 3)
+      throw config_error("cluster.tls_cert", "config keys cluster.tls_cert, cluster.tls_key and cluster.tls_ca go together (mutual TLS needs all three)");
+  }
   if (c.jobs.backoff_cap_ms < c.jobs.backoff_base_ms)
     throw config_error("jobs.backoff_cap_ms", "config key 'jobs.backoff_cap_ms' must not be below jobs.backoff_base_ms");
   if (!c.admin_token.empty() && c.admin_token.size() < 16)
@@ -318,6 +341,14 @@ config load_config(const std::string& file, const std::map<std::string, std::str
       cfg.node_name = host;
     else
       cfg.node_name = "chorus";
+  }
+  if (!cfg.cluster.secret_file.empty()) {
+    std::ifstream in(cfg.cluster.secret_file);
+    std::string line;
+    if (!in || !std::getline(in, line) || trim(line).empty())
+      throw config_error("cluster.secret_file", "config key 'cluster.secret_file': cannot read a secret from '" +
+                                                  cfg.cluster.secret_file + "'");
+    cfg.cluster.secret = trim(line);
   }
   validate(cfg);
   return cfg;

@@ -55,10 +55,29 @@ struct feed_config {
   int redis_ttl_s = 14 * 24 * 3600;   // an unread timeline mirror expires
   int flags_ttl_ms = 30'000;          // favourite/bookmark flags re-read after this
   int page_cache_ms = 2'000;
-  int mirror_sync_ms = 5'000;         // a live feed re-reads its Redis mirror this often (0: never; single node)
   int snapshot_ttl_ms = 60'000;
   int hot_capacity = 100'000;         // statuses in the hot-status cache
   int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)
+};
+
+// The actor cluster (issue #13): every node publishes its actor system on
+// cluster.port and joins every live node it finds in the `nodes` table (and the
+// seeds), so N nodes form one full mesh. docs/cluster.md.
+struct cluster_config {
+  bool enabled = true;                // false: this node stays alone (no cluster port)
+  std::string host = "127.0.0.1";     // address the cluster port binds
+  std::uint16_t port = 0;             // 0 = pick a free port (advertised in `nodes`)
+  std::string advertise;              // host other nodes connect to (default: cluster.host)
+  std::string seeds;                  // host:port of nodes to join at start, comma-separated
+  std::string secret;                 // shared secret every node proves in the join handshake
+  std::string secret_file;            // … or read from this file (first line)
+  std::string tls_cert;               // PEM certificate of this node (with tls_key and tls_ca: mutual TLS)
+  std::string tls_key;                // PEM private key
+  std::string tls_ca;                 // PEM CA file that signed every node's certificate
+  int heartbeat_ms = 500;             // ping to each member (and the membership/discovery tick)
+  int suspect_after_ms = 2'000;       // a member silent this long is suspect (still owns its users)
+  int timeout_ms = 5'000;             // … and gone after this (its users move); a lost connection: at once
+  int request_timeout_ms = 2'000;     // a request to another node (a routed read, an event) fails after this
 };
 
 struct trends_config {
@@ -123,6 +142,7 @@ struct config {
   ratelimit_config ratelimit;
   trends_config trends;
   feed_config feed;
+  cluster_config cluster;
   pg_config pg;
   redis_config redis;
   int actor_threads = 0;              // 0 = max(2, hardware concurrency)

@@ -11,6 +11,9 @@ std::string random_token(std::size_t bytes = 32);
 // SHA-256 of `data` as lower-case hex. Tokens are stored only as this digest.
 std::string sha256_hex(const std::string& data);
 
+// HMAC-SHA256 of `data` under `key`, as lower-case hex.
+std::string hmac_sha256_hex(const std::string& key, const std::string& data);
+
 // Constant-time comparison.
 bool equal(const std::string& a, const std::string& b) noexcept;
 

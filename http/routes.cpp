@@ -83,6 +83,7 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   add("POST", "/api/v1/chorus/admin/jobs/:id/retry", h::admin_job_action(svc, false));
   add("POST", "/api/v1/chorus/admin/jobs/:id/replay", h::admin_job_action(svc, true));
   add("GET", "/api/v1/chorus/admin/nodes", h::admin_nodes(svc));
+  add("GET", "/api/v1/chorus/admin/cluster", h::admin_cluster(svc));
   add("GET", "/api/v1/chorus/admin/migrations", h::admin_migrations(svc));
   add("GET", "/api/v1/chorus/admin/log_level", h::admin_get_log_level(svc));
   add("PUT", "/api/v1/chorus/admin/log_level", h::admin_put_log_level(svc));

@@ -33,6 +33,7 @@ int usage() {
     "  migrations         list applied migrations (from pg.dsn) and the ones this build has\n"
     "  actors [KIND]      live actors of a running chorusd (admin API)\n"
     "  nodes              cluster nodes and their last heartbeat (admin API)\n"
+    "  cluster            the actor cluster as this node sees it: members, state, round trips, owned users (admin API)\n"
     "  health | ready     the node's health / readiness (exit 1 when not ready)\n"
     "  config             every config key, its environment variable and effective value\n"
     "  accounts create USER --email E [--admin] [--confirmed]\n"
@@ -335,6 +336,35 @@ int main(int argc, char** argv) {
         std::cout << std::left << std::setw(24) << n["name"].get<std::string>() << std::setw(24)
                   << n["http_address"].get<std::string>() << "last seen "
                   << static_cast<int>(n["seconds_since_seen"].get<double>()) << "s ago\n";
+      return 0;
+    }
+    if (cmd == "cluster") {
+      long status = 0;
+      auto j = get_json(url, "/api/v1/chorus/admin/cluster", cfg, status);
+      if (raw || status != 200) {
+        std::cout << j.dump(2) << "\n";
+        return status == 200 ? 0 : 1;
+      }
+      std::cout << "cluster of " << j["self"].get<std::string>() << ": transport " << j["transport"].get<std::string>()
+                << ", secret " << (j["secret"].get<bool>() ? "checked" : "none") << ", protocol "
+                << j["protocol"].get<int>() << "\n";
+      std::cout << std::left << std::setw(20) << "NODE" << std::setw(9) << "STATE" << std::setw(24) << "CLUSTER ADDRESS"
+                << std::setw(22) << "HTTP" << std::setw(10) << "VERSION" << std::setw(10) << "UPTIME" << std::setw(10)
+                << "RTT ms" << std::setw(8) << "FEEDS" << "OWNS/10k\n";
+      for (auto& m : j["members"]) {
+        char rtt[32];
+        std::snprintf(rtt, sizeof rtt, "%.2f", m["rtt_avg_ms"].get<double>());
+        std::cout << std::left << std::setw(20) << m["name"].get<std::string>() << std::setw(9)
+                  << m["state"].get<std::string>() << std::setw(24) << m["cluster_address"].get<std::string>()
+                  << std::setw(22) << m["http_address"].get<std::string>() << std::setw(10)
+                  << m["version"].get<std::string>() << std::setw(10)
+                  << (std::to_string(static_cast<long>(m["uptime_s"].get<double>())) + "s") << std::setw(10)
+                  << (m["state"] == "self" ? std::string("-") : std::string(rtt)) << std::setw(8)
+                  << m["live_feeds"].get<long>() << m["owned_users_per_10k"].get<long>();
+        if (!m["error"].get<std::string>().empty())
+          std::cout << "  (" << m["error"].get<std::string>() << ")";
+        std::cout << "\n";
+      }
       return 0;
     }
     if (cmd == "health" || cmd == "ready") {

@@ -125,7 +125,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto address = cfg.http.host + ":" + std::to_string(port);
-  rt.start_node(address, CHORUS_VERSION);
+  try {
+    rt.start_node(address, CHORUS_VERSION);
+  } catch (const std::exception& e) {
+    log::write(log::level::error, "cannot join the cluster", {{"error", e.what()}});
+    return 1;
+  }
   auto svc = rt.svc();
   if (!cfg.public_url.empty()) {
     svc.base_url = cfg.public_url;

@@ -231,6 +231,8 @@ caf::result<ok_atom> oauth_state::revoke(const token_revoke& r) {
                }};
   pool_step(self_, pool_, opts_.timeout, std::move(call), rp, [this, rp, digest, authorized]() mutable {
     cache_->forget(digest);
+    if (*authorized && opts_.cluster)
+      self_->send(opts_.cluster, token_revoked{digest});  // every other node forgets it too
     if (*authorized)
       rp.deliver(ok_atom::value);
     else

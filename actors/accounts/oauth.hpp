@@ -26,6 +26,8 @@ struct oauth_options {
   std::string dummy_hash;
   // Shared with the HTTP layer (services::tokens); the actor makes its own if null.
   std::shared_ptr<token_cache> cache;
+  // Told of every revocation, so that every node of the cluster forgets the token.
+  cluster_actor cluster;
 };
 
 oauth_actor spawn_oauth(caf::actor_system& sys, oauth_options opts, pg_pool_actor pool, blocking_pool_actor cpu,

@@ -11,6 +11,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <algorithm>
+#include <map>
+#include <unordered_map>
 #include <memory>
 
 namespace chorus::actors::feeds_detail {
@@ -40,7 +42,7 @@ void ring_add(manager_state& s, const pg::fanout_post& p) {
 using live_pushes = std::unordered_map<account_id, std::vector<pg::feed_entry>>;
 
 void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_targets& t, std::vector<rd::command>& cmds,
-             live_pushes& live) {
+             live_pushes& live, std::map<int, std::unordered_map<account_id, std::vector<pg::feed_entry>>>& remote) {
   auto& s = self->state;
   bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
   if (large) {
@@ -50,9 +52,12 @@ void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_target
   // recipients[0] is the author, served when the post was announced (pushing
   // again is harmless: the author's node may have been another one).
   const auto& to = t.recipients;
-  for (auto r : to)
-    if (find_live(self, account_id{r}))
+  for (auto r : to) {
+    if (auto owner = remote_owner(self, account_id{r}); owner >= 0)
+      remote[owner][account_id{r}].push_back(p.entry);  // its owner pushes it if the feed is live there
+    else if (find_live(self, account_id{r}))
       live[account_id{r}].push_back(p.entry);
+  }
   chunked(to, s.opts->push_chunk, [&](std::vector<std::int64_t> part) {
     cmds.push_back(rd::feed_push(part, {p.entry}, static_cast<int>(s.opts->cache_size)));
   });
@@ -100,23 +105,46 @@ void start_fanout(manager_ptr self) {
           s.stage_recipients->observe(std::chrono::duration<double>(queried - started).count());
         std::vector<rd::command> cmds;
         live_pushes live;
+        std::map<int, std::unordered_map<account_id, std::vector<pg::feed_entry>>> remote;
         for (std::size_t i = 0; i < posts->size(); ++i)
-          deliver(self, (*posts)[i], (*targets)[i], cmds, live);
+          deliver(self, (*posts)[i], (*targets)[i], cmds, live, remote);
         for (auto& [account, entries] : live)
           if (auto* lf = find_live(self, account))
             self->send(lf->handle, feed_push{std::move(entries)});
         s.stats->add(c_fanouts, static_cast<std::int64_t>(posts->size()));
-        auto finished = [self, batch, queried] {
+        // Answered when the mirrors are written and every other owner has the
+        // entries; an owner that does not answer (it died) fails the batch's
+        // jobs, which run again once its users have moved.
+        auto finished = [self, batch, queried](caf::error err) {
           auto& s = self->state;
           if (s.stage_write)
             s.stage_write->observe(std::chrono::duration<double>(clock_type::now() - queried).count());
           for (auto& w : *batch) {
+            if (err) {
+              w.rp.deliver(err);
+              continue;
+            }
             if (s.fanout_lag && w.at_ms > 0)
               s.fanout_lag->observe(seconds_since_wall_ms(w.at_ms));
             w.rp.deliver(ok_atom::value);
           }
+          if (err)
+            log::write(log::level::warn, "feeds: another node did not take its fan-out; the jobs will be retried",
+                       {{"statuses", batch->size()}, {"error", description_of(err)}});
         };
-        redis_send(self, std::move(cmds), "fanout", finished);
+        std::map<int, feed_deliveries> to_owners;
+        for (auto& [owner, per_account] : remote)
+          for (auto& [account, entries] : per_account)
+            to_owners[owner].items.push_back({account, std::move(entries)});
+        auto pending = std::make_shared<std::pair<int, caf::error>>(2, caf::error{});
+        auto step = [pending, finished](caf::error err) {
+          if (err && !pending->second)
+            pending->second = std::move(err);
+          if (--pending->first == 0)
+            finished(std::move(pending->second));
+        };
+        ask_owners(self, std::move(to_owners), {}, step);
+        redis_send(self, std::move(cmds), "fanout", [step] { step({}); });
         --s.fanouts_in_flight;
         start_fanout(self);
       },
@@ -144,7 +172,12 @@ void observe_revocation(manager_state& s, double lag_s) {
 // job (revoke_everywhere) has found them.
 void on_removal(manager_ptr self, const feed_removal& r) {
   auto& s = self->state;
-  self->send(s.deps->cache, hot_invalidate{r.ids, {}});
+  invalidate(self, hot_invalidate{r.ids, {}});
+  if (!from_other_node(self))
+    if (auto owner = remote_owner(self, r.author); owner >= 0) {
+      self->send(s.owner_feeds[static_cast<std::size_t>(owner)], r);
+      return;
+    }
   if (auto* lf = find_live(self, r.author))
     self->send(lf->handle, feed_revoke{r.ids, account_id{}, false});
 }
@@ -170,17 +203,38 @@ void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_
                                                    all_ids.end();
                                           }),
                            rg.entries.end());
-        for (auto a : targets->accounts)
-          if (auto* lf = find_live(self, account_id{a}))
+        std::map<int, feed_revocation> to_owners;
+        for (auto a : targets->accounts) {
+          if (auto owner = remote_owner(self, account_id{a}); owner >= 0) {
+            auto& rv = to_owners[owner];
+            if (rv.accounts.empty())
+              rv.revoke = feed_revoke{all_ids, account_id{}, false};
+            rv.accounts.emplace_back(a);
+          } else if (auto* lf = find_live(self, account_id{a})) {
             self->send(lf->handle, feed_revoke{all_ids, account_id{}, false});
-        self->send(s.deps->cache, hot_invalidate{all_ids, {}});
+          }
+        }
+        invalidate(self, hot_invalidate{all_ids, {}});
         std::vector<rd::command> cmds;
         chunked(targets->accounts, s.opts->push_chunk,
                 [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });
-        redis_send(self, std::move(cmds), "removal", [self, at_ms, rp]() mutable {
+        // Answered when the mirrors are written and every other owner took it
+        // (if one did not, the job runs again).
+        auto pending = std::make_shared<std::pair<int, caf::error>>(2, caf::error{});
+        auto step = [self, at_ms, rp, pending](caf::error err) mutable {
+          if (err && !pending->second)
+            pending->second = std::move(err);
+          if (--pending->first > 0)
+            return;
+          if (pending->second) {
+            rp.deliver(pending->second);
+            return;
+          }
           observe_revocation(self->state, seconds_since_wall_ms(at_ms));
           rp.deliver(ok_atom::value);
-        });
+        };
+        ask_owners(self, {}, std::move(to_owners), step);
+        redis_send(self, std::move(cmds), "removal", [step]() mutable { step({}); });
       },
       [self, rp](caf::error& err) mutable {
         self->state.stats->add(c_errors);

@@ -19,15 +19,11 @@ namespace rd = storage::redis;
 namespace {
 
 // Applies `fn` now, or after the timeline has loaded.
-// (A change made while a mirror re-read is in flight is applied again on top of
-// what that read returns, which may predate it.)
 template <class Fn>
 void when_ready(feed_ptr self, Fn fn) {
   auto& s = self->state;
   if (!s.ready)
     return s.deferred.emplace_back(std::move(fn)), void();
-  if (s.syncing)
-    s.during_sync.emplace_back(fn);
   fn();
 }
 

@@ -52,10 +52,7 @@ struct feed_state {
   feed::viewer_facts facts;
   feed::flag_cache flags;
   clock_type::time_point flags_at = clock_type::now();
-  clock_type::time_point synced_at = clock_type::now();    // entries last read from the mirror (or rebuilt)
   clock_type::time_point snapshot_at = clock_type::now();  // follows and hidden accounts last read
-  bool syncing = false;
-  std::vector<std::function<void()>> during_sync;  // local changes made while a mirror read is in flight
   bool ready = false;
   bool quit_when_ready = false;
   std::vector<pending_read> waiting;

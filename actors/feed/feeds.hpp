@@ -5,7 +5,9 @@
 #include "actors/registry/registry.hpp"
 
 #include <caf/fwd.hpp>
+#include <atomic>
 #include <chrono>
+#include <memory>
 
 namespace chorus::metrics { class registry; }
 
@@ -21,7 +23,6 @@ struct feeds_options {
   int redis_ttl_s = 14 * 24 * 3600;                  // an unread timeline mirror expires
   std::chrono::milliseconds flags_ttl{30'000};       // viewer flags re-read after this (cross-node changes)
   std::chrono::milliseconds page_cache{2'000};       // a rendered page is reused this long if nothing changed
-  std::chrono::milliseconds mirror_sync{5'000};      // a live feed re-reads its Redis mirror this often (other nodes' writes)
   std::chrono::milliseconds snapshot_ttl{60'000};    // … and its follows/blocks/mutes from Postgres
   int max_following = 10'000;                        // follows a feed keeps in memory
   int merge_on_follow = 200;                         // statuses merged into a timeline on follow
@@ -29,6 +30,11 @@ struct feeds_options {
   std::chrono::milliseconds timeout{5'000};          // Postgres/Redis/cache request deadline
   std::chrono::milliseconds tick{1'000};             // idle sweep, activity flush and mirror-write retry period
   std::size_t mirror_backlog = 10'000;               // mirror writes kept in order while Redis is unreachable
+  // The cluster (issue #13): hot-status invalidations are broadcast through it,
+  // and requests to another node's feed manager time out after remote_timeout.
+  cluster_actor cluster;
+  std::chrono::milliseconds remote_timeout{2'000};
+  std::shared_ptr<std::atomic<std::int64_t>> live_count;  // live feed actors, for the cluster's pongs
 };
 
 feeds_actor spawn_feeds(caf::actor_system& sys, feeds_options opts, pg_pool_actor pool, redis_actor redis,

@@ -33,6 +33,8 @@ std::vector<double> lag_buckets() {
   return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
 }
 
+} // namespace
+
 void passivate(manager_ptr self, account_id account) {
   auto& s = self->state;
   auto it = s.live.find(account);
@@ -47,6 +49,8 @@ void passivate(manager_ptr self, account_id account) {
   if (s.passivations)
     s.passivations->inc();
 }
+
+namespace {
 
 feed_actor feed_for(manager_ptr self, account_id viewer) {
   auto& s = self->state;
@@ -115,7 +119,26 @@ void on_relation(manager_ptr self, feed_relation r) {
     std::swap(r.me, r.target);
     r.verb = relation_verb::follow;
   }
-  auto notify_live = [self](account_id account, const feed_relation& rel) {
+  bool routed = from_other_node(self);
+  if (!routed) {
+    if (auto owner = remote_owner(self, r.me); owner >= 0) {  // `me`'s owner does all of it
+      self->send(s.owner_feeds[static_cast<std::size_t>(owner)], r);
+      if ((r.verb == relation_verb::block || r.verb == relation_verb::unblock) && remote_owner(self, r.target) < 0)
+        if (auto* lf = find_live(self, r.target))
+          self->send(lf->handle, r);
+      return;
+    }
+  } else if (remote_owner(self, r.me) >= 0) {  // sent here for `target`'s live feed only
+    if (auto* lf = find_live(self, r.target))
+      self->send(lf->handle, r);
+    return;
+  }
+  auto notify_live = [self, routed](account_id account, const feed_relation& rel) {
+    if (auto owner = remote_owner(self, account); owner >= 0) {
+      if (!routed)
+        self->send(self->state.owner_feeds[static_cast<std::size_t>(owner)], rel);
+      return;
+    }
     if (auto* lf = find_live(self, account))
       self->send(lf->handle, rel);
   };
@@ -321,23 +344,56 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
   self->delayed_send(self, st.opts->tick, tick_atom::value);
   return {
     [=](home_query& q) -> caf::result<status_view> {
-      observe(self, *self->state.stats);
-      return self->delegate(feed_for(self, q.viewer), std::move(q));
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto owner = from_other_node(self) ? -1 : remote_owner(self, q.viewer);
+      if (owner < 0)
+        return self->delegate(feed_for(self, q.viewer), std::move(q));
+      // The owner serves it; if it cannot (it just died), this node does, from the mirror.
+      auto rp = self->make_response_promise<status_view>();
+      self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, q)
+        .then([rp](status_view& v) mutable { rp.deliver(std::move(v)); },
+              [self, rp, q](caf::error&) mutable { rp.delegate(feed_for(self, q.viewer), std::move(q)); });
+      return rp;
     },
     [=](home_request& r) {
-      observe(self, *self->state.stats);
-      self->send(feed_for(self, r.q.viewer), std::move(r));
+      auto& s = self->state;
+      observe(self, *s.stats);
+      auto owner = remote_owner(self, r.q.viewer);
+      if (owner < 0) {
+        self->send(feed_for(self, r.q.viewer), std::move(r));
+        return;
+      }
+      auto shared = std::make_shared<home_request>(std::move(r));
+      self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, shared->q)
+        .then([shared](status_view& v) { shared->reply(&v, nullptr); },
+              [self, shared](caf::error&) { self->send(feed_for(self, shared->q.viewer), std::move(*shared)); });
     },
     [=](feed_post& p) {
       auto& s = self->state;
       observe(self, *s.stats);
-      // The author sees their own status on their next read: push it now, on
-      // the node that committed it; its followers get it from the fan-out job.
+      // The author sees their own status on their next read: push it now (at
+      // its owner); its followers (and the author again) get it from the fan-out job.
+      if (!from_other_node(self)) {
+        redis_send(self, {rd::feed_push({p.entry.author}, {p.entry}, static_cast<int>(s.opts->cache_size))},
+                   "own post", [] {});
+        if (auto owner = remote_owner(self, p.entry.author); owner >= 0) {
+          self->send(s.owner_feeds[static_cast<std::size_t>(owner)], p);
+          return;
+        }
+      }
       if (auto* lf = find_live(self, p.entry.author))
         self->send(lf->handle, feed_push{{p.entry}});
-      redis_send(self, {rd::feed_push({p.entry.author}, {p.entry}, static_cast<int>(s.opts->cache_size))}, "own post",
-                 [] {});
     },
+    [=](feed_deliveries& d) {
+      observe(self, *self->state.stats);
+      return on_deliveries(self, d);
+    },
+    [=](feed_revocation& r) {
+      observe(self, *self->state.stats);
+      return on_revocation(self, r);
+    },
+    [=](cluster_members& m) { on_members(self, m); },
     [=](feed_removal& r) {
       observe(self, *self->state.stats);
       on_removal(self, r);
@@ -353,7 +409,12 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
     [=](feed_interaction& i) {
       auto& s = self->state;
       observe(self, *s.stats);
-      self->send(s.deps->cache, hot_invalidate{{i.status}, {}});
+      invalidate(self, hot_invalidate{{i.status}, {}});
+      if (!from_other_node(self))
+        if (auto owner = remote_owner(self, i.viewer); owner >= 0) {
+          self->send(s.owner_feeds[static_cast<std::size_t>(owner)], i);
+          return;
+        }
       if (auto* lf = find_live(self, i.viewer))
         self->send(lf->handle, i);
     },

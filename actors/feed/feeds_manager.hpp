@@ -14,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -84,8 +85,16 @@ struct manager_state {
   metrics::histogram* stage_recipients = nullptr;  // fan-out batch: the recipients job
   metrics::histogram* stage_write = nullptr;       // fan-out batch: the mirror writes
 
+  // Who owns which users (from the cluster actor): member names, sorted, and
+  // their feed managers (this node's own included). Empty: this node alone.
+  std::string self_name;
+  std::vector<std::string> owner_names;
+  std::vector<feeds_actor> owner_feeds;
+
   void publish() {
     counts.live = static_cast<std::int64_t>(live.size());
+    if (deps->opts.live_count)
+      deps->opts.live_count->store(counts.live);
     stats->set(c_live, counts.live);
     if (live_gauge)
       live_gauge->set(counts.live);
@@ -95,6 +104,8 @@ struct manager_state {
 using manager_ptr = feeds_actor::stateful_pointer<manager_state>;
 
 const live_feed* find_live(manager_ptr self, account_id account);
+// Ends a live feed (its state is in the mirror).
+void passivate(manager_ptr self, account_id account);
 
 // Mirror writes (backlog.cpp).
 // Sends mirror writes (in order with any backlog); `then` runs once they are done.
@@ -102,6 +113,24 @@ void redis_send(manager_ptr self, std::vector<storage::redis::command> cmds, con
                 std::function<void()> then);
 // One backlog entry at a time, in order; stops at the first failure until the next tick.
 void flush_backlog(manager_ptr self);
+
+// Placement across the cluster (routing.cpp).
+// True when the message being handled came from another node (it was routed
+// here because this node owns its user: handle it here, never forward it).
+bool from_other_node(manager_ptr self);
+// The index in owner_feeds of the member owning `account` when that is another
+// node; -1 when this node owns it (or is alone).
+int remote_owner(manager_ptr self, account_id account);
+void on_members(manager_ptr self, cluster_members& m);
+ok_atom on_deliveries(manager_ptr self, feed_deliveries& d);
+ok_atom on_revocation(manager_ptr self, feed_revocation& r);
+// Drops statuses from the hot-status caches: every node's when the change
+// happened here, this node's when another node told us.
+void invalidate(manager_ptr self, hot_invalidate h);
+// Requests to other nodes' feed managers, grouped by owner; `done` runs once
+// all answered (with the first error, if any).
+void ask_owners(manager_ptr self, std::map<int, feed_deliveries> deliveries,
+                std::map<int, feed_revocation> revocations, std::function<void(caf::error)> done);
 
 // Fan-out and revocation (fanout.cpp).
 void start_fanout(manager_ptr self);

@@ -73,7 +73,7 @@ void load_from_postgres(feed_ptr self, bool rebuild) {
       [self, out, rebuild, cap](ok_atom) {
         auto& s = self->state;
         s.facts.assign(out->snapshot);
-        s.synced_at = s.snapshot_at = clock_type::now();
+        s.snapshot_at = clock_type::now();
         if (rebuild) {
           bool complete = out->entries.size() < static_cast<std::size_t>(cap);
           s.tl.assign(std::move(out->entries), complete);
@@ -115,42 +115,15 @@ void activate(feed_ptr self) {
       });
 }
 
-// Other nodes fan out and revoke into the Redis mirror only (feed events are
-// node-local), so a live feed re-reads its mirror every feed.mirror_sync_ms and
-// its follows/hidden accounts every feed.snapshot_ttl_ms while it is being read.
-// Local changes are in the mirror before the re-read: the Redis actor keeps the
-// order of requests, and every local write was sent before this read.
+// Feed events reach a live feed at its owner (the cluster routes them there,
+// actors/feed/routing.cpp), so the mirror is read only at activation. A live
+// feed re-reads its follows and hidden accounts every feed.snapshot_ttl_ms while
+// it is being read (a safety net: relationship changes arrive as events too).
 void maybe_sync(feed_ptr self) {
   auto& s = self->state;
   auto& o = s.deps->opts;
   auto now = clock_type::now();
-  if (s.syncing)
-    return;
-  bool mirror = o.mirror_sync.count() > 0 && now - s.synced_at >= o.mirror_sync;
   bool snapshot = o.snapshot_ttl.count() > 0 && now - s.snapshot_at >= o.snapshot_ttl;
-  if (mirror) {
-    s.syncing = true;
-    s.synced_at = now;
-    self->request(s.deps->redis, o.timeout, redis_request{rd::feed_load(s.viewer, o.redis_ttl_s)})
-      .then(
-        [self](redis_result& r) {
-          auto& s = self->state;
-          s.syncing = false;
-          auto replay = std::move(s.during_sync);
-          s.during_sync.clear();
-          auto loaded = r.replies.empty() ? rd::loaded_feed{} : rd::parse_feed_load(r.replies.front());
-          if (!loaded.exists)
-            return;  // expired or dropped (e.g. after a follow elsewhere): keep memory, rebuild at the next activation
-          s.tl.assign(std::move(loaded.entries), loaded.complete);
-          for (auto& fn : replay)
-            fn();
-          s.changed();
-        },
-        [self](caf::error&) {
-          self->state.syncing = false;
-          self->state.during_sync.clear();
-        });
-  }
   if (snapshot) {
     s.snapshot_at = now;
     auto out = std::make_shared<pg::feed_snapshot>();

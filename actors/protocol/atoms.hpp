@@ -20,6 +20,7 @@ using nodes_atom = caf::atom_constant<caf::atom("nodes")>;       // list cluster
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>; // feed manager → feed: quit, state is in Redis
 using rl_flush_atom = caf::atom_constant<caf::atom("rlflush")>;  // rate-limit shard → itself: send the batch
 using rl_lease_atom = caf::atom_constant<caf::atom("rllease")>;  // rate-limit shard → itself: end leases
+using cluster_atom = caf::atom_constant<caf::atom("cluster")>;   // the cluster membership view
 using migr_atom = caf::atom_constant<caf::atom("migrations")>;   // list applied migrations
 
 } // namespace chorus::actors

@@ -121,8 +121,25 @@ using feeds_actor = caf::typed_actor<
   caf::reacts_to<feed_interaction>,                                // viewer flags, hot-cache invalidation
   caf::replies_to<ring_query>::with<ring_reply>,                   // recent entries of large authors
   caf::replies_to<job_work>::with<ok_atom>,                        // feed.fanout / feed.revoke jobs
+  caf::replies_to<feed_deliveries>::with<ok_atom>,                 // fan-out to users this node owns (from another node)
+  caf::replies_to<feed_revocation>::with<ok_atom>,                 // revocation for users this node owns (from another node)
+  caf::reacts_to<cluster_members>,                                 // who owns users now (from the cluster actor)
   caf::replies_to<stats_atom>::with<feed_stats>,                   // counters
   caf::reacts_to<tick_atom>>;                                      // idle passivation sweep
+
+// One per node: joins the other nodes (handshake over the shared secret, protocol
+// version check), keeps the membership view (alive, suspect, gone) from pings and
+// connection state, tells the feed manager who owns users, and broadcasts the
+// events every node's caches need (token revocations, hot-status invalidations).
+using cluster_actor = caf::typed_actor<
+  caf::reacts_to<cluster_start>,                                   // port published: start joining
+  caf::replies_to<cluster_hello>::with<cluster_challenge>,         // a node opens a join
+  caf::replies_to<cluster_join>::with<cluster_welcome>,            // … and proves the secret
+  caf::replies_to<cluster_ping>::with<cluster_pong>,               // liveness and round trip
+  caf::reacts_to<token_revoked>,                                   // forget a token (local: tell every member)
+  caf::reacts_to<hot_invalidate>,                                  // drop from hot caches (local: every member's)
+  caf::replies_to<cluster_atom>::with<cluster_status>,             // the membership view
+  caf::reacts_to<tick_atom>>;                                      // pings, timeouts, discovery
 
 // Trending statuses and tags from time-decayed scores kept incrementally.
 using trends_actor = caf::typed_actor<

@@ -88,6 +88,32 @@ struct home_request {
   std::function<void(const status_view*, const caf::error*)> reply;
 };
 
+// ---- Cluster: the cluster actor and this node's feed manager ------------------
+
+// The members that own users now (alive or suspect, this node included), sent to
+// the feed manager on every change. `rejoined`: a member came back after being
+// seen gone (events sent to it meanwhile may be lost: live feeds are rebuilt).
+struct member_route {
+  std::string name;
+  caf::strong_actor_ptr feeds;  // its feed manager (this node's own for self)
+};
+
+struct cluster_members {
+  std::string self;
+  std::vector<member_route> members;
+  std::uint64_t epoch = 0;      // bumps on every change
+  bool rejoined = false;
+};
+
+// Runtime → cluster actor once the cluster port is published: start joining.
+struct cluster_start {
+  caf::strong_actor_ptr feeds;   // this node's feed manager
+  caf::strong_actor_ptr cache;   // this node's hot-status cache
+  std::string address;           // advertised host:port ("" when clustering is off)
+  std::string http_address;
+  std::string version;           // chorusd's
+};
+
 // ---- Hot-status cache (one per node) -----------------------------------------
 
 struct hot_get {              // multi-get of viewer-independent rows
@@ -163,6 +189,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::action_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_item)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::relation_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::home_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::cluster_members)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::cluster_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)

@@ -13,6 +13,7 @@
 #include "common/model/relationship.hpp"
 #include "common/model/status.hpp"
 
+#include <caf/actor_control_block.hpp>
 #include <caf/meta/type_name.hpp>
 #include <cstdint>
 #include <memory>
@@ -597,6 +598,174 @@ struct trend_tag_list {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, trend_tag_list& x) {
   return f(type_name("trend_tag_list"), x.tags);
+}
+
+// ---- Cluster (actors/cluster) ------------------------------------------------
+
+struct member_info {           // who a node is, as it tells its peers when joining
+  std::string name;            // node.name, unique in the cluster
+  std::string incarnation;     // this run of it
+  std::string version;         // chorusd version
+  std::uint32_t protocol = 0;  // wire protocol version (actors/protocol/wire.hpp)
+  std::string http_address;
+  std::string cluster_address; // host:port of its cluster port
+  std::int64_t started_ms = 0; // wall clock, ms since the epoch
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(type_name("member_info"), x.name, x.incarnation, x.version, x.protocol, x.http_address,
+           x.cluster_address, x.started_ms);
+}
+
+// The join handshake (a mutual challenge over the shared secret):
+// A → B hello(A, nonce_a); B → A challenge(B, nonce_b, proof of B over both
+// nonces); A → B join(A, proof of A, A's actors); B → A welcome(B's actors).
+struct cluster_hello {
+  member_info from;
+  std::string nonce;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(type_name("cluster_hello"), x.from, x.nonce);
+}
+
+struct cluster_challenge {
+  member_info from;
+  std::string nonce;
+  std::string proof;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_challenge& x) {
+  return f(type_name("cluster_challenge"), x.from, x.nonce, x.proof);
+}
+
+// The actors a member serves the cluster with.
+struct member_actors {
+  caf::strong_actor_ptr cluster;  // its cluster actor (pings, broadcasts)
+  caf::strong_actor_ptr feeds;    // its feed manager (reads and events for the users it owns)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_actors& x) {
+  return f(type_name("member_actors"), x.cluster, x.feeds);
+}
+
+struct cluster_join {
+  member_info from;
+  std::string proof;
+  member_actors actors;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_join& x) {
+  return f(type_name("cluster_join"), x.from, x.proof, x.actors);
+}
+
+struct cluster_welcome {
+  member_info from;
+  member_actors actors;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_welcome& x) {
+  return f(type_name("cluster_welcome"), x.from, x.actors);
+}
+
+struct cluster_ping {
+  std::string from;            // sender's name
+  std::string incarnation;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_ping& x) {
+  return f(type_name("cluster_ping"), x.from, x.incarnation);
+}
+
+struct cluster_pong {
+  std::string incarnation;     // the answering member's (a restart shows as a new one)
+  std::int64_t live_feeds = 0; // per-user actors it holds now
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_pong& x) {
+  return f(type_name("cluster_pong"), x.incarnation, x.live_feeds);
+}
+
+// A bearer token was revoked: every node forgets it (token digest).
+struct token_revoked {
+  std::string digest;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, token_revoked& x) {
+  return f(type_name("token_revoked"), x.digest);
+}
+
+// One member as this node sees it (GET /api/v1/chorus/admin/cluster).
+struct member_view {
+  member_info info;
+  std::string state;           // self, joining, alive, suspect, gone
+  bool connected = false;      // a BASP connection is up
+  double last_heard_s = 0;     // since its last answer
+  double rtt_ms = 0;           // last ping round trip
+  double rtt_avg_ms = 0;       // moving average
+  std::int64_t live_feeds = 0; // per-user actors it holds (as of its last pong)
+  std::int64_t owned_users_sample = 0;  // of a fixed sample of 10,000 user ids, how many it owns now
+  std::string error;           // why it is not alive (refused, unreachable, …)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_view& x) {
+  return f(type_name("member_view"), x.info, x.state, x.connected, x.last_heard_s, x.rtt_ms, x.rtt_avg_ms,
+           x.live_feeds, x.owned_users_sample, x.error);
+}
+
+struct cluster_status {
+  std::string self;
+  std::string transport;       // "tls" (mutual TLS), "tcp" or "off"
+  bool authenticated = false;  // a shared secret is checked at join
+  std::uint32_t protocol = 0;
+  std::vector<member_view> members;  // self first
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_status& x) {
+  return f(type_name("cluster_status"), x.self, x.transport, x.authenticated, x.protocol, x.members);
+}
+
+// Fan-out to the users another node owns: their live feeds get these entries
+// (answered once they are in; the job that sent them retries otherwise).
+struct feed_delivery {
+  account_id account;
+  std::vector<model::feed_entry> entries;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_delivery& x) {
+  return f(type_name("feed_delivery"), x.account, x.entries);
+}
+
+struct feed_deliveries {
+  std::vector<feed_delivery> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_deliveries& x) {
+  return f(type_name("feed_deliveries"), x.items);
+}
+
+// A revocation for the live feeds of users another node owns.
+struct feed_revocation {
+  std::vector<account_id> accounts;
+  feed_revoke revoke;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_revocation& x) {
+  return f(type_name("feed_revocation"), x.accounts, x.revoke);
 }
 
 // ---- Jobs ------------------------------------------------------------------

@@ -16,7 +16,7 @@
 namespace chorus::actors {
 
 // Raise when any remote message or model type changes its fields.
-inline constexpr std::uint32_t protocol_version = 1;
+inline constexpr std::uint32_t protocol_version = 2;  // 2: the cluster messages
 
 using remote_types = caf::detail::type_list<
   // node status
@@ -32,7 +32,10 @@ using remote_types = caf::detail::type_list<
   feed_post, feed_removal, feed_relation, feed_interaction, home_query, feed_push, feed_revoke, ring_query,
   ring_reply, hot_invalidate, feed_stats, trend_statuses_query, trend_tags_query, trend_tag_list,
   // jobs
-  job_work, job_wake, jobs_query, jobs_view, jobs_action, jobs_changed, job_pool_stats>;
+  job_work, job_wake, jobs_query, jobs_view, jobs_action, jobs_changed, job_pool_stats,
+  // the cluster
+  member_info, cluster_hello, cluster_challenge, member_actors, cluster_join, cluster_welcome, cluster_ping,
+  cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation>;
 
 namespace wire {
 // Reads the type name an inspect() passes first and ignores the fields.

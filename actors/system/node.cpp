@@ -2,6 +2,7 @@
 
 #include "actors/db/pool_job.hpp"
 #include "actors/protocol/errors.hpp"
+#include "actors/protocol/wire.hpp"
 #include "common/log.hpp"
 
 #include <caf/actor_system.hpp>
@@ -139,9 +140,9 @@ void node_state::heartbeat() {
   observe(self_, *stats_);
   auto o = opts_;
   bool starting = !started_;
-  db_call beat{"heartbeat", [o, starting](pqxx::connection_base& c) {
-                 pg::upsert_node(c, o.name, o.http_address, o.version, starting, o.incarnation);
-               }};
+  pg::node_advert ad{o.name, o.http_address, o.version, o.cluster_address, static_cast<int>(protocol_version),
+                     o.incarnation};
+  db_call beat{"heartbeat", [ad, starting](pqxx::connection_base& c) { pg::upsert_node(c, ad, starting); }};
   self_->request(pool_, opts_.query_timeout, std::move(beat))
     .then(
       [this](ok_atom) {

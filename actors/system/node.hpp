@@ -15,6 +15,7 @@ struct node_options {
   std::string http_address;
   std::string version;
   std::string incarnation;  // this run of the node (storage::pg::new_incarnation), heartbeaten with it
+  std::string cluster_address;  // host:port of the cluster port (empty: not clustered)
   std::chrono::milliseconds heartbeat{10'000};
   std::chrono::milliseconds probe_timeout{2'000};  // readiness checks
   std::chrono::milliseconds query_timeout{8'000};  // listings and heartbeat (below the HTTP deadline)

@@ -1,6 +1,7 @@
 #include "actors/system/runtime.hpp"
 
 #include "actors/accounts/oauth.hpp"
+#include "actors/cluster/cluster.hpp"
 #include "actors/accounts/token_cache.hpp"
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
@@ -28,10 +29,34 @@
 #include <caf/exit_reason.hpp>
 #include <nlohmann/json.hpp>
 #include <caf/send.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include "common/clock.hpp"
 #include <thread>
 
 namespace chorus::actors {
 namespace {
+
+// "a, b,c" → {"a", "b", "c"} (empty parts dropped).
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    auto b = cur.find_first_not_of(" \t");
+    auto e = cur.find_last_not_of(" \t");
+    if (b != std::string::npos)
+      out.push_back(cur.substr(b, e - b + 1));
+    cur.clear();
+  };
+  for (char c : text)
+    if (c == ',')
+      flush();
+    else
+      cur.push_back(c);
+  flush();
+  return out;
+}
 
 trends_options trends_from(const config& cfg) {
   trends_options o;
@@ -59,6 +84,17 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
                                        : static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
   sys_cfg_->set("scheduler.max-threads", static_cast<size_t>(threads));
   add_message_types(*sys_cfg_);  // the remote part of the protocol (actors/protocol/wire.hpp)
+  auto& cc = cfg.cluster;
+  bool tls = cc.enabled && !cc.tls_cert.empty();
+  if (cc.enabled) {
+    sys_cfg_->load<caf::io::middleman>();
+    if (tls) {  // mutual TLS: a peer without a certificate from cluster.tls_ca is refused in the handshake
+      sys_cfg_->openssl_certificate = cc.tls_cert;
+      sys_cfg_->openssl_key = cc.tls_key;
+      sys_cfg_->openssl_cafile = cc.tls_ca;
+      sys_cfg_->load<caf::openssl::manager>();
+    }
+  }
   sys_ = std::make_unique<caf::actor_system>(*sys_cfg_);
   life_ = std::make_unique<lifecycle>(*sys_);
   registry_.export_metrics(metrics);
@@ -89,11 +125,40 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.pg = life_->started("pg_pool", spawn_pg_pool(*sys_, po, registry_, &metrics));
   svc_.redis = life_->started("redis", spawn_redis(*sys_, ro, registry_, &metrics));
   svc_.cpu = life_->started("cpu_pool", spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_));
+  live_feeds_ = std::make_shared<std::atomic<std::int64_t>>(0);
+  svc_.tokens = std::make_shared<token_cache>();
+  {
+    cluster_options co;
+    co.enabled = cc.enabled;
+    co.self.name = cfg.node_name;
+    co.self.incarnation = incarnation_;
+    co.self.protocol = protocol_version;
+    co.self.started_ms = wall_now_ms();
+    co.secret = cc.secret;
+    co.transport = tls ? "tls" : "tcp";
+    for (auto& part : split_list(cc.seeds))
+      if (auto hp = parse_host_port(part))
+        co.seeds.push_back(*hp);
+      else
+        log::write(log::level::warn, "cluster: seed ignored (expected host:port)", {{"seed", part}});
+    if (cc.enabled)
+      co.connector = tls ? caf::actor_cast<caf::actor>(sys_->openssl_manager().actor_handle())
+                         : caf::actor_cast<caf::actor>(sys_->middleman().actor_handle());
+    co.heartbeat = std::chrono::milliseconds(cc.heartbeat_ms);
+    co.request_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
+    co.discover_every = std::chrono::milliseconds(std::max(cc.heartbeat_ms, 1000));
+    co.node_fresh = std::chrono::milliseconds(cfg.node_dead_after_ms);
+    co.membership.suspect_after = std::chrono::milliseconds(cc.suspect_after_ms);
+    co.membership.timeout = std::chrono::milliseconds(cc.timeout_ms);
+    co.tokens = svc_.tokens;
+    co.live_feeds = live_feeds_;
+    svc_.cluster = life_->started("cluster", spawn_cluster(*sys_, co, svc_.pg, registry_, &metrics));
+  }
   oauth_options oo;
   oo.cache_ttl = std::chrono::milliseconds(cfg.oauth_cache_ttl_ms);
   oo.dummy_hash = crypto::hash_password(crypto::random_token(16));  // composition root thread, not an actor
-  svc_.tokens = std::make_shared<token_cache>();
   oo.cache = svc_.tokens;
+  oo.cluster = svc_.cluster;
   svc_.oauth = life_->started("oauth", spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_));
   svc_.accounts = life_->started("accounts", spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_));
   status_cache_options sco;
@@ -110,9 +175,11 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.redis_ttl_s = cfg.feed.redis_ttl_s;
   fo.flags_ttl = std::chrono::milliseconds(cfg.feed.flags_ttl_ms);
   fo.page_cache = std::chrono::milliseconds(cfg.feed.page_cache_ms);
-  fo.mirror_sync = std::chrono::milliseconds(cfg.feed.mirror_sync_ms);
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
+  fo.cluster = svc_.cluster;
+  fo.live_count = live_feeds_;
+  fo.remote_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
   if (cfg.ratelimit.enabled) {
     shed_options sh;
     sh.queue_depth = cfg.ratelimit.shed_queue_depth;
@@ -201,7 +268,37 @@ void runtime::start_node(const std::string& http_address, const std::string& ver
   no.heartbeat = std::chrono::milliseconds(cfg_.node_heartbeat_ms);
   // Answer before the HTTP bridge gives up, so callers see the real error.
   no.query_timeout = std::chrono::milliseconds(std::max(100, cfg_.http.request_timeout_ms - 500));
+  no.cluster_address = start_cluster(http_address, version);
   svc_.node = life_->started("node", spawn_node(*sys_, no, svc_.pg, svc_.redis, registry_));
+}
+
+// Publishes the cluster actor on cluster.port (over mutual TLS when configured)
+// and lets it start joining; returns the address advertised in `nodes` ("" when
+// clustering is off). Throws when the port cannot be opened.
+std::string runtime::start_cluster(const std::string& http_address, const std::string& version) {
+  auto& cc = cfg_.cluster;
+  std::string advertised;
+  if (cc.enabled) {
+    auto tls = !cc.tls_cert.empty();
+    auto bound = tls ? caf::openssl::publish(svc_.cluster, cc.port, cc.host.c_str(), false)
+                     : sys_->middleman().publish(svc_.cluster, cc.port, cc.host.c_str(), false);
+    if (!bound)
+      throw std::runtime_error("cannot open the cluster port " + cc.host + ":" + std::to_string(cc.port) + ": " +
+                               sys_->render(bound.error()));
+    auto host = cc.advertise.empty() ? cc.host : cc.advertise;
+    advertised = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(*bound);
+    log::write(cc.secret.empty() && !tls ? log::level::warn : log::level::info, "cluster port open",
+               {{"address", advertised}, {"transport", tls ? "mutual TLS" : "tcp"},
+                {"secret", cc.secret.empty() ? "none (any node that reaches the port can join)" : "set"}});
+  }
+  cluster_start st;
+  st.feeds = caf::actor_cast<caf::strong_actor_ptr>(svc_.feeds);
+  st.cache = caf::actor_cast<caf::strong_actor_ptr>(svc_.status_cache);
+  st.address = advertised;
+  st.http_address = http_address;
+  st.version = version;
+  caf::anon_send(svc_.cluster, std::move(st));
+  return advertised;
 }
 
 void runtime::shutdown() {

@@ -8,6 +8,7 @@
 
 #include "common/ids.hpp"
 
+#include <atomic>
 #include <caf/actor.hpp>
 #include <memory>
 #include <vector>
@@ -37,6 +38,7 @@ public:
 
 private:
   void start_jobs();
+  std::string start_cluster(const std::string& http_address, const std::string& version);
 
   const config& cfg_;
   std::string incarnation_;  // this run of the node (job lease owners, heartbeat)
@@ -46,6 +48,7 @@ private:
   std::unique_ptr<caf::actor_system> sys_;
   std::unique_ptr<lifecycle> life_;  // every actor started here, with its stop step
   services svc_;
+  std::shared_ptr<std::atomic<std::int64_t>> live_feeds_;  // written by the feed manager, read by the cluster actor
   bool stopped_ = false;
 };
 

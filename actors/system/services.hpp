@@ -25,6 +25,7 @@ struct services {
   pg_pool_actor pg;
   redis_actor redis;
   node_actor node;
+  cluster_actor cluster;
   blocking_pool_actor cpu;
   oauth_actor oauth;
   accounts_actor accounts;

@@ -88,6 +88,40 @@ handler_fn admin_nodes(const actors::services& svc) {
   });
 }
 
+// The cluster as this node sees it: members, their state, addresses, versions,
+// uptime, round trips and how many per-user actors each holds and owns.
+handler_fn admin_cluster(const actors::services& svc) {
+  return guarded(svc, [svc](request&, const responder& res) {
+    ask(*svc.system, res, svc.cluster, milliseconds(svc.cfg->http.request_timeout_ms),
+        [res](const actors::cluster_status& st) {
+          auto now_ms = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+          nlohmann::json members = nlohmann::json::array();
+          for (auto& m : st.members)
+            members.push_back({{"name", m.info.name},
+                               {"state", m.state},
+                               {"incarnation", m.info.incarnation},
+                               {"version", m.info.version},
+                               {"protocol", m.info.protocol},
+                               {"http_address", m.info.http_address},
+                               {"cluster_address", m.info.cluster_address},
+                               {"uptime_s", m.info.started_ms > 0 ? (now_ms - m.info.started_ms) / 1000.0 : 0.0},
+                               {"connected", m.connected},
+                               {"last_heard_s", m.last_heard_s},
+                               {"rtt_ms", m.rtt_ms},
+                               {"rtt_avg_ms", m.rtt_avg_ms},
+                               {"live_feeds", m.live_feeds},
+                               {"owned_users_per_10k", m.owned_users_sample},
+                               {"error", m.error}});
+          res.json(200, {{"self", st.self},
+                         {"transport", st.transport},
+                         {"secret", st.authenticated},
+                         {"protocol", st.protocol},
+                         {"members", members}});
+        },
+        actors::cluster_atom::value);
+  });
+}
+
 handler_fn admin_migrations(const actors::services& svc) {
   return guarded(svc, [svc](request&, const responder& res) {
     ask(*svc.system, res, svc.node, milliseconds(svc.cfg->http.request_timeout_ms),

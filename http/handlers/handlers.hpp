@@ -16,6 +16,7 @@ handler_fn metrics(const actors::services& svc);
 // admin.cpp (loopback or admin token only)
 handler_fn admin_actors(const actors::services& svc);
 handler_fn admin_nodes(const actors::services& svc);
+handler_fn admin_cluster(const actors::services& svc);
 handler_fn admin_migrations(const actors::services& svc);
 handler_fn admin_get_log_level(const actors::services& svc);
 handler_fn admin_put_log_level(const actors::services& svc);

@@ -47,7 +47,7 @@ void kill_mid_batch(const std::string& mode, bool dead_node = false) {
   std::string owner = "worker-1", lease_ms = "1500";
   if (dead_node) {
     auto incarnation = pg::new_incarnation();
-    pg::upsert_node(*conn, "worker-1", "-", "test", true, incarnation);
+    pg::upsert_node(*conn, {"worker-1", "-", "test", "", 0, incarnation}, true);
     owner = pg::lease_owner(incarnation, "worker-1/crash");
     lease_ms = "120000";
   }

@@ -196,8 +196,8 @@ TEST_F(Jobs, EnqueueJoinsTheCallersTransaction) {
 TEST_F(Jobs, LeasesOfADeadNodeIncarnationAreReclaimedAtOnce) {
   auto dead = pg::new_incarnation(), live = pg::new_incarnation(), fresh = pg::new_incarnation();
   EXPECT_NE(dead, live);
-  pg::upsert_node(*conn, "node-a", "-", "t", true, dead);
-  pg::upsert_node(*conn, "node-b", "-", "t", true, live);
+  pg::upsert_node(*conn, {"node-a", "-", "t", "", 0, dead}, true);
+  pg::upsert_node(*conn, {"node-b", "-", "t", "", 0, live}, true);
   auto ids = pg::enqueue_jobs(*conn, {job("a"), job("b"), job("c"), job("d")});
   auto claim_as = [&](const std::string& owner) { ASSERT_EQ(pg::claim_jobs(*conn, "default", 1, owner, 120).size(), 1u); };
   claim_as(pg::lease_owner(dead, "node-a/default"));
@@ -207,7 +207,7 @@ TEST_F(Jobs, LeasesOfADeadNodeIncarnationAreReclaimedAtOnce) {
   claim_as(pg::lease_owner(fresh, "node-c/default"));  // claimed just now, no heartbeat yet
   db.exec("UPDATE node_incarnations SET last_seen_at = now() - interval '1 minute' WHERE incarnation = '" + dead + "'");
   // Same name, new incarnation: the old one is dead whatever the nodes row says.
-  pg::upsert_node(*conn, "node-a", "-", "t", true, pg::new_incarnation());
+  pg::upsert_node(*conn, {"node-a", "-", "t", "", 0, pg::new_incarnation()}, true);
   auto reclaimed = pg::reclaim_lost(*conn, 10);
   ASSERT_EQ(reclaimed.size(), 1u);
   EXPECT_EQ(reclaimed[0], ids[0].id);

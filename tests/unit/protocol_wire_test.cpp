@@ -11,6 +11,9 @@
 #include <boost/pfr/core.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
@@ -92,6 +95,10 @@ struct is_strong_id : std::false_type {};
 template <class Tag>
 struct is_strong_id<strong_id<Tag>> : std::true_type {};
 
+// Actor handles in samples (member_actors) point at this live actor: a handle
+// to a local actor comes back from the wire as the same handle.
+caf::strong_actor_ptr sample_handle;
+
 struct filler {
   std::int64_t next = 1;
 
@@ -111,6 +118,8 @@ struct filler {
       x = T{(std::int64_t{1} << 60) + next++};
     } else if constexpr (std::is_same<T, std::shared_ptr<const std::string>>::value) {
       x = std::make_shared<const std::string>("[{\"id\":\"" + std::to_string(next++) + "\"}]");
+    } else if constexpr (std::is_same<T, caf::strong_actor_ptr>::value) {
+      x = sample_handle;
     } else if constexpr (is_optional<T>::value) {
       typename T::value_type v{};
       (*this)(v);
@@ -137,7 +146,7 @@ struct equal_fields {
   template <class T>
   bool operator()(const T& a, const T& b) const {
     if constexpr (std::is_arithmetic<T>::value || std::is_enum<T>::value || std::is_same<T, std::string>::value ||
-                  is_strong_id<T>::value) {
+                  is_strong_id<T>::value || std::is_same<T, caf::strong_actor_ptr>::value) {
       return a == b;
     } else if constexpr (std::is_same<T, std::shared_ptr<const std::string>>::value) {
       return (a ? *a : std::string{}) == (b ? *b : std::string{});
@@ -182,6 +191,11 @@ struct wire_system {
   wire_system() {
     add_message_types(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
+    sample_handle = caf::actor_cast<caf::strong_actor_ptr>(sys->spawn([] { return caf::behavior{[](int) {}}; }));
+  }
+  ~wire_system() {
+    caf::anon_send_exit(caf::actor_cast<caf::actor>(sample_handle), caf::exit_reason::user_shutdown);
+    sample_handle = nullptr;
   }
 };
 

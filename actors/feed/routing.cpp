@@ -1,0 +1,103 @@
+// The feed manager's part of the cluster: which member owns a user (rendezvous
+// hashing over the members the cluster actor reports), what happens to live
+// feeds when ownership moves, and the messages other nodes send to the users
+// this node owns. docs/cluster.md, "Placement".
+#include "actors/cluster/placement.hpp"
+#include "actors/feed/feeds_manager.hpp"
+
+#include "common/log.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+namespace chorus::actors::feeds_detail {
+
+bool from_other_node(manager_ptr self) {
+  auto& src = self->current_sender();
+  return src && src->node() != self->node();
+}
+
+int remote_owner(manager_ptr self, account_id account) {
+  auto& s = self->state;
+  if (s.owner_names.size() < 2)
+    return -1;
+  auto i = cluster::owner_index(s.owner_names, account);
+  return s.owner_names[i] == s.self_name ? -1 : static_cast<int>(i);
+}
+
+void on_members(manager_ptr self, cluster_members& m) {
+  auto& s = self->state;
+  s.self_name = m.self;
+  s.owner_names.clear();
+  s.owner_feeds.clear();
+  for (auto& r : m.members) {
+    s.owner_names.push_back(r.name);
+    s.owner_feeds.push_back(caf::actor_cast<feeds_actor>(r.feeds));
+  }
+  // Live feeds of users another member owns now are passivated: their owner
+  // activates them from the mirror. After a partition healed (`rejoined`),
+  // events sent across it may be lost: every live feed is rebuilt.
+  std::vector<account_id> moved;
+  for (auto& [account, lf] : s.live)
+    if (m.rejoined || remote_owner(self, account) >= 0)
+      moved.push_back(account);
+  for (auto a : moved)
+    passivate(self, a);
+  if (!moved.empty())
+    log::write(log::level::info, "feeds: ownership moved",
+               {{"passivated", moved.size()}, {"members", s.owner_names.size()}, {"rejoined", m.rejoined}});
+  s.publish();
+}
+
+ok_atom on_deliveries(manager_ptr self, feed_deliveries& d) {
+  for (auto& item : d.items)
+    if (auto* lf = find_live(self, item.account))
+      self->send(lf->handle, feed_push{std::move(item.entries)});
+  return ok_atom::value;
+}
+
+ok_atom on_revocation(manager_ptr self, feed_revocation& r) {
+  for (auto a : r.accounts)
+    if (auto* lf = find_live(self, a))
+      self->send(lf->handle, r.revoke);
+  return ok_atom::value;
+}
+
+void invalidate(manager_ptr self, hot_invalidate h) {
+  auto& s = self->state;
+  if (s.deps->opts.cluster && !from_other_node(self))
+    self->send(s.deps->opts.cluster, std::move(h));  // the cluster actor tells this node's cache and every member's
+  else
+    self->send(s.deps->cache, std::move(h));
+}
+
+void ask_owners(manager_ptr self, std::map<int, feed_deliveries> deliveries,
+                std::map<int, feed_revocation> revocations, std::function<void(caf::error)> done) {
+  auto& s = self->state;
+  struct join_state {
+    std::size_t pending = 1;
+    caf::error first;
+    std::function<void(caf::error)> done;
+  };
+  auto js = std::make_shared<join_state>();
+  js->done = std::move(done);
+  auto step = [js](caf::error err) {
+    if (err && !js->first)
+      js->first = std::move(err);
+    if (--js->pending == 0)
+      js->done(std::move(js->first));
+  };
+  auto ask = [&](int owner, auto msg) {
+    ++js->pending;
+    self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, std::move(msg))
+      .then([step](ok_atom) { step({}); }, [step](caf::error& e) { step(std::move(e)); });
+  };
+  for (auto& [owner, d] : deliveries)
+    ask(owner, std::move(d));
+  for (auto& [owner, r] : revocations)
+    ask(owner, std::move(r));
+  step({});
+}
+
+} // namespace chorus::actors::feeds_detail
