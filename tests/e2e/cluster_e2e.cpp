@@ -8,6 +8,7 @@
 #include "support/harness.hpp"
 
 #include <gtest/gtest.h>
+#include <iostream>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
@@ -194,6 +195,8 @@ TEST_F(Cluster, APostThroughOneNodeReachesAFollowersLiveFeedOwnedByAnotherWithin
   auto seen = [&] { auto ids = home(owner, follower); return std::find(ids.begin(), ids.end(), id) != ids.end(); };
   ASSERT_TRUE(wait_until(seen, 10s));
   auto lag = std::chrono::steady_clock::now() - posted;
+  std::cout << "[measured] post through node-a → live feed on " << owner << ": "
+            << std::chrono::duration_cast<std::chrono::microseconds>(lag).count() / 1000.0 << " ms\n";
   EXPECT_LT(lag, 1s) << "post → live feed on another node took "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(lag).count() << " ms";
 }
@@ -216,6 +219,8 @@ TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
       [&] { return get(node(n).url("/api/v1/accounts/verify_credentials"), auth(alice)).status == 401; }, 10s))
       << n;
     auto lag = std::chrono::steady_clock::now() - revoked;
+    std::cout << "[measured] revoked on node-a → refused on " << n << ": "
+              << std::chrono::duration_cast<std::chrono::microseconds>(lag).count() / 1000.0 << " ms\n";
     EXPECT_LT(lag, 1s) << n << " refused the token after "
                        << std::chrono::duration_cast<std::chrono::milliseconds>(lag).count() << " ms";
   }
@@ -272,6 +277,8 @@ TEST_F(Cluster, KillingTheOwnerMovesItsUsersWithinFiveSecondsAndLosesNoEntry) {
     return true;
   }, 20s));
   auto served = std::chrono::steady_clock::now() - killed;
+  std::cout << "[measured] kill -9 of " << owner << " → complete reads through both survivors: "
+            << std::chrono::duration_cast<std::chrono::microseconds>(served).count() / 1000.0 << " ms\n";
   EXPECT_LT(served, 5s) << "served again after " << std::chrono::duration_cast<std::chrono::milliseconds>(served).count()
                         << " ms";
   EXPECT_EQ(home(others[0], alice), home(others[1], alice));
