@@ -7,7 +7,7 @@ PG_BINDIR="${CHORUS_PG_BINDIR:-/usr/lib/postgresql/15/bin}"
 
 # Debian packages the build, the server and the tests need.
 CHORUS_PACKAGES=(
-  build-essential cmake pkg-config ccache git ca-certificates curl
+  build-essential cmake pkg-config ccache git ca-certificates curl openssl
   libcaf-dev libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libpqxx-dev libhiredis-dev nlohmann-json3-dev libcurl4-openssl-dev
   libwebp-dev libssl-dev libjpeg62-turbo-dev libpng-dev libgtest-dev libargon2-dev

@@ -11,6 +11,7 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/sec.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
@@ -72,6 +73,9 @@ struct cluster_state {
   std::map<std::string, std::string> last_problem;  // by address or name: logged once per change
   std::uint64_t epoch = 0;
   clock_type::time_point next_discovery{};
+  // Nodes with a smaller name than this one, first seen in `nodes` and not joined
+  // yet (by name/incarnation): they dial us; we dial them only if they do not.
+  std::map<std::string, clock_type::time_point> waiting_for;
   metrics::gauge* members_gauge = nullptr;
   metrics::counter* joins = nullptr;
   metrics::counter* refused = nullptr;
@@ -229,8 +233,13 @@ void connect(cluster_ptr self, const std::string& host, std::uint16_t port) {
         handshake(self, address, caf::actor_cast<caf::actor>(ptr));
       },
       [self, address](caf::error& err) {
-        problem(self, address, "cannot connect to " + address + ": " + description_of(err), log::level::info);
-        self->state.connecting.erase(address);
+        auto& s = self->state;
+        if (s.opts.transport == "tls" && err == caf::sec::disconnect_during_handshake)
+          refuse(self, address, "TLS handshake with " + address + " failed (its certificate is not signed by "
+                                "cluster.tls_ca, or it does not speak TLS): not joined");
+        else
+          problem(self, address, "cannot connect to " + address + ": " + description_of(err), log::level::info);
+        s.connecting.erase(address);
       });
 }
 
@@ -260,8 +269,22 @@ void discover(cluster_ptr self) {
                                    ", this node " + std::to_string(protocol_version) + ": not joined");
             continue;
           }
-          if (s.view.has(r.name, r.incarnation))
+          auto key = r.name + "/" + r.incarnation;
+          if (s.view.has(r.name, r.incarnation)) {
+            s.waiting_for.erase(key);
             continue;
+          }
+          // Two nodes that find each other at once would dial each other at once,
+          // and two connections between one pair of nodes make CAF drop both
+          // (seen with TLS). So the node with the larger name waits to be dialled,
+          // for three discovery rounds, and dials itself only if that did not
+          // happen (e.g. the other node cannot reach this one's address).
+          if (r.name < s.opts.self.name) {
+            auto now = clock_type::now();
+            auto [it, fresh] = s.waiting_for.emplace(key, now);
+            if (fresh || now - it->second < 3 * s.opts.discover_every)
+              continue;
+          }
           if (auto hp = parse_host_port(r.cluster_address))
             connect(self, hp->first, hp->second);
         }
@@ -308,6 +331,8 @@ void on_tick(cluster_ptr self) {
   }
   for (auto it = s.pending.begin(); it != s.pending.end();)
     it = it->second.expires < now ? s.pending.erase(it) : std::next(it);
+  for (auto it = s.waiting_for.begin(); it != s.waiting_for.end();)
+    it = now - it->second > s.opts.node_fresh + 10 * s.opts.discover_every ? s.waiting_for.erase(it) : std::next(it);
   if (s.opts.enabled && now >= s.next_discovery) {
     s.next_discovery = now + s.opts.discover_every;
     discover(self);

@@ -2,6 +2,7 @@
 
 #include "actors/accounts/oauth.hpp"
 #include "actors/cluster/cluster.hpp"
+#include "actors/cluster/openssl_errors.hpp"
 #include "actors/accounts/token_cache.hpp"
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
@@ -280,6 +281,9 @@ std::string runtime::start_cluster(const std::string& http_address, const std::s
   std::string advertised;
   if (cc.enabled) {
     auto tls = !cc.tls_cert.empty();
+    if (tls && !openssl_error_isolation())
+      log::write(log::level::warn, "cluster: OpenSSL calls are not wrapped: one refused TLS handshake can drop the "
+                                   "other cluster connections (actors/cluster/openssl_errors.cpp)");
     auto bound = tls ? caf::openssl::publish(svc_.cluster, cc.port, cc.host.c_str(), false)
                      : sys_->middleman().publish(svc_.cluster, cc.port, cc.host.c_str(), false);
     if (!bound)

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -245,6 +246,43 @@ TEST_F(Cluster, ANodeWithoutTheSecretCannotJoin) {
           "VALUES ('node-old', '127.0.0.1:1', 'old', '127.0.0.1:1', 1, 'i-old')");
   EXPECT_TRUE(wait_until([&] { return node("node-a").log().find("node node-old speaks protocol 1") != std::string::npos; },
                          20s));
+}
+
+TEST_F(Cluster, MutualTlsAdmitsOnlyNodesWithACertificateOfTheClusterCa) {
+  auto dir = make_temp_dir("chorus-certs");
+  auto certs = std::string(CHORUS_SOURCE_DIR) + "/scripts/cluster-certs ";
+  ASSERT_EQ(std::system((certs + dir + "/ours node-a node-b").c_str()), 0);
+  ASSERT_EQ(std::system((certs + dir + "/theirs node-x").c_str()), 0);
+  auto tls = [&](const std::string& name, const std::string& ca) {
+    auto env = node_env(name);
+    env["CHORUS_CLUSTER_TLS_CERT"] = dir + "/" + ca + "/" + name + ".pem";
+    env["CHORUS_CLUSTER_TLS_KEY"] = dir + "/" + ca + "/" + name + ".key";
+    env["CHORUS_CLUSTER_TLS_CA"] = dir + "/" + ca + "/ca.pem";
+    nodes[name] = std::make_unique<chorusd>(db.dsn(), env);
+  };
+  tls("node-a", "ours");
+  tls("node-b", "ours");
+  ASSERT_TRUE(joined({"node-a", "node-b"})) << node("node-a").log();
+  EXPECT_EQ(cluster_view("node-a")["transport"], "tls");
+  // node-x knows the secret but its certificate is from another CA: the TLS
+  // handshake fails both ways, and is logged.
+  tls("node-x", "theirs");
+  ASSERT_TRUE(wait_until([&] {
+    return node("node-a").log().find("TLS handshake with") != std::string::npos &&
+           node("node-b").log().find("TLS handshake with") != std::string::npos;
+  }, 20s)) << node("node-a").log();
+  EXPECT_EQ(alive_seen_by("node-x"), (std::set<std::string>{"node-x"}));
+  // The refused handshakes did not cost a and b their own link (caf_openssl
+  // leaves OpenSSL's error queue dirty; actors/cluster/openssl_errors.cpp).
+  ASSERT_TRUE(wait_until([&] { return node("node-x").log().find("TLS handshake with") != std::string::npos; },
+                         20s));
+  EXPECT_EQ(alive_seen_by("node-a"), (std::set<std::string>{"node-a", "node-b"}));
+  auto lost = [&](const std::string& n) {
+    auto body = get(node(n).url("/metrics")).body;
+    return body.find("\nchorus_cluster_lost_total 0") != std::string::npos;
+  };
+  EXPECT_TRUE(lost("node-a")) << "node-a lost a member while node-x was refused";
+  EXPECT_TRUE(lost("node-b")) << "node-b lost a member while node-x was refused";
 }
 
 TEST_F(Cluster, KillingTheOwnerMovesItsUsersWithinFiveSecondsAndLosesNoEntry) {
