@@ -142,6 +142,7 @@ const std::vector<option>& options() {
     CHORUS_INT("feed.redis_ttl_s", feed.redis_ttl_s, 60, 365 * 86'400, "expiry of an unread timeline mirror in Redis"),
     CHORUS_INT("feed.flags_ttl_ms", feed.flags_ttl_ms, 0, 86'400'000, "favourite/reblog/bookmark flags cached per feed this long"),
     CHORUS_INT("feed.page_cache_ms", feed.page_cache_ms, 0, 60'000, "a rendered home page is reused this long while its feed is unchanged (0: off)"),
+    CHORUS_BOOL("feed.remote_pages", feed.remote_pages, "a node keeps the pages the owner of a user (another node) rendered, until that feed changes or feed.page_cache_ms passes (false: every read of a user another node owns is a round trip to it)"),
     CHORUS_INT("feed.snapshot_ttl_ms", feed.snapshot_ttl_ms, 0, 86'400'000, "a live feed re-reads its follows, blocks and mutes this often (0: never)"),
     CHORUS_INT("feed.hot_capacity", feed.hot_capacity, 100, 100'000'000, "statuses kept in the hot-status cache"),
     CHORUS_INT("feed.hot_ttl_ms", feed.hot_ttl_ms, 0, 3'600'000, "a hot status is re-read after this"),

@@ -55,6 +55,7 @@ struct feed_config {
   int redis_ttl_s = 14 * 24 * 3600;   // an unread timeline mirror expires
   int flags_ttl_ms = 30'000;          // favourite/bookmark flags re-read after this
   int page_cache_ms = 2'000;
+  bool remote_pages = true;           // reuse pages a user's owner (another node) rendered until it says they changed
   int snapshot_ttl_ms = 60'000;
   int hot_capacity = 100'000;         // statuses in the hot-status cache
   int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)

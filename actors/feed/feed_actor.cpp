@@ -284,6 +284,18 @@ feed_actor::behavior_type feed_fn(feed_ptr self, account_id viewer, std::shared_
   activate(self);
   return {
     [=](home_query& q) -> caf::result<status_view> {
+      // Asked by another node's manager (routed here by the manager, which
+      // delegates): that node may cache the page, so tell it when this changes.
+      if (auto& src = self->current_sender(); src && src->node() != self->node() &&
+                                               self->state.deps->opts.page_cache.count() > 0) {
+        auto& w = self->state.watchers;
+        auto until = clock_type::now() + self->state.deps->opts.page_cache;
+        auto it = std::find_if(w.begin(), w.end(), [&](auto& x) { return x.first == src; });
+        if (it != w.end())
+          it->second = until;
+        else
+          w.emplace_back(src, until);
+      }
       auto rp = self->make_response_promise<status_view>();
       if (!self->state.ready)
         self->state.waiting.push_back({std::move(q), answer{rp, {}}});
@@ -335,6 +347,8 @@ feed_actor::behavior_type feed_fn(feed_ptr self, account_id viewer, std::shared_
     },
     [=](expire_atom) { expire_pages(self); },
     [=](passivate_atom) {
+      if (!self->state.watchers.empty())
+        self->state.tell_watchers();  // a later activation would not know them
       if (self->state.ready)
         self->quit();
       else
@@ -344,6 +358,14 @@ feed_actor::behavior_type feed_fn(feed_ptr self, account_id viewer, std::shared_
 }
 
 } // namespace
+
+void feed_state::tell_watchers() {
+  auto now = clock_type::now();
+  for (auto& [who, until] : watchers)
+    if (until > now)
+      caf::anon_send(caf::actor_cast<feeds_actor>(who), feed_changed{viewer});
+  watchers.clear();
+}
 
 feed_actor spawn_feed(caf::local_actor* manager, account_id viewer, std::shared_ptr<const feed_deps> deps) {
   return manager->spawn<caf::linked>(feed_fn, viewer, std::move(deps));

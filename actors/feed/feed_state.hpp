@@ -68,8 +68,16 @@ struct feed_state {
   std::vector<cached_page> pages;  // at most 2 (page 1 and the page being walked), dropped after page_cache
   bool expiry_pending = false;     // an expire_atom is on its way
   std::uint64_t version = 0;       // bumped by every change to entries, facts or flags
+  // Other nodes' feed managers that cached a page of this feed (they asked for
+  // one within page_cache): told at the next change (or passivation), then forgotten.
+  std::vector<std::pair<caf::strong_actor_ptr, clock_type::time_point>> watchers;
 
-  void changed() { ++version; }
+  void changed() {
+    ++version;
+    if (!watchers.empty())
+      tell_watchers();
+  }
+  void tell_watchers();
 };
 
 using feed_ptr = feed_actor::stateful_pointer<feed_state>;

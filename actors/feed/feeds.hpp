@@ -23,6 +23,7 @@ struct feeds_options {
   int redis_ttl_s = 14 * 24 * 3600;                  // an unread timeline mirror expires
   std::chrono::milliseconds flags_ttl{30'000};       // viewer flags re-read after this (cross-node changes)
   std::chrono::milliseconds page_cache{2'000};       // a rendered page is reused this long if nothing changed
+  bool remote_pages = true;                          // … also by other nodes, told by the owner when it changed
   std::chrono::milliseconds snapshot_ttl{60'000};    // … and its follows/blocks/mutes from Postgres
   int max_following = 10'000;                        // follows a feed keeps in memory
   int merge_on_follow = 200;                         // statuses merged into a timeline on follow

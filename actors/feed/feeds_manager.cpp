@@ -349,11 +349,18 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       auto owner = from_other_node(self) ? -1 : remote_owner(self, q.viewer);
       if (owner < 0)
         return self->delegate(feed_for(self, q.viewer), std::move(q));
+      if (auto* page = remote_page_for(self, q.viewer, q.page))
+        return *page;
       // The owner serves it; if it cannot (it just died), this node does, from the mirror.
       auto rp = self->make_response_promise<status_view>();
+      auto gen = remote_generation(self, q.viewer);
       self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, q)
-        .then([rp](status_view& v) mutable { rp.deliver(std::move(v)); },
-              [self, rp, q](caf::error&) mutable { rp.delegate(feed_for(self, q.viewer), std::move(q)); });
+        .then(
+          [self, rp, q, gen](status_view& v) mutable {
+            keep_remote_page(self, q.viewer, gen, q.page, v);
+            rp.deliver(std::move(v));
+          },
+          [self, rp, q](caf::error&) mutable { rp.delegate(feed_for(self, q.viewer), std::move(q)); });
       return rp;
     },
     [=](home_request& r) {
@@ -364,10 +371,19 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
         self->send(feed_for(self, r.q.viewer), std::move(r));
         return;
       }
+      if (auto* page = remote_page_for(self, r.q.viewer, r.q.page)) {
+        r.reply(page, nullptr);
+        return;
+      }
       auto shared = std::make_shared<home_request>(std::move(r));
+      auto gen = remote_generation(self, shared->q.viewer);
       self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, shared->q)
-        .then([shared](status_view& v) { shared->reply(&v, nullptr); },
-              [self, shared](caf::error&) { self->send(feed_for(self, shared->q.viewer), std::move(*shared)); });
+        .then(
+          [self, shared, gen](status_view& v) {
+            keep_remote_page(self, shared->q.viewer, gen, shared->q.page, v);
+            shared->reply(&v, nullptr);
+          },
+          [self, shared](caf::error&) { self->send(feed_for(self, shared->q.viewer), std::move(*shared)); });
     },
     [=](feed_post& p) {
       auto& s = self->state;
@@ -394,6 +410,7 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       return on_revocation(self, r);
     },
     [=](cluster_members& m) { on_members(self, m); },
+    [=](feed_changed& c) { self->state.remote_cache.erase(c.viewer); },
     [=](feed_removal& r) {
       observe(self, *self->state.stats);
       on_removal(self, r);

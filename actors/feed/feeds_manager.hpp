@@ -90,6 +90,20 @@ struct manager_state {
   std::string self_name;
   std::vector<std::string> owner_names;
   std::vector<feeds_actor> owner_feeds;
+  // Pages of users another node owns, as their owner rendered them: reused
+  // until the owner's feed says it changed (feed_changed), ownership moves, or
+  // page_cache passes. `gen` tells a reply that raced a change from a fresh one.
+  struct remote_page {
+    pg::page key;
+    status_view view;
+    clock_type::time_point until;
+  };
+  struct remote_pages {
+    std::uint64_t gen = 0;
+    std::vector<remote_page> pages;  // at most 2
+  };
+  std::unordered_map<account_id, remote_pages> remote_cache;
+  std::uint64_t remote_gen = 0;
 
   void publish() {
     counts.live = static_cast<std::int64_t>(live.size());
@@ -122,6 +136,13 @@ bool from_other_node(manager_ptr self);
 // node; -1 when this node owns it (or is alone).
 int remote_owner(manager_ptr self, account_id account);
 void on_members(manager_ptr self, cluster_members& m);
+// The cached page of a user another node owns, if fresh; else null.
+const status_view* remote_page_for(manager_ptr self, account_id viewer, const pg::page& key);
+// The generation to store a page under once the owner answers.
+std::uint64_t remote_generation(manager_ptr self, account_id viewer);
+// Keeps the owner's page unless the feed changed since `gen` was taken.
+void keep_remote_page(manager_ptr self, account_id viewer, std::uint64_t gen, const pg::page& key,
+                      const status_view& view);
 ok_atom on_deliveries(manager_ptr self, feed_deliveries& d);
 ok_atom on_revocation(manager_ptr self, feed_revocation& r);
 // Drops statuses from the hot-status caches: every node's when the change

@@ -44,10 +44,60 @@ void on_members(manager_ptr self, cluster_members& m) {
       moved.push_back(account);
   for (auto a : moved)
     passivate(self, a);
+  s.remote_cache.clear();  // owners may have changed
   if (!moved.empty())
     log::write(log::level::info, "feeds: ownership moved",
                {{"passivated", moved.size()}, {"members", s.owner_names.size()}, {"rejoined", m.rejoined}});
   s.publish();
+}
+
+namespace {
+bool same_page(const pg::page& a, const pg::page& b) {
+  return a.max_id == b.max_id && a.since_id == b.since_id && a.min_id == b.min_id && a.limit == b.limit;
+}
+} // namespace
+
+const status_view* remote_page_for(manager_ptr self, account_id viewer, const pg::page& key) {
+  auto& s = self->state;
+  auto it = s.remote_cache.find(viewer);
+  if (it == s.remote_cache.end())
+    return nullptr;
+  auto now = clock_type::now();
+  for (auto& p : it->second.pages)
+    if (same_page(p.key, key) && p.until > now)
+      return &p.view;
+  return nullptr;
+}
+
+std::uint64_t remote_generation(manager_ptr self, account_id viewer) {
+  auto& s = self->state;
+  if (s.deps->opts.page_cache.count() <= 0 || !s.deps->opts.remote_pages)
+    return 0;
+  if (s.remote_cache.size() >= s.deps->opts.max_live && !s.remote_cache.count(viewer))
+    s.remote_cache.clear();  // bounded like the live feeds
+  auto& e = s.remote_cache[viewer];
+  if (e.gen == 0)
+    e.gen = ++s.remote_gen;
+  return e.gen;
+}
+
+void keep_remote_page(manager_ptr self, account_id viewer, std::uint64_t gen, const pg::page& key,
+                      const status_view& view) {
+  auto& s = self->state;
+  auto it = s.remote_cache.find(viewer);
+  if (gen == 0 || it == s.remote_cache.end() || it->second.gen != gen || !view.body)
+    return;  // changed (or ownership moved) while the owner rendered it
+  auto& pages = it->second.pages;
+  auto until = clock_type::now() + s.deps->opts.page_cache;
+  for (auto& p : pages)
+    if (same_page(p.key, key)) {
+      p.view = view;
+      p.until = until;
+      return;
+    }
+  if (pages.size() >= 2)
+    pages.erase(pages.begin());
+  pages.push_back({key, view, until});
 }
 
 ok_atom on_deliveries(manager_ptr self, feed_deliveries& d) {

@@ -124,6 +124,7 @@ using feeds_actor = caf::typed_actor<
   caf::replies_to<feed_deliveries>::with<ok_atom>,                 // fan-out to users this node owns (from another node)
   caf::replies_to<feed_revocation>::with<ok_atom>,                 // revocation for users this node owns (from another node)
   caf::reacts_to<cluster_members>,                                 // who owns users now (from the cluster actor)
+  caf::reacts_to<feed_changed>,                                    // an owner's feed changed: drop its cached pages
   caf::replies_to<stats_atom>::with<feed_stats>,                   // counters
   caf::reacts_to<tick_atom>>;                                      // idle passivation sweep
 

@@ -757,6 +757,17 @@ typename Inspector::result_type inspect(Inspector& f, feed_deliveries& x) {
   return f(type_name("feed_deliveries"), x.items);
 }
 
+// The owner's feed of `viewer` changed: another node that cached one of its
+// rendered pages (it asked for one within feed.page_cache_ms) drops them.
+struct feed_changed {
+  account_id viewer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, feed_changed& x) {
+  return f(type_name("feed_changed"), x.viewer);
+}
+
 // A revocation for the live feeds of users another node owns.
 struct feed_revocation {
   std::vector<account_id> accounts;

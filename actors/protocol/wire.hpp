@@ -35,7 +35,7 @@ using remote_types = caf::detail::type_list<
   job_work, job_wake, jobs_query, jobs_view, jobs_action, jobs_changed, job_pool_stats,
   // the cluster
   member_info, cluster_hello, cluster_challenge, member_actors, cluster_join, cluster_welcome, cluster_ping,
-  cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation>;
+  cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation, feed_changed>;
 
 namespace wire {
 // Reads the type name an inspect() passes first and ignores the fields.

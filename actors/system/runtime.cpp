@@ -176,6 +176,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   fo.redis_ttl_s = cfg.feed.redis_ttl_s;
   fo.flags_ttl = std::chrono::milliseconds(cfg.feed.flags_ttl_ms);
   fo.page_cache = std::chrono::milliseconds(cfg.feed.page_cache_ms);
+  fo.remote_pages = cfg.feed.remote_pages;
   fo.snapshot_ttl = std::chrono::milliseconds(cfg.feed.snapshot_ttl_ms);
   fo.tick = std::chrono::milliseconds(std::clamp(cfg.feed.idle_ms / 4, 10, 1000));
   fo.cluster = svc_.cluster;

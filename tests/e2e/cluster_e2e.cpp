@@ -45,8 +45,12 @@ struct Cluster : ::testing::Test {
             {"CHORUS_NODE_DEAD_AFTER_MS", "3000"},
             {"CHORUS_JOBS_POLL_MS", "200"}};
   }
-  chorusd& start(const std::string& name, const std::string& key = secret) {
-    nodes[name] = std::make_unique<chorusd>(db.dsn(), node_env(name, key));
+  chorusd& start(const std::string& name, const std::string& key = secret,
+                 std::map<std::string, std::string> extra = {}) {
+    auto env = node_env(name, key);
+    for (auto& [k, v] : extra)
+      env[k] = v;
+    nodes[name] = std::make_unique<chorusd>(db.dsn(), env);
     return *nodes[name];
   }
   chorusd& node(const std::string& name) { return *nodes.at(name); }
@@ -200,6 +204,39 @@ TEST_F(Cluster, APostThroughOneNodeReachesAFollowersLiveFeedOwnedByAnotherWithin
             << std::chrono::duration_cast<std::chrono::microseconds>(lag).count() / 1000.0 << " ms\n";
   EXPECT_LT(lag, 1s) << "post → live feed on another node took "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(lag).count() << " ms";
+}
+
+TEST_F(Cluster, ANodeReusesTheOwnersPageOnlyUntilTheFeedChanges) {
+  // Pages are kept 30 s: only the owner's feed_changed can make a change show sooner.
+  std::map<std::string, std::string> slow{{"CHORUS_FEED_PAGE_CACHE_MS", "30000"}};
+  for (auto n : {"node-a", "node-b", "node-c"})
+    start(n, secret, slow);
+  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
+  register_app("node-a");
+  who reader, author = user("node-a", "author");
+  std::string owner;
+  for (int i = 0; i < 20 && (owner.empty() || owner == "node-a"); ++i) {
+    reader = user("node-a", "reader" + std::to_string(i));
+    owner = owner_of({"node-a", "node-b", "node-c"}, reader.id);
+  }
+  ASSERT_NE(owner, "node-a");
+  follow("node-a", reader, author);
+  auto first = post("node-a", author, "first");
+  ASSERT_TRUE(wait_until([&] { return contains_all(home("node-a", reader), {first}); }));
+  auto cached = home("node-a", reader);  // node-a keeps the owner's page now
+  // A new post, then a delete: node-a's page must follow each within a second.
+  auto second = post(owner, author, "second");
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] { return contains_all(home("node-a", reader), {first, second}); }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  ASSERT_EQ(http("DELETE", node(owner).url("/api/v1/statuses/" + first), "", auth(author)).status, 200);
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_until([&] {
+    auto ids = home("node-a", reader);
+    return std::find(ids.begin(), ids.end(), first) == ids.end();
+  }, 5s));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+  EXPECT_EQ(home("node-a", reader), home(owner, reader));
 }
 
 TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
