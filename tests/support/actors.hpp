@@ -39,6 +39,23 @@ struct actor_env {
         return s.counters;
     return {};
   }
+
+  // Counter `name` summed over every live actor of `kind` (e.g. the "jobs" of all pg_workers).
+  std::int64_t total(const std::string& kind, const std::string& name) {
+    std::int64_t n = 0;
+    for (auto& s : reg.snapshot())
+      if (s.kind == kind)
+        n += s.counters.at(name);
+    return n;
+  }
+
+  // Messages handled by the first live actor of `kind`; 0 when none.
+  std::uint64_t processed(const std::string& kind) {
+    for (auto& s : reg.snapshot())
+      if (s.kind == kind)
+        return s.processed;
+    return 0;
+  }
 };
 
 // Stops actors when it goes out of scope (also when an assertion ends the test
