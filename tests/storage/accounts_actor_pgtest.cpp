@@ -49,8 +49,8 @@ struct AccountsActor : ::testing::Test {
                    caf::actor_cast<caf::actor>(cpu)};
   }
 
-  // Jobs the Postgres pool ran (ok or failed).
-  std::int64_t pg_jobs() { return env.total("pg_worker", "jobs"); }
+  // Jobs the Postgres pool ran (ok or failed), once all asked of it so far have run.
+  std::int64_t pg_jobs() { return env.pg_jobs(pool); }
 
   void make_account(const std::string& name) {
     auto conn = pg::connect({db.dsn(), 5, 5000, "t"});

@@ -45,8 +45,8 @@ struct StatusesActor : ::testing::Test {
   }
 
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
-  // Jobs the Postgres pool ran (ok or failed).
-  std::int64_t pg_jobs() { return env.total("pg_worker", "jobs"); }
+  // Jobs the Postgres pool ran (ok or failed), once all asked of it so far have run.
+  std::int64_t pg_jobs() { return env.pg_jobs(pool); }
   // A counter of the statuses actor; -1 before it has enlisted.
   std::int64_t counter(const std::string& name) {
     auto n = env.counters("statuses");

@@ -49,6 +49,15 @@ struct actor_env {
     return n;
   }
 
+  // The jobs Postgres pool workers have run (ok or failed), counted once every
+  // job asked of `pool` before this call has run: a pool of one connection runs
+  // its jobs in the order they were asked, so a no-op job asked now runs after
+  // them. These no-op jobs are not counted.
+  std::int64_t pg_jobs(const actors::pg_pool_actor& pool) {
+    call(pool, [](actors::ok_atom) {}, actors::db_call{"barrier", [](pqxx::connection_base&) {}});
+    return total("pg_worker", "jobs") - ++pg_barriers_;
+  }
+
   // Messages handled by the first live actor of `kind`; 0 when none.
   std::uint64_t processed(const std::string& kind) {
     for (auto& s : reg.snapshot())
@@ -56,6 +65,9 @@ struct actor_env {
         return s.processed;
     return 0;
   }
+
+private:
+  std::int64_t pg_barriers_ = 0;
 };
 
 // Stops actors when it goes out of scope (also when an assertion ends the test
