@@ -53,7 +53,7 @@ std::optional<instance_stats> stats_cache::fresh(time_point now) const {
 
 void stats_cache::put(instance_stats s, time_point now) {
   value_ = std::move(s);
-  until_ = now + ttl;
+  until_ = now + ttl_;
 }
 
 } // namespace accounts_rules
@@ -73,6 +73,7 @@ std::int64_t unix_now() {
 void accounts_state::init(accounts_options opts, pg_pool_actor pool, blocking_pool_actor cpu, id_generator* ids,
                           actor_registry* reg) {
   opts_ = opts;
+  instance_ = accounts_rules::stats_cache{opts.instance_ttl};
   pool_ = std::move(pool);
   cpu_ = std::move(cpu);
   ids_ = ids;

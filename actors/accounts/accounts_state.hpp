@@ -37,12 +37,14 @@ token_issued first_token(const registration& r, account_id account, std::string 
 class stats_cache {
 public:
   using time_point = std::chrono::steady_clock::time_point;
-  static constexpr std::chrono::seconds ttl{60};
+
+  explicit stats_cache(std::chrono::milliseconds ttl = std::chrono::seconds(60)) : ttl_(ttl) {}
 
   std::optional<instance_stats> fresh(time_point now) const;
   void put(instance_stats s, time_point now);
 
 private:
+  std::chrono::milliseconds ttl_;
   instance_stats value_;
   time_point until_{};
 };

@@ -35,6 +35,7 @@ oauth_actor spawn_oauth(caf::actor_system& sys, oauth_options opts, pg_pool_acto
 
 struct accounts_options {
   std::chrono::milliseconds timeout{5'000};
+  std::chrono::milliseconds instance_ttl{60'000};  // instance counts are loaded at most this often
 };
 
 accounts_actor spawn_accounts(caf::actor_system& sys, accounts_options opts, pg_pool_actor pool,

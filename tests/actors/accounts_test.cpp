@@ -1,9 +1,9 @@
-// The accounts actor (actors/accounts/accounts.cpp): its decisions called
-// directly, and the instance-count cache under the deterministic coordinator,
-// whose clock the actor reads.
+// The accounts actor's decisions (actors/accounts/accounts.cpp), called directly.
+// The actor itself runs against the real pools and Postgres in
+// tests/storage/accounts_actor_pgtest.cpp.
 #define CAF_SUITE accounts
 #include "actors/accounts/accounts_state.hpp"
-#include "tests/actors/stubs.hpp"
+#include "tests/actors/checks.hpp"
 
 using namespace chorus;
 using namespace chorus::actors;
@@ -52,50 +52,3 @@ CAF_TEST(instance counts stay fresh for sixty seconds) {
   CAF_CHECK_EQUAL(hit->user_count, 3);
   CAF_CHECK(!cache.fresh(t0 + std::chrono::seconds(60)));
 }
-
-// ---- The actor, with a stub pool ------------------------------------------------
-
-namespace {
-
-struct accounts_fixture : test::stub_fixture {
-  accounts_actor accounts = spawn_accounts(sys, accounts_options{}, pool, cpu, ids, reg);
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(accounts_actor_tests, accounts_fixture)
-
-CAF_TEST(instance counts are loaded once a minute by the actor clock) {
-  CAF_REQUIRE(ask<instance_stats>(accounts, instance_query{}).value);
-  CAF_REQUIRE(ask<instance_stats>(accounts, instance_query{}).value);
-  CAF_CHECK_EQUAL(db->count("accounts.instance_stats"), 1u);  // the second from the cache
-  advance_time(std::chrono::seconds(61));
-  CAF_REQUIRE(ask<instance_stats>(accounts, instance_query{}).value);
-  CAF_CHECK_EQUAL(db->count("accounts.instance_stats"), 2u);
-}
-
-CAF_TEST(a failed load is answered with the pool error and not cached) {
-  db->fail = make_error(errc::overloaded, "queue full");
-  auto got = ask<instance_stats>(accounts, instance_query{});
-  CAF_REQUIRE(got.received);
-  CAF_CHECK_EQUAL(test::code(got.error), "overloaded");
-  db->fail = {};
-  CAF_CHECK(ask<instance_stats>(accounts, instance_query{}).value);
-  CAF_CHECK_EQUAL(db->count("accounts.instance_stats"), 2u);
-}
-
-CAF_TEST(a registration stops at the first failing step) {
-  db->fail = make_error(errc::unavailable, "no database here");
-  registration r;
-  r.username = "alice";
-  r.password = "pw";
-  auto got = ask<token_issued>(accounts, r);
-  CAF_REQUIRE(got.received);
-  CAF_CHECK_EQUAL(test::code(got.error), "unavailable");
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"accounts.registrations_open"}));
-  CAF_CHECK(cpu_log->calls.empty());  // no password hashed
-  CAF_CHECK_EQUAL(counter("accounts", "registrations"), 0);
-  CAF_CHECK_EQUAL(counter("accounts", "refused"), 0);
-}
-
-CAF_TEST_FIXTURE_SCOPE_END()

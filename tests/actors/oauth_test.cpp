@@ -1,10 +1,10 @@
-// The OAuth actor (actors/accounts/oauth.cpp): its decisions called directly,
-// and the actor under the deterministic coordinator with a stub pool, for what
-// it answers without the database (the token cache, refusals before a write).
+// The OAuth actor's decisions (actors/accounts/oauth_rules.cpp), called directly.
+// The actor itself runs against the real pools and Postgres in
+// tests/storage/oauth_actor_pgtest.cpp.
 #define CAF_SUITE oauth
 #include "actors/accounts/oauth_state.hpp"
 #include "common/crypto.hpp"
-#include "tests/actors/stubs.hpp"
+#include "tests/actors/checks.hpp"
 
 using namespace chorus;
 using namespace chorus::actors;
@@ -129,89 +129,3 @@ CAF_TEST(an application is stored with a digest of its secret and shown without 
   CAF_CHECK(shown.client_id.empty());
   CAF_CHECK(shown.client_secret.empty());
 }
-
-// ---- The actor, with a stub pool ------------------------------------------------
-
-namespace {
-
-struct oauth_fixture : test::stub_fixture {
-  std::shared_ptr<token_cache> cache = std::make_shared<token_cache>();
-  oauth_actor oauth;
-
-  oauth_fixture() {
-    oauth_options opts;
-    opts.cache = cache;
-    opts.dummy_hash = "not-a-hash";
-    oauth = spawn_oauth(sys, opts, pool, cpu, ids, reg);
-    sched.run();
-  }
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(oauth_actor_tests, oauth_fixture)
-
-CAF_TEST(a cached bearer token is answered without asking the pool) {
-  auth_context ctx{token_id{3}, app_id{7}, account_id{5}, {"read"}, false};
-  cache->remember(crypto::sha256_hex("tok"), ctx, std::chrono::steady_clock::now() + std::chrono::hours(1));
-  auto got = ask<auth_context>(oauth, bearer{"tok"});
-  CAF_REQUIRE(got.value);
-  CAF_CHECK_EQUAL(got.value->account_id.value(), 5);
-  CAF_CHECK_EQUAL(got.value->scopes, (std::vector<std::string>{"read"}));
-  CAF_CHECK(db->calls.empty());
-  CAF_CHECK_EQUAL(counter("oauth", "cache_hits"), 1);
-  CAF_CHECK_EQUAL(counter("oauth", "cache_misses"), 0);
-}
-
-CAF_TEST(concurrent checks of an unknown token share one lookup and are refused) {
-  auto first = self->request(oauth, std::chrono::seconds(5), bearer{"nope"});
-  auto second = self->request(oauth, std::chrono::seconds(5), bearer{"nope"});
-  sched.run();
-  CAF_REQUIRE_EQUAL(self->mailbox().size(), 2u);
-  int refused = 0;
-  for (auto* h : {&first, &second})
-    h->receive([](auth_context&) { CAF_FAIL("an unknown token was accepted"); },
-               [&](caf::error& e) {
-                 CAF_CHECK_EQUAL(description_of(e), "The access token is invalid");
-                 ++refused;
-               });
-  CAF_CHECK_EQUAL(refused, 2);
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"oauth.token_lookup"}));
-  CAF_CHECK_EQUAL(counter("oauth", "cache_misses"), 2);
-  CAF_CHECK_EQUAL(cache->size(), 0u);
-}
-
-CAF_TEST(a failed lookup answers every waiter and the next check looks again) {
-  db->fail = make_error(errc::unavailable, "no database here");
-  auto got = ask<auth_context>(oauth, bearer{"tok"});
-  CAF_REQUIRE(got.received);
-  CAF_CHECK_EQUAL(test::code(got.error), "unavailable");
-  auto again = ask<auth_context>(oauth, bearer{"tok"});
-  CAF_REQUIRE(again.received);
-  CAF_CHECK_EQUAL(db->count("oauth.token_lookup"), 2u);
-}
-
-CAF_TEST(a grant from an unknown client is refused before any password check or write) {
-  auto grant = grant_with("s3cret");
-  grant.grant_type = "password";
-  grant.username = "alice";
-  grant.password = "pw";
-  auto got = ask<token_issued>(oauth, grant);
-  CAF_REQUIRE(got.received);
-  CAF_CHECK(!got.value);
-  CAF_CHECK_EQUAL(description_of(got.error), "invalid_client: client authentication failed");
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"oauth.grant_lookup"}));  // no insert_token
-  CAF_CHECK(cpu_log->calls.empty());                                               // no argon2id
-  CAF_CHECK_EQUAL(counter("oauth", "denied"), 1);
-  CAF_CHECK_EQUAL(counter("oauth", "grants"), 0);
-}
-
-CAF_TEST(an authorization request for an unknown client is refused without counting a denial) {
-  auto got = ask<authorization>(oauth, check_for("https://app.example/cb"));
-  CAF_REQUIRE(got.received);
-  CAF_CHECK_EQUAL(description_of(got.error), "invalid_client: unknown client_id");
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"oauth.authorize_check"}));
-  CAF_CHECK_EQUAL(counter("oauth", "denied"), 0);
-}
-
-CAF_TEST_FIXTURE_SCOPE_END()

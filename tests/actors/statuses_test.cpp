@@ -1,9 +1,10 @@
 // The statuses actor (actors/statuses/statuses.cpp): what it answers for a
 // create or an interaction and what feeds and trends hear about it, decided
-// without an actor system; and its error path under the deterministic coordinator.
+// without an actor system. The actor itself runs against the real pool and
+// Postgres in tests/storage/statuses_actor_pgtest.cpp.
 #define CAF_SUITE statuses
 #include "actors/statuses/statuses_state.hpp"
-#include "tests/actors/stubs.hpp"
+#include "tests/actors/checks.hpp"
 
 using namespace chorus;
 using namespace chorus::actors;
@@ -141,43 +142,3 @@ CAF_TEST(a deletion is told as a removal only and a takedown as moderation) {
   auto gone = statuses_rules::events_of(action(status_verb::remove), outcome_of({}), 1);
   CAF_CHECK(!gone.removal);
 }
-
-// ---- The actor, with a stub pool ------------------------------------------------
-
-namespace {
-
-struct statuses_fixture : test::stub_fixture {
-  statuses_actor statuses;
-
-  statuses_fixture() {
-    statuses_options opts;
-    opts.batching = false;  // one pool job per create: the stub sees it by name
-    statuses = spawn_statuses(sys, opts, pool, ids, reg);
-    sched.run();
-  }
-};
-
-} // namespace
-
-CAF_TEST_FIXTURE_SCOPE(statuses_actor_tests, statuses_fixture)
-
-CAF_TEST(a create the pool cannot run is answered with its error and not counted) {
-  db->fail = make_error(errc::overloaded, "queue full");
-  status_create req;
-  req.fields.text = "hello";
-  auto got = ask<status_view>(statuses, req);
-  CAF_REQUIRE(got.received);
-  CAF_CHECK_EQUAL(test::code(got.error), "overloaded");
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"statuses.create_one"}));
-  CAF_CHECK_EQUAL(counter("statuses", "created"), 0);
-}
-
-CAF_TEST(reads are counted and run as one named pool job each) {
-  db->fail = make_error(errc::unavailable, "no database here");
-  CAF_CHECK(ask<status_view>(statuses, status_get{account_id{2}, status_id{100}}).received);
-  CAF_CHECK(ask<status_view>(statuses, context_query{account_id{2}, status_id{100}}).received);
-  CAF_CHECK_EQUAL(db->calls, (std::vector<std::string>{"statuses.get", "statuses.context"}));
-  CAF_CHECK_EQUAL(counter("statuses", "reads"), 2);
-}
-
-CAF_TEST_FIXTURE_SCOPE_END()

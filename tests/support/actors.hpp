@@ -39,6 +39,35 @@ struct actor_env {
         return s.counters;
     return {};
   }
+
+  // Counter `name` summed over every live actor of `kind` (e.g. the "jobs" of all pg_workers).
+  std::int64_t total(const std::string& kind, const std::string& name) {
+    std::int64_t n = 0;
+    for (auto& s : reg.snapshot())
+      if (s.kind == kind)
+        n += s.counters.at(name);
+    return n;
+  }
+
+  // The jobs Postgres pool workers have run (ok or failed), counted once every
+  // job asked of `pool` before this call has run: a pool of one connection runs
+  // its jobs in the order they were asked, so a no-op job asked now runs after
+  // them. These no-op jobs are not counted.
+  std::int64_t pg_jobs(const actors::pg_pool_actor& pool) {
+    call(pool, [](actors::ok_atom) {}, actors::db_call{"barrier", [](pqxx::connection_base&) {}});
+    return total("pg_worker", "jobs") - ++pg_barriers_;
+  }
+
+  // Messages handled by the first live actor of `kind`; 0 when none.
+  std::uint64_t processed(const std::string& kind) {
+    for (auto& s : reg.snapshot())
+      if (s.kind == kind)
+        return s.processed;
+    return 0;
+  }
+
+private:
+  std::int64_t pg_barriers_ = 0;
 };
 
 // Stops actors when it goes out of scope (also when an assertion ends the test

@@ -47,6 +47,10 @@ std::uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+std::string unreachable_pg_dsn() {
+  return "host=127.0.0.1 port=" + std::to_string(free_port()) + " user=postgres dbname=postgres";
+}
+
 std::string unique_name(const std::string& prefix) {
   static std::atomic<int> counter{0};
   thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -18,6 +18,8 @@ namespace chorus::test {
 std::string env(const char* name);
 
 std::uint16_t free_port();
+// A DSN for a loopback port nobody listens on: every connection attempt is refused.
+std::string unreachable_pg_dsn();
 std::string unique_name(const std::string& prefix);
 std::string make_temp_dir(const std::string& prefix);
 
