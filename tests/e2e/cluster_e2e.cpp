@@ -116,8 +116,9 @@ struct Cluster : ::testing::Test {
   // Home timeline ids through `via` (empty and a failure recorded unless 200).
   std::vector<std::string> home(const std::string& via, const who& w, bool expect_ok = true) {
     auto r = get(node(via).url("/api/v1/timelines/home?limit=40"), auth(w));
-    if (expect_ok)
+    if (expect_ok) {
       EXPECT_EQ(r.status, 200) << via << ": " << r.body;
+    }
     std::vector<std::string> ids;
     if (r.status == 200)
       for (auto& s : r.json())
