@@ -152,8 +152,11 @@ caf::result<pg::account_row> accounts_state::update(const credentials_update& u)
                    *row = pg::update_account(c, u.account_id, u.fields);
                    row->follow_requests_count = pg::follow_requests_count(c, u.account_id);
                  }};
-  pool_step(self_, pool_, opts_.timeout, std::move(change), rp, [this, rp, row]() mutable {
+  auto who = u.account_id;
+  pool_step(self_, pool_, opts_.timeout, std::move(change), rp, [this, rp, row, who]() mutable {
     stats_->add(c_updates);
+    if (opts_.cluster)
+      self_->send(opts_.cluster, hot_invalidate{{}, {who}});  // this node's cache and every member's
     rp.deliver(*row);
   });
   return rp;

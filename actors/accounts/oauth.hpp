@@ -36,6 +36,9 @@ oauth_actor spawn_oauth(caf::actor_system& sys, oauth_options opts, pg_pool_acto
 struct accounts_options {
   std::chrono::milliseconds timeout{5'000};
   std::chrono::milliseconds instance_ttl{60'000};  // instance counts are loaded at most this often
+  // Told of every profile change, so that every node's hot-status cache reloads
+  // the account (statuses embed it).
+  cluster_actor cluster;
 };
 
 accounts_actor spawn_accounts(caf::actor_system& sys, accounts_options opts, pg_pool_actor pool,

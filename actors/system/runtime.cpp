@@ -161,7 +161,9 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   oo.cache = svc_.tokens;
   oo.cluster = svc_.cluster;
   svc_.oauth = life_->started("oauth", spawn_oauth(*sys_, oo, svc_.pg, svc_.cpu, ids_, registry_));
-  svc_.accounts = life_->started("accounts", spawn_accounts(*sys_, {}, svc_.pg, svc_.cpu, ids_, registry_));
+  accounts_options ao;
+  ao.cluster = svc_.cluster;
+  svc_.accounts = life_->started("accounts", spawn_accounts(*sys_, ao, svc_.pg, svc_.cpu, ids_, registry_));
   status_cache_options sco;
   sco.capacity = static_cast<std::size_t>(cfg.feed.hot_capacity);
   sco.ttl = std::chrono::milliseconds(cfg.feed.hot_ttl_ms);

@@ -240,6 +240,38 @@ TEST_F(Cluster, ANodeReusesTheOwnersPageOnlyUntilTheFeedChanges) {
   EXPECT_EQ(home("node-a", reader), home(owner, reader));
 }
 
+TEST_F(Cluster, AProfileEditOnOneNodeShowsInStatusesServedByTheOthers) {
+  // Hot statuses are kept a minute and pages not at all: only the broadcast
+  // invalidation can make the new name show sooner.
+  std::map<std::string, std::string> env{{"CHORUS_FEED_HOT_TTL_MS", "60000"}, {"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
+  for (auto n : {"node-a", "node-b", "node-c"})
+    start(n, secret, env);
+  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
+  register_app("node-a");
+  auto alice = user("node-a", "alice"), bob = user("node-a", "bob");
+  follow("node-a", alice, bob);
+  auto id = post("node-a", bob, "hello");
+  auto bob_name = [&](const std::string& via) {
+    auto r = get(node(via).url("/api/v1/timelines/home?limit=40"), auth(alice));
+    if (r.status != 200)
+      return std::string("(" + std::to_string(r.status) + ")");
+    for (auto& s : r.json())
+      if (s["id"] == id)
+        return s["account"]["display_name"].get<std::string>();
+    return std::string("(missing)");
+  };
+  for (auto n : {"node-a", "node-b", "node-c"})
+    ASSERT_TRUE(wait_until([&] { return bob_name(n) == ""; })) << n << ": " << bob_name(n);
+  auto r = http("PATCH", node("node-b").url("/api/v1/accounts/update_credentials"), "display_name=Bobby",
+                auth(bob, form));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto t0 = std::chrono::steady_clock::now();
+  for (auto n : {"node-a", "node-b", "node-c"}) {
+    ASSERT_TRUE(wait_until([&] { return bob_name(n) == "Bobby"; }, 10s)) << n << ": " << bob_name(n);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s) << n;
+  }
+}
+
 TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
   start("node-a");
   start("node-b");
