@@ -53,7 +53,7 @@ rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
 start_chorusd() {
   local name="$1"; shift
   env CHORUS_PG_DSN="$DSN" CHORUS_REDIS_PORT="$REDIS_PORT" CHORUS_HTTP_PORT=0 CHORUS_HTTP_PORT_FILE="$TMP/$name.port" \
-    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME="$name" "$@" "$CHORUSD" 2>>"$TMP/chorusd.log" &
+    CHORUS_LOG_LEVEL=warn CHORUS_NODE_NAME="$name" CHORUS_CLUSTER_ENABLED=false "$@" "$CHORUSD" 2>>"$TMP/chorusd.log" &
   PIDS+=($!)
   for _ in $(seq 1 300); do [ -s "$TMP/$name.port" ] && break; sleep 0.1; done
   [ -s "$TMP/$name.port" ] || die "chorusd $name did not start"
@@ -61,7 +61,9 @@ start_chorusd() {
 start_chorusd bench
 URL="http://127.0.0.1:$(cat "$TMP/bench.port")"
 # A second node on the same Postgres and Redis without the rendered-page cache:
-# what a read costs when it is really computed (part 1b and part 3). It runs no
+# what a read costs when it is really computed (part 1b and part 3). Both nodes
+# stay out of the cluster (cluster.enabled=false), so each serves every feed
+# itself: reads through another node are bench/scenarios/cluster.sh. It runs no
 # feeds pool, so every fan-out job runs on the first node, whose histogram part 2 reads.
 start_chorusd nocache CHORUS_FEED_PAGE_CACHE_MS=0 CHORUS_JOBS_QUEUES=default:8,maintenance:2
 URL_NOCACHE="http://127.0.0.1:$(cat "$TMP/nocache.port")"
