@@ -92,7 +92,7 @@ INSERT INTO oauth_tokens (id, token_hash, app_id, account_id, scopes)
   FROM generate_series(1, $USERS) g;
 VACUUM ANALYZE;
 SQL
-seq 2 "$USERS" | sed 's/^/tok-/' > "$TMP/tokens"
+seq 2 "$USERS" | awk '{ printf "tok-%d %d\n", $1, 10000000 + $1 * 7919 }' > "$TMP/users"
 
 # --- (1) the same user's cached reads through its owner and through another node --------
 READER=tok-1
@@ -185,11 +185,13 @@ RTT_TLS=$("$RTT" measure "$RTT_TLS_PORT" 20000 8192 "$TMP/certs" rtt-b)
 
 # --- (3) hand-over after kill -9 ---------------------------------------------------------
 say "(3) $USERS users' feeds live across the three nodes; kill -9 node-c; every user read through the survivors"
-node "$CHORUS_ROOT/bench/cluster/handover.mjs" warm "${URL[node-a]}" "$TMP/tokens" >&2
+HANDOVER="$CHORUS_ROOT/bench/cluster/handover.mjs"
+node "$HANDOVER" warm "${URL[node-a]}" "$TMP/users" >&2
 for n in node-a node-b node-c; do
   echo "  $n live feeds: $(curl -s "${URL[$n]}/api/v1/chorus/admin/actors?kind=feeds" | grep -o '"live":[0-9]*' | cut -d: -f2)" >&2
 done
-H=$(node "$CHORUS_ROOT/bench/cluster/handover.mjs" handover "${PID[node-c]}" "${URL[node-a]},${URL[node-b]}" "$TMP/tokens" 20)
+echo "  owners computed by the script (the reader's feed is live at its owner too): $(node "$HANDOVER" owners node-a,node-b,node-c "$TMP/users")" >&2
+H=$(node "$HANDOVER" handover "${PID[node-c]}" "${URL[node-a]},${URL[node-b]}" "$TMP/users" 20 node-a,node-b,node-c node-c)
 
 read -r orps op50 op99 _ ocpu_o ocpu_x <<< "$O"
 read -r xrps xp50 xp99 _ xcpu_o xcpu_x <<< "$X"
