@@ -255,6 +255,41 @@ void validate(const config& c) {
     int tls = !k.tls_cert.empty() + !k.tls_key.empty() + !k.tls_ca.empty();
     if (tls != 0 && tls != 3)
       throw config_error("cluster.tls_cert", "config keys cluster.tls_cert, cluster.tls_key and cluster.tls_ca go together (mutual TLS needs all three)");
+    in_addr v4{};
+    bool loopback = k.host == "::1" || (inet_pton(AF_INET, k.host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+    // Any peer that reaches a plain cluster port speaks BASP to this node's actors:
+    // off loopback, only mutual TLS keeps strangers out.
+    if (k.enabled && !loopback && tls != 3)
+      throw config_error("cluster.tls_cert", "config key 'cluster.host' = " + k.host +
+                                               " is not a loopback address: set cluster.tls_cert, cluster.tls_key and "
+                                               "cluster.tls_ca (mutual TLS), or bind 127.0.0.1");
+    if (k.enabled && (k.host == "0.0.0.0" || k.host == "::") && k.advertise.empty())
+      throw config_error("cluster.advertise", "config key 'cluster.advertise' is needed when cluster.host is a "
+                                              "wildcard address (other nodes must know where to dial)");
+    std::string part;
+    auto check_seed = [&](std::string seed) {
+      auto b = seed.find_first_not_of(" \t"), e = seed.find_last_not_of(" \t");
+      if (b == std::string::npos)
+        return;
+      seed = seed.substr(b, e - b + 1);
+      auto colon = seed.rfind(':');
+      bool ok = colon != std::string::npos && colon > 0 && colon + 1 < seed.size() &&
+                seed.find_first_not_of("0123456789", colon + 1) == std::string::npos && seed.size() - colon <= 6;
+      if (ok) {
+        auto port = std::stol(seed.substr(colon + 1));
+        ok = port > 0 && port <= 65535;
+      }
+      if (!ok)
+        throw config_error("cluster.seeds", "config key 'cluster.seeds': expected host:port, got '" + seed + "'");
+    };
+    for (char ch : k.seeds)
+      if (ch == ',') {
+        check_seed(part);
+        part.clear();
+      } else {
+        part.push_back(ch);
+      }
+    check_seed(part);
   }
   if (c.jobs.backoff_cap_ms < c.jobs.backoff_base_ms)
     throw config_error("jobs.backoff_cap_ms", "config key 'jobs.backoff_cap_ms' must not be below jobs.backoff_base_ms");

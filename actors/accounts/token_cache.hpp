@@ -1,9 +1,12 @@
 #pragma once
 // The OAuth actor's bearer-token cache, published for reads from HTTP threads so
 // that an authenticated request needs no actor round trip for a known token.
-// The oauth actor is its only writer (remember on lookup, forget on revocation),
-// so a revocation on this node holds from the next request on; other nodes see
-// it within the TTL (oauth.cache_ttl_ms), as before.
+// Written by the oauth actor (remember on lookup, forget on revocation) and the
+// cluster actor (forget when another node revoked a token), so a revocation
+// anywhere in the cluster holds on this node from the moment its broadcast
+// arrives. A forgotten token is kept out for the tombstone time: a lookup that
+// was in flight when the revocation arrived (it read the token before the
+// revocation committed) cannot bring it back.
 #include "actors/protocol/messages.hpp"
 
 #include <atomic>
@@ -20,7 +23,9 @@ class token_cache {
 public:
   using clock = std::chrono::steady_clock;
 
-  explicit token_cache(std::size_t max_entries = 100'000) : max_(max_entries) {}
+  explicit token_cache(std::size_t max_entries = 100'000,
+                       std::chrono::milliseconds tombstone = std::chrono::seconds(60))
+    : max_(max_entries), tombstone_(tombstone) {}
 
   // The context for a token digest, if cached and not expired.
   std::optional<auth_context> find(const std::string& digest, clock::time_point now = clock::now()) const {
@@ -36,6 +41,11 @@ public:
 
   void remember(const std::string& digest, const auth_context& ctx, clock::time_point expires) {
     std::unique_lock lock(mtx_);
+    if (auto it = dead_.find(digest); it != dead_.end()) {
+      if (it->second > clock::now())
+        return;  // revoked while this lookup was in flight
+      dead_.erase(it);
+    }
     if (map_.size() >= max_) {
       auto now = clock::now();
       for (auto it = map_.begin(); it != map_.end();)
@@ -49,6 +59,12 @@ public:
   void forget(const std::string& digest) {
     std::unique_lock lock(mtx_);
     map_.erase(digest);
+    auto now = clock::now();
+    if (dead_.size() >= max_)
+      for (auto it = dead_.begin(); it != dead_.end();)
+        it = it->second <= now ? dead_.erase(it) : std::next(it);
+    if (dead_.size() < max_)
+      dead_[digest] = now + tombstone_;
   }
 
   std::size_t size() const {
@@ -64,8 +80,10 @@ private:
     clock::time_point expires;
   };
   std::size_t max_;
+  std::chrono::milliseconds tombstone_;
   mutable std::shared_mutex mtx_;
   std::unordered_map<std::string, entry> map_;
+  std::unordered_map<std::string, clock::time_point> dead_;  // forgotten digests, kept out until then
   mutable std::atomic<std::uint64_t> hits_{0}, misses_{0};
 };
 

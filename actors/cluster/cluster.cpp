@@ -15,6 +15,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -68,7 +69,7 @@ struct cluster_state {
   caf::strong_actor_ptr feeds;  // this node's feed manager
   caf::strong_actor_ptr cache;  // this node's hot-status cache
   bool started = false;
-  std::map<std::string, pending_join> pending;      // joins awaiting their proof, by node name
+  std::vector<pending_join> pending;                // joins awaiting their proof (bounded, oldest dropped)
   std::set<std::string> connecting;                 // addresses with a handshake in flight
   std::map<std::string, std::string> last_problem;  // by address or name: logged once per change
   std::uint64_t epoch = 0;
@@ -76,6 +77,14 @@ struct cluster_state {
   // Nodes with a smaller name than this one, first seen in `nodes` and not joined
   // yet (by name/incarnation): they dial us; we dial them only if they do not.
   std::map<std::string, clock_type::time_point> waiting_for;
+  // Addresses whose last dial failed: not dialled again before `next` (the
+  // middleman connects one address at a time, so a black-holed one must not be
+  // retried every round). Doubling from 1 s up to 60 s; cleared on success.
+  struct backoff {
+    int failures = 0;
+    clock_type::time_point next{};
+  };
+  std::map<std::string, backoff> dial_backoff;
   metrics::gauge* members_gauge = nullptr;
   metrics::counter* joins = nullptr;
   metrics::counter* refused = nullptr;
@@ -131,7 +140,8 @@ void publish_owners(cluster_ptr self, bool rejoined) {
     self->send(caf::actor_cast<feeds_actor>(s.feeds), std::move(out));
 }
 
-void add_member(cluster_ptr self, const member_info& info, caf::actor handle, caf::strong_actor_ptr feeds) {
+void add_member(cluster_ptr self, const member_info& info, caf::actor handle, caf::strong_actor_ptr feeds,
+                bool peer_saw_us_gone) {
   auto& s = self->state;
   if (!handle || !feeds) {
     problem(self, info.name, "node " + info.name + " joined without its actors: ignored");
@@ -144,6 +154,7 @@ void add_member(cluster_ptr self, const member_info& info, caf::actor handle, ca
   bool rejoined = false;
   bool was = s.view.has(info.name, info.incarnation);
   bool changed = s.view.joined(std::move(m), clock_type::now(), rejoined);
+  rejoined = rejoined || peer_saw_us_gone;
   self->monitor(caf::actor_cast<cluster_actor>(handle));
   s.last_problem.erase(info.name);
   s.last_problem.erase(info.cluster_address);
@@ -167,6 +178,16 @@ void refuse(cluster_ptr self, const std::string& key, const std::string& why) {
   problem(self, key, why);
 }
 
+void dial_failed(cluster_ptr self, const std::string& address) {
+  auto& s = self->state;
+  if (s.dial_backoff.size() > 1'000)
+    s.dial_backoff.clear();
+  auto& b = s.dial_backoff[address];
+  b.failures = std::min(b.failures + 1, 7);
+  b.next = clock_type::now() + std::min(std::chrono::milliseconds(60'000),
+                                         std::chrono::milliseconds(500 << b.failures));
+}
+
 // Joining side: hello → challenge (check it) → join → welcome.
 void handshake(cluster_ptr self, std::string address, caf::actor peer) {
   auto& s = self->state;
@@ -174,6 +195,7 @@ void handshake(cluster_ptr self, std::string address, caf::actor peer) {
   auto done = [self, address] { self->state.connecting.erase(address); };
   auto failed = [self, address, done](caf::error& err) {
     problem(self, address, "joining " + address + " failed: " + description_of(err));
+    dial_failed(self, address);
     done();
   };
   self->request(peer, s.opts.request_timeout, cluster_hello{s.opts.self, nonce_a})
@@ -203,12 +225,20 @@ void handshake(cluster_ptr self, std::string address, caf::actor peer) {
           return;
         }
         cluster_join j{s.opts.self, join_proof(s.opts.secret, "join", nonce_a, ch.nonce, s.opts.self.name),
-                       {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds}};
+                       {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds},
+                       s.view.saw_gone(ch.from.name, ch.from.incarnation)};
         auto info = ch.from;
         self->request(peer, s.opts.request_timeout, std::move(j))
           .then(
-            [self, peer, info, done](cluster_welcome& w) {
-              add_member(self, w.from, peer, std::move(w.actors.feeds));
+            [self, address, peer, info, done](cluster_welcome& w) {
+              if (w.from.name != info.name || w.from.incarnation != info.incarnation) {
+                refuse(self, address, "node at " + address + " welcomed as " + w.from.name +
+                                        " after proving to be " + info.name + ": not joined");
+                done();
+                return;
+              }
+              add_member(self, w.from, peer, std::move(w.actors.feeds), w.saw_you_gone);
+              self->state.dial_backoff.erase(address);
               done();
             },
             failed);
@@ -221,6 +251,8 @@ void connect(cluster_ptr self, const std::string& host, std::uint16_t port) {
   auto address = host + ":" + std::to_string(port);
   if (!s.opts.connector || s.connecting.count(address))
     return;
+  if (auto it = s.dial_backoff.find(address); it != s.dial_backoff.end() && clock_type::now() < it->second.next)
+    return;
   s.connecting.insert(address);
   self->request(s.opts.connector, s.opts.request_timeout * 2, caf::connect_atom::value, host, port)
     .then(
@@ -228,6 +260,7 @@ void connect(cluster_ptr self, const std::string& host, std::uint16_t port) {
         if (!ptr) {
           problem(self, address, "nothing is published at " + address);
           self->state.connecting.erase(address);
+          dial_failed(self, address);
           return;
         }
         handshake(self, address, caf::actor_cast<caf::actor>(ptr));
@@ -240,19 +273,12 @@ void connect(cluster_ptr self, const std::string& host, std::uint16_t port) {
         else
           problem(self, address, "cannot connect to " + address + ": " + description_of(err), log::level::info);
         s.connecting.erase(address);
+        dial_failed(self, address);
       });
 }
 
 void discover(cluster_ptr self) {
   auto& s = self->state;
-  for (auto& [host, port] : s.opts.seeds) {
-    auto address = host + ":" + std::to_string(port);
-    bool joined = false;
-    for (auto* m : s.view.reachable())
-      joined = joined || m->info.cluster_address == address;
-    if (!joined)
-      connect(self, host, port);
-  }
   auto rows = std::make_shared<std::vector<storage::pg::node_row>>();
   auto name = s.opts.self.name;
   auto fresh = static_cast<int>(s.opts.node_fresh.count());
@@ -263,6 +289,18 @@ void discover(cluster_ptr self) {
     .then(
       [self, rows](ok_atom) {
         auto& s = self->state;
+        // Seeds the nodes table does not list (its rows are dialled by the rule
+        // below, which keeps two nodes from dialling each other at once).
+        for (auto& [host, port] : s.opts.seeds) {
+          auto address = host + ":" + std::to_string(port);
+          bool listed = std::any_of(rows->begin(), rows->end(),
+                                    [&](const storage::pg::node_row& r) { return r.cluster_address == address; });
+          bool joined = false;
+          for (auto* m : s.view.reachable())
+            joined = joined || m->info.cluster_address == address;
+          if (!listed && !joined && address != s.opts.self.cluster_address)
+            connect(self, host, port);
+        }
         for (auto& r : *rows) {
           if (static_cast<std::uint32_t>(r.protocol) != protocol_version) {
             refuse(self, r.name, "node " + r.name + " speaks protocol " + std::to_string(r.protocol) +
@@ -329,8 +367,11 @@ void on_tick(cluster_ptr self) {
       s.lost->inc();
     publish_owners(self, false);
   }
-  for (auto it = s.pending.begin(); it != s.pending.end();)
-    it = it->second.expires < now ? s.pending.erase(it) : std::next(it);
+  s.pending.erase(std::remove_if(s.pending.begin(), s.pending.end(),
+                                 [&](const pending_join& p) { return p.expires < now; }),
+                  s.pending.end());
+  if (s.last_problem.size() > 1'000)  // names and addresses are chosen by whoever connects
+    s.last_problem.clear();
   for (auto it = s.waiting_for.begin(); it != s.waiting_for.end();)
     it = now - it->second > s.opts.node_fresh + 10 * s.opts.discover_every ? s.waiting_for.erase(it) : std::next(it);
   if (s.opts.enabled && now >= s.next_discovery) {
@@ -345,6 +386,8 @@ caf::result<cluster_challenge> on_hello(cluster_ptr self, cluster_hello& h) {
   auto& from = h.from;
   if (!s.opts.enabled)
     return make_error(errc::forbidden, "node " + s.opts.self.name + " does not cluster");
+  if (!s.started)  // published a moment before cluster_start: its actors are not known yet
+    return make_error(errc::unavailable, "node " + s.opts.self.name + " is starting");
   if (from.protocol != protocol_version) {
     refuse(self, from.name, "refused node " + from.name + " at " + from.cluster_address + ": it speaks protocol " +
                               std::to_string(from.protocol) + ", this node " + std::to_string(protocol_version));
@@ -358,25 +401,36 @@ caf::result<cluster_challenge> on_hello(cluster_ptr self, cluster_hello& h) {
   }
   pending_join p{from, h.nonce, crypto::random_token(16), clock_type::now() + 2 * s.opts.request_timeout};
   cluster_challenge ch{s.opts.self, p.nonce_b, join_proof(s.opts.secret, "challenge", h.nonce, p.nonce_b, s.opts.self.name)};
-  s.pending[from.name] = std::move(p);
+  // Kept per hello, not per name: a hello claiming another node's name cannot
+  // displace that node's own join.
+  if (s.pending.size() >= 64)
+    s.pending.erase(s.pending.begin());
+  s.pending.push_back(std::move(p));
   return ch;
 }
 
 caf::result<cluster_welcome> on_join(cluster_ptr self, cluster_join& j) {
   auto& s = self->state;
-  auto it = s.pending.find(j.from.name);
-  if (it == s.pending.end() || it->second.from.incarnation != j.from.incarnation)
+  if (!s.started)
+    return make_error(errc::unavailable, "node " + s.opts.self.name + " is starting");
+  auto it = std::find_if(s.pending.begin(), s.pending.end(), [&](const pending_join& p) {
+    return p.from.name == j.from.name && p.from.incarnation == j.from.incarnation &&
+           crypto::equal(join_proof(s.opts.secret, "join", p.nonce_a, p.nonce_b, j.from.name), j.proof);
+  });
+  bool known = std::any_of(s.pending.begin(), s.pending.end(), [&](const pending_join& p) {
+    return p.from.name == j.from.name && p.from.incarnation == j.from.incarnation;
+  });
+  if (!known)
     return make_error(errc::conflict, "join without a hello (or it expired): start again");
-  auto p = std::move(it->second);
-  s.pending.erase(it);
-  auto expected = join_proof(s.opts.secret, "join", p.nonce_a, p.nonce_b, j.from.name);
-  if (!crypto::equal(expected, j.proof)) {
+  if (it == s.pending.end()) {
     refuse(self, j.from.name, "refused node " + j.from.name + " at " + j.from.cluster_address +
                                 ": wrong cluster secret");
     return make_error(errc::forbidden, "refused by " + s.opts.self.name + ": wrong cluster secret");
   }
-  add_member(self, j.from, caf::actor_cast<caf::actor>(j.actors.cluster), j.actors.feeds);
-  return cluster_welcome{s.opts.self, {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds}};
+  s.pending.erase(it);
+  bool saw_gone = s.view.saw_gone(j.from.name, j.from.incarnation);
+  add_member(self, j.from, caf::actor_cast<caf::actor>(j.actors.cluster), j.actors.feeds, j.saw_you_gone);
+  return cluster_welcome{s.opts.self, {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds}, saw_gone};
 }
 
 cluster_status status_of(cluster_ptr self) {
@@ -495,7 +549,10 @@ cluster_actor::behavior_type cluster_fn(cluster_ptr self, cluster_options opts, 
         return make_error(errc::forbidden, "join first");
       return status_of(self);
     },
-    [self](tick_atom) { on_tick(self); },
+    [self](tick_atom) {
+      if (!from_other_node(self))
+        on_tick(self);
+    },
   };
 }
 

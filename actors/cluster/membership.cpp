@@ -28,7 +28,8 @@ bool membership::joined(member m, clock_type::time_point now, bool& rejoined) {
   if (it != members_.end() && it->second.state == member_state::gone &&
       it->second.info.incarnation == m.info.incarnation)
     rejoined = true;
-  bool same = owned_before && it->second.info.incarnation == m.info.incarnation;
+  bool same = owned_before && it->second.info.incarnation == m.info.incarnation &&
+              it->second.cluster == m.cluster && it->second.feeds == m.feeds;
   m.state = member_state::alive;
   m.last_heard = now;
   m.error.clear();
@@ -38,7 +39,7 @@ bool membership::joined(member m, clock_type::time_point now, bool& rejoined) {
     m.live_feeds = it->second.live_feeds;
   }
   members_[m.info.name] = std::move(m);
-  return !owned_before;
+  return !same;  // new, back, restarted (another incarnation) or reached through other actors
 }
 
 bool membership::heard(const std::string& name, clock_type::time_point now, double rtt_ms, std::int64_t live_feeds) {
@@ -113,6 +114,11 @@ const member* membership::find_by_actor(const caf::actor_addr& a) const {
     if (m.cluster && m.cluster.address() == a)
       return &m;
   return nullptr;
+}
+
+bool membership::saw_gone(const std::string& name, const std::string& incarnation) const {
+  auto m = find(name);
+  return m && m->state == member_state::gone && m->info.incarnation == incarnation;
 }
 
 bool membership::has(const std::string& name, const std::string& incarnation) const {

@@ -44,8 +44,9 @@ public:
   explicit membership(membership_options o = {}) : opts_(o) {}
 
   // A member completed the join handshake (either side). Returns true if the
-  // owners changed. Sets `rejoined` when it comes back with the same
-  // incarnation after being seen gone (a partition healed).
+  // owners or the actors serving them changed (a new member, one back, or one
+  // restarted as another incarnation). Sets `rejoined` when it comes back with
+  // the same incarnation after being seen gone (a partition healed).
   bool joined(member m, clock_type::time_point now, bool& rejoined);
   // It answered a ping.
   bool heard(const std::string& name, clock_type::time_point now, double rtt_ms, std::int64_t live_feeds);
@@ -63,6 +64,8 @@ public:
   const std::map<std::string, member>& all() const noexcept { return members_; }
   // True when `name` is joined (alive or suspect) as `incarnation`.
   bool has(const std::string& name, const std::string& incarnation) const;
+  // True when `name` is known as gone with this incarnation (it would rejoin).
+  bool saw_gone(const std::string& name, const std::string& incarnation) const;
 
 private:
   membership_options opts_;

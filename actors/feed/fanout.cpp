@@ -112,9 +112,11 @@ void start_fanout(manager_ptr self) {
           if (auto* lf = find_live(self, account))
             self->send(lf->handle, feed_push{std::move(entries)});
         s.stats->add(c_fanouts, static_cast<std::int64_t>(posts->size()));
-        // Answered when the mirrors are written and every other owner has the
-        // entries; an owner that does not answer (it died) fails the batch's
-        // jobs, which run again once its users have moved.
+        // Answered when the mirrors are written and then every other owner has
+        // the entries; an owner that does not answer (it died) fails the batch's
+        // jobs, which run again once its users have moved. The owners are told
+        // after the mirrors: a feed an owner activates meanwhile loads the entries
+        // from the mirror, or is loading and applies the delivery after.
         auto finished = [self, batch, queried](caf::error err) {
           auto& s = self->state;
           if (s.stage_write)
@@ -132,19 +134,13 @@ void start_fanout(manager_ptr self) {
             log::write(log::level::warn, "feeds: another node did not take its fan-out; the jobs will be retried",
                        {{"statuses", batch->size()}, {"error", description_of(err)}});
         };
-        std::map<int, feed_deliveries> to_owners;
+        std::map<int, feed_deliveries> parts;
         for (auto& [owner, per_account] : remote)
           for (auto& [account, entries] : per_account)
-            to_owners[owner].items.push_back({account, std::move(entries)});
-        auto pending = std::make_shared<std::pair<int, caf::error>>(2, caf::error{});
-        auto step = [pending, finished](caf::error err) {
-          if (err && !pending->second)
-            pending->second = std::move(err);
-          if (--pending->first == 0)
-            finished(std::move(pending->second));
-        };
-        ask_owners(self, std::move(to_owners), {}, step);
-        redis_send(self, std::move(cmds), "fanout", [step] { step({}); });
+            parts[owner].items.push_back({account, std::move(entries)});
+        auto to_owners = std::make_shared<owner_parts<feed_deliveries>>(by_owner_handle(self, std::move(parts)));
+        redis_send(self, std::move(cmds), "fanout",
+                   [self, to_owners, finished] { ask_owners(self, std::move(*to_owners), {}, finished); });
         --s.fanouts_in_flight;
         start_fanout(self);
       },
@@ -218,23 +214,19 @@ void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_
         std::vector<rd::command> cmds;
         chunked(targets->accounts, s.opts->push_chunk,
                 [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });
-        // Answered when the mirrors are written and every other owner took it
-        // (if one did not, the job runs again).
-        auto pending = std::make_shared<std::pair<int, caf::error>>(2, caf::error{});
-        auto step = [self, at_ms, rp, pending](caf::error err) mutable {
-          if (err && !pending->second)
-            pending->second = std::move(err);
-          if (--pending->first > 0)
-            return;
-          if (pending->second) {
-            rp.deliver(pending->second);
+        // Answered when the mirrors are written and then every other owner took
+        // it (if one did not, the job runs again); owners after the mirrors, as for fan-out.
+        auto done = [self, at_ms, rp](caf::error err) mutable {
+          if (err) {
+            rp.deliver(err);
             return;
           }
           observe_revocation(self->state, seconds_since_wall_ms(at_ms));
           rp.deliver(ok_atom::value);
         };
-        ask_owners(self, {}, std::move(to_owners), step);
-        redis_send(self, std::move(cmds), "removal", [step]() mutable { step({}); });
+        auto owners = std::make_shared<owner_parts<feed_revocation>>(by_owner_handle(self, std::move(to_owners)));
+        redis_send(self, std::move(cmds), "removal",
+                   [self, owners, done] { ask_owners(self, {}, std::move(*owners), done); });
       },
       [self, rp](caf::error& err) mutable {
         self->state.stats->add(c_errors);

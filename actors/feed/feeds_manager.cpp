@@ -119,20 +119,25 @@ void on_relation(manager_ptr self, feed_relation r) {
     std::swap(r.me, r.target);
     r.verb = relation_verb::follow;
   }
+  // Where the change was committed, it goes to the owner of `me` (which does
+  // all of it) and, for a block or unblock, to the owner of `target` too. A node
+  // it was routed to does all of it again (the Redis writes are idempotent), so
+  // nothing is skipped when two nodes' views differ for a moment; it tells only
+  // its own live feeds and never forwards.
   bool routed = from_other_node(self);
-  if (!routed) {
-    if (auto owner = remote_owner(self, r.me); owner >= 0) {  // `me`'s owner does all of it
+  bool both = r.verb == relation_verb::block || r.verb == relation_verb::unblock;
+  if (!routed)
+    if (auto owner = remote_owner(self, r.me); owner >= 0) {
       self->send(s.owner_feeds[static_cast<std::size_t>(owner)], r);
-      if ((r.verb == relation_verb::block || r.verb == relation_verb::unblock) && remote_owner(self, r.target) < 0)
-        if (auto* lf = find_live(self, r.target))
-          self->send(lf->handle, r);
+      if (both) {
+        if (auto t = remote_owner(self, r.target); t >= 0 && t != owner)
+          self->send(s.owner_feeds[static_cast<std::size_t>(t)], r);
+        else if (t < 0)
+          if (auto* lf = find_live(self, r.target))
+            self->send(lf->handle, r);
+      }
       return;
     }
-  } else if (remote_owner(self, r.me) >= 0) {  // sent here for `target`'s live feed only
-    if (auto* lf = find_live(self, r.target))
-      self->send(lf->handle, r);
-    return;
-  }
   auto notify_live = [self, routed](account_id account, const feed_relation& rel) {
     if (auto owner = remote_owner(self, account); owner >= 0) {
       if (!routed)
@@ -346,7 +351,19 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
     [=](home_query& q) -> caf::result<status_view> {
       auto& s = self->state;
       observe(self, *s.stats);
-      auto owner = from_other_node(self) ? -1 : remote_owner(self, q.viewer);
+      if (from_stranger(self))
+        return make_error(errc::forbidden, "not a member of this cluster");
+      if (from_other_node(self)) {
+        // Routed here as the owner. If this node's view says another member owns
+        // the user (views differ for a moment), serve it once and let it go: no
+        // event would keep that feed current here.
+        auto h = feed_for(self, q.viewer);
+        auto res = self->delegate(h, std::move(q));
+        if (remote_owner(self, q.viewer) >= 0)
+          passivate(self, q.viewer);
+        return res;
+      }
+      auto owner = remote_owner(self, q.viewer);
       if (owner < 0)
         return self->delegate(feed_for(self, q.viewer), std::move(q));
       if (auto* page = remote_page_for(self, q.viewer, q.page))
@@ -360,7 +377,12 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
             keep_remote_page(self, q.viewer, gen, q.page, v);
             rp.deliver(std::move(v));
           },
-          [self, rp, q](caf::error&) mutable { rp.delegate(feed_for(self, q.viewer), std::move(q)); });
+          [self, rp, q](caf::error&) mutable {
+            auto viewer = q.viewer;
+            rp.delegate(feed_for(self, viewer), std::move(q));
+            if (remote_owner(self, viewer) >= 0)  // served from the mirror once; the owner keeps it current
+              passivate(self, viewer);
+          });
       return rp;
     },
     [=](home_request& r) {
@@ -383,11 +405,18 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
             keep_remote_page(self, shared->q.viewer, gen, shared->q.page, v);
             shared->reply(&v, nullptr);
           },
-          [self, shared](caf::error&) { self->send(feed_for(self, shared->q.viewer), std::move(*shared)); });
+          [self, shared](caf::error&) {
+            auto viewer = shared->q.viewer;
+            self->send(feed_for(self, viewer), std::move(*shared));
+            if (remote_owner(self, viewer) >= 0)
+              passivate(self, viewer);
+          });
     },
     [=](feed_post& p) {
       auto& s = self->state;
       observe(self, *s.stats);
+      if (from_stranger(self))
+        return;
       // The author sees their own status on their next read: push it now (at
       // its owner); its followers (and the author again) get it from the fan-out job.
       if (!from_other_node(self)) {
@@ -401,31 +430,41 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       if (auto* lf = find_live(self, p.entry.author))
         self->send(lf->handle, feed_push{{p.entry}});
     },
-    [=](feed_deliveries& d) {
+    [=](feed_deliveries& d) -> caf::result<ok_atom> {
       observe(self, *self->state.stats);
+      if (from_stranger(self))
+        return make_error(errc::forbidden, "not a member of this cluster");
       return on_deliveries(self, d);
     },
-    [=](feed_revocation& r) {
+    [=](feed_revocation& r) -> caf::result<ok_atom> {
       observe(self, *self->state.stats);
+      if (from_stranger(self))
+        return make_error(errc::forbidden, "not a member of this cluster");
       return on_revocation(self, r);
     },
     [=](cluster_members& m) { on_members(self, m); },
     [=](feed_changed& c) { self->state.remote_cache.erase(c.viewer); },
     [=](feed_removal& r) {
       observe(self, *self->state.stats);
-      on_removal(self, r);
+      if (!from_stranger(self))
+        on_removal(self, r);
     },
     [=](job_work& w) -> caf::result<ok_atom> {
       observe(self, *self->state.stats);
+      if (from_other_node(self))  // jobs are claimed by this node's own pools
+        return make_error(errc::forbidden, "jobs are not taken from other nodes");
       return on_job(self, w);
     },
     [=](feed_relation& r) {
       observe(self, *self->state.stats);
-      on_relation(self, std::move(r));
+      if (!from_stranger(self))
+        on_relation(self, std::move(r));
     },
     [=](feed_interaction& i) {
       auto& s = self->state;
       observe(self, *s.stats);
+      if (from_stranger(self))
+        return;
       invalidate(self, hot_invalidate{{i.status}, {}});
       if (!from_other_node(self))
         if (auto owner = remote_owner(self, i.viewer); owner >= 0) {
@@ -437,6 +476,8 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
     },
     [=](ring_query& q) -> caf::result<ring_reply> {
       observe(self, *self->state.stats);
+      if (from_stranger(self))
+        return make_error(errc::forbidden, "not a member of this cluster");
       return on_ring_query(self, q);
     },
     [=](stats_atom) -> feed_stats {
@@ -444,7 +485,10 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       s.publish();
       return s.counts;
     },
-    [=](tick_atom) { on_tick(self); },
+    [=](tick_atom) {
+      if (!from_other_node(self))
+        on_tick(self);
+    },
   };
 }
 

@@ -132,6 +132,9 @@ void flush_backlog(manager_ptr self);
 // True when the message being handled came from another node (it was routed
 // here because this node owns its user: handle it here, never forward it).
 bool from_other_node(manager_ptr self);
+// True when it came from another node that is not a member (alive or suspect):
+// refused, whatever it asks.
+bool from_stranger(manager_ptr self);
 // The index in owner_feeds of the member owning `account` when that is another
 // node; -1 when this node owns it (or is alone).
 int remote_owner(manager_ptr self, account_id account);
@@ -148,10 +151,16 @@ ok_atom on_revocation(manager_ptr self, feed_revocation& r);
 // Drops statuses from the hot-status caches: every node's when the change
 // happened here, this node's when another node told us.
 void invalidate(manager_ptr self, hot_invalidate h);
-// Requests to other nodes' feed managers, grouped by owner; `done` runs once
-// all answered (with the first error, if any).
-void ask_owners(manager_ptr self, std::map<int, feed_deliveries> deliveries,
-                std::map<int, feed_revocation> revocations, std::function<void(caf::error)> done);
+// Requests to other nodes' feed managers, grouped by owner (the handles as they
+// were when the work was split, so a membership change meanwhile cannot send
+// one owner's part to another); `done` runs once all answered (with the first
+// error, if any).
+template <class Msg>
+using owner_parts = std::vector<std::pair<feeds_actor, Msg>>;
+template <class Msg>
+owner_parts<Msg> by_owner_handle(manager_ptr self, std::map<int, Msg> parts);
+void ask_owners(manager_ptr self, owner_parts<feed_deliveries> deliveries, owner_parts<feed_revocation> revocations,
+                std::function<void(caf::error)> done);
 
 // Fan-out and revocation (fanout.cpp).
 void start_fanout(manager_ptr self);

@@ -18,6 +18,16 @@ bool from_other_node(manager_ptr self) {
   return src && src->node() != self->node();
 }
 
+bool from_stranger(manager_ptr self) {
+  if (!from_other_node(self))
+    return false;
+  auto node = self->current_sender()->node();
+  for (auto& f : self->state.owner_feeds)
+    if (f && f.node() == node)
+      return false;
+  return true;
+}
+
 int remote_owner(manager_ptr self, account_id account) {
   auto& s = self->state;
   if (s.owner_names.size() < 2)
@@ -122,8 +132,19 @@ void invalidate(manager_ptr self, hot_invalidate h) {
     self->send(s.deps->cache, std::move(h));
 }
 
-void ask_owners(manager_ptr self, std::map<int, feed_deliveries> deliveries,
-                std::map<int, feed_revocation> revocations, std::function<void(caf::error)> done) {
+template <class Msg>
+owner_parts<Msg> by_owner_handle(manager_ptr self, std::map<int, Msg> parts) {
+  owner_parts<Msg> out;
+  for (auto& [owner, msg] : parts)
+    out.emplace_back(self->state.owner_feeds[static_cast<std::size_t>(owner)], std::move(msg));
+  return out;
+}
+
+template owner_parts<feed_deliveries> by_owner_handle(manager_ptr, std::map<int, feed_deliveries>);
+template owner_parts<feed_revocation> by_owner_handle(manager_ptr, std::map<int, feed_revocation>);
+
+void ask_owners(manager_ptr self, owner_parts<feed_deliveries> deliveries, owner_parts<feed_revocation> revocations,
+                std::function<void(caf::error)> done) {
   auto& s = self->state;
   struct join_state {
     std::size_t pending = 1;
@@ -138,9 +159,9 @@ void ask_owners(manager_ptr self, std::map<int, feed_deliveries> deliveries,
     if (--js->pending == 0)
       js->done(std::move(js->first));
   };
-  auto ask = [&](int owner, auto msg) {
+  auto ask = [&](const feeds_actor& owner, auto msg) {
     ++js->pending;
-    self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, std::move(msg))
+    self->request(owner, s.deps->opts.remote_timeout, std::move(msg))
       .then([step](ok_atom) { step({}); }, [step](caf::error& e) { step(std::move(e)); });
   };
   for (auto& [owner, d] : deliveries)

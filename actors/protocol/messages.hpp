@@ -653,25 +653,30 @@ typename Inspector::result_type inspect(Inspector& f, member_actors& x) {
   return f(type_name("member_actors"), x.cluster, x.feeds);
 }
 
+// `saw_you_gone`: the sender had seen the other side gone (same run): events sent
+// meanwhile may be lost, so both sides rebuild their live feeds, even if only
+// one of them timed the other out.
 struct cluster_join {
   member_info from;
   std::string proof;
   member_actors actors;
+  bool saw_you_gone = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_join& x) {
-  return f(type_name("cluster_join"), x.from, x.proof, x.actors);
+  return f(type_name("cluster_join"), x.from, x.proof, x.actors, x.saw_you_gone);
 }
 
 struct cluster_welcome {
   member_info from;
   member_actors actors;
+  bool saw_you_gone = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_welcome& x) {
-  return f(type_name("cluster_welcome"), x.from, x.actors);
+  return f(type_name("cluster_welcome"), x.from, x.actors, x.saw_you_gone);
 }
 
 struct cluster_ping {

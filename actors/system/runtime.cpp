@@ -127,7 +127,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.redis = life_->started("redis", spawn_redis(*sys_, ro, registry_, &metrics));
   svc_.cpu = life_->started("cpu_pool", spawn_blocking_pool(*sys_, {"cpu", cfg.cpu_pool_size, cfg.cpu_queue_limit}, registry_));
   live_feeds_ = std::make_shared<std::atomic<std::int64_t>>(0);
-  svc_.tokens = std::make_shared<token_cache>();
+  svc_.tokens = std::make_shared<token_cache>(100'000, std::chrono::milliseconds(std::max(cfg.oauth_cache_ttl_ms, 1000)));
   {
     cluster_options co;
     co.enabled = cc.enabled;

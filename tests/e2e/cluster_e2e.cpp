@@ -439,6 +439,16 @@ TEST_F(Cluster, ARollingRestartOfAllThreeLosesNoAcknowledgedWrite) {
       std::this_thread::sleep_for(20ms);  // pacing of a light load, not synchronisation
     }
   });
+  // A failed ASSERT below returns early: stop and join the writer first.
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~joiner() {
+      stop = true;
+      if (t.joinable())
+        t.join();
+    }
+  } join_writer{stop, writer};
   auto acked_count = [&] {
     std::lock_guard<std::mutex> lock(mtx);
     return acked.size();
@@ -461,7 +471,7 @@ TEST_F(Cluster, ARollingRestartOfAllThreeLosesNoAcknowledgedWrite) {
   auto before = acked_count();
   ASSERT_TRUE(wait_until([&] { return acked_count() >= before + 5; }, 20s));
   stop = true;
-  writer.join();
+  writer.join();  // (join_writer finds it joined)
   std::vector<std::string> all;
   {
     std::lock_guard<std::mutex> lock(mtx);
