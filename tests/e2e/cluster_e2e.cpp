@@ -272,6 +272,41 @@ TEST_F(Cluster, AProfileEditOnOneNodeShowsInStatusesServedByTheOthers) {
   }
 }
 
+TEST_F(Cluster, ABlockThroughAThirdNodeReachesTheOwnersOfBothUsers) {
+  std::map<std::string, std::string> env{{"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
+  for (auto n : {"node-a", "node-b", "node-c"})
+    start(n, secret, env);
+  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
+  register_app("node-a");
+  // alice and bob owned by node-b and node-c (one each); the block goes through node-a.
+  std::vector<std::string> all{"node-a", "node-b", "node-c"};
+  std::map<std::string, who> by_owner;
+  for (int i = 0; i < 40 && (!by_owner.count("node-b") || !by_owner.count("node-c")); ++i) {
+    auto u = user("node-a", "user" + std::to_string(i));
+    by_owner.emplace(owner_of(all, u.id), u);
+  }
+  ASSERT_TRUE(by_owner.count("node-b") && by_owner.count("node-c"));
+  auto alice = by_owner["node-b"], bob = by_owner["node-c"];
+  follow("node-a", alice, bob);
+  follow("node-a", bob, alice);
+  home("node-b", alice);  // both feeds live at their owners
+  home("node-c", bob);
+  auto from_bob = post("node-a", bob, "from bob"), from_alice = post("node-a", alice, "from alice");
+  ASSERT_TRUE(wait_until([&] { return contains_all(home("node-b", alice), {from_bob}); }));
+  ASSERT_TRUE(wait_until([&] { return contains_all(home("node-c", bob), {from_alice}); }));
+  auto r = http("POST", node("node-a").url("/api/v1/accounts/" + bob.id + "/block"), "", auth(alice, form));
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto lacks = [&](const std::string& via, const who& w, const std::string& id) {
+    auto ids = home(via, w);
+    return std::find(ids.begin(), ids.end(), id) == ids.end();
+  };
+  // Both live feeds drop the other's status (well before feed.snapshot_ttl_ms, 60 s).
+  EXPECT_TRUE(wait_until([&] { return lacks("node-b", alice, from_bob); }, 5s)) << "alice's owner";
+  EXPECT_TRUE(wait_until([&] { return lacks("node-c", bob, from_alice); }, 5s)) << "bob's owner";
+  EXPECT_TRUE(lacks("node-a", alice, from_bob));
+  EXPECT_TRUE(lacks("node-a", bob, from_alice));
+}
+
 TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
   start("node-a");
   start("node-b");

@@ -86,3 +86,26 @@ TEST(Config, DescribeRedactsSecrets) {
   EXPECT_EQ(d["admin.token"], "(set)");
   EXPECT_EQ(d["pg.dsn"].find("hunter2"), std::string::npos) << d["pg.dsn"];
 }
+
+TEST(Config, AClusterOffLoopbackNeedsMutualTlsAndSeedsMustBeAddresses) {
+  auto load = [](std::map<std::string, std::string> env) { return load_config("", env); };
+  EXPECT_NO_THROW(load({{"CHORUS_CLUSTER_HOST", "127.0.0.2"}}));
+  try {
+    load({{"CHORUS_CLUSTER_HOST", "10.0.0.5"}});
+    ADD_FAILURE() << "a plain cluster port off loopback was accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.key(), "cluster.tls_cert");
+  }
+  EXPECT_NO_THROW(load({{"CHORUS_CLUSTER_HOST", "10.0.0.5"}, {"CHORUS_CLUSTER_ENABLED", "false"}}));
+  EXPECT_NO_THROW(load({{"CHORUS_CLUSTER_HOST", "10.0.0.5"}, {"CHORUS_CLUSTER_TLS_CERT", "a.pem"},
+                        {"CHORUS_CLUSTER_TLS_KEY", "a.key"}, {"CHORUS_CLUSTER_TLS_CA", "ca.pem"}}));
+  EXPECT_THROW(load({{"CHORUS_CLUSTER_TLS_CERT", "a.pem"}}), config_error) << "all three TLS keys or none";
+  EXPECT_THROW(load({{"CHORUS_CLUSTER_HOST", "0.0.0.0"}, {"CHORUS_CLUSTER_TLS_CERT", "a.pem"},
+                     {"CHORUS_CLUSTER_TLS_KEY", "a.key"}, {"CHORUS_CLUSTER_TLS_CA", "ca.pem"}}),
+               config_error)
+    << "a wildcard address needs cluster.advertise";
+  EXPECT_NO_THROW(load({{"CHORUS_CLUSTER_SEEDS", "10.0.0.1:7400, node-b.internal:7400,[::1]:7400"}}));
+  for (auto bad : {"10.0.0.1", "10.0.0.1:0", "10.0.0.1:70000", ":7400", "host:74x0"})
+    EXPECT_THROW(load({{"CHORUS_CLUSTER_SEEDS", bad}}), config_error) << bad;
+  EXPECT_THROW(load({{"CHORUS_CLUSTER_HEARTBEAT_MS", "2000"}}), config_error) << "suspect_after below two heartbeats";
+}
