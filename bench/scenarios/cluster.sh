@@ -129,20 +129,25 @@ if [ -n "${BENCH_PERF:-}" ]; then  # profile the non-owner under its read load, 
   exit 0
 fi
 say "(1) wrk -t2 -c64 -d${SECS}s the reader's home through its owner ($OWNER) and through $OTHER, $RUNS run(s) each"
-: > "$TMP/runs.owner"; : > "$TMP/runs.other"
-for r in $(seq 1 "$RUNS"); do
-  for s in owner other; do
-    if [ $s = owner ]; then u="${URL[$OWNER]}"; else u="${URL[$OTHER]}"; fi
-    o0=$(cpu_ticks "$OWNER"); x0=$(cpu_ticks "$OTHER")
-    line=$(wrk_line "$u/api/v1/timelines/home?limit=20" 2 64 "$SECS")
-    o1=$(cpu_ticks "$OWNER"); x1=$(cpu_ticks "$OTHER")
-    # CPU per read (µs) of the owner's process and of the other node's process.
-    cpu=$(awk -v l="$line" -v s="$SECS" -v t="$TICK_MS" -v o=$(( o1 - o0 )) -v x=$(( x1 - x0 )) \
-      'BEGIN { split(l, f, " "); n = f[1] * s; printf "%.1f %.1f", o * t * 1000 / n, x * t * 1000 / n }')
-    echo "  run $r/$RUNS $s: $line (req/s p50 p99 non-2xx); CPU per read: owner $(echo "$cpu" | cut -d' ' -f1) us, $OTHER $(echo "$cpu" | cut -d' ' -f2) us" >&2
-    echo "$line $cpu" >> "$TMP/runs.$s"
+# measure_pair A B: RUNS interleaved wrk runs of the reader's page through the
+# owner (label A) and through $OTHER (label B), each line "req/s p50 p99 non2xx
+# owner_cpu_us other_cpu_us" (CPU per read of each node's process) in $TMP/runs.LABEL.
+measure_pair() {
+  : > "$TMP/runs.$1"; : > "$TMP/runs.$2"
+  for r in $(seq 1 "$RUNS"); do
+    for s in "$1" "$2"; do
+      if [ "$s" = "$1" ]; then u="${URL[$OWNER]}"; else u="${URL[$OTHER]}"; fi
+      o0=$(cpu_ticks "$OWNER"); x0=$(cpu_ticks "$OTHER")
+      line=$(wrk_line "$u/api/v1/timelines/home?limit=20" 2 64 "$SECS")
+      o1=$(cpu_ticks "$OWNER"); x1=$(cpu_ticks "$OTHER")
+      cpu=$(awk -v l="$line" -v s="$SECS" -v t="$TICK_MS" -v o=$(( o1 - o0 )) -v x=$(( x1 - x0 )) \
+        'BEGIN { split(l, f, " "); n = f[1] * s; printf "%.1f %.1f", o * t * 1000 / n, x * t * 1000 / n }')
+      echo "  run $r/$RUNS $s: $line (req/s p50 p99 non-2xx); CPU per read: owner $(echo "$cpu" | cut -d' ' -f1) us, $OTHER $(echo "$cpu" | cut -d' ' -f2) us" >&2
+      echo "$line $cpu" >> "$TMP/runs.$s"
+    done
   done
-done
+}
+measure_pair owner other
 O=$(median < "$TMP/runs.owner")
 X=$(median < "$TMP/runs.other")
 
@@ -153,19 +158,7 @@ kill -TERM "${PID[$OTHER]}"; wait "${PID[$OTHER]}" 2>/dev/null || true
 start_node "$OTHER" CHORUS_FEED_REMOTE_PAGES=false
 for _ in $(seq 1 200); do [ "$(members "$OTHER")" -eq 2 ] && [ "$(members "$OWNER")" -eq 2 ] && break; sleep 0.1; done
 [ "$(members "$OTHER")" -eq 2 ] || die "$OTHER did not rejoin"
-: > "$TMP/runs.owner2"; : > "$TMP/runs.uncached"
-for r in $(seq 1 "$RUNS"); do
-  for s in owner2 uncached; do
-    if [ $s = owner2 ]; then u="${URL[$OWNER]}"; else u="${URL[$OTHER]}"; fi
-    o0=$(cpu_ticks "$OWNER"); x0=$(cpu_ticks "$OTHER")
-    line=$(wrk_line "$u/api/v1/timelines/home?limit=20" 2 64 "$SECS")
-    o1=$(cpu_ticks "$OWNER"); x1=$(cpu_ticks "$OTHER")
-    cpu=$(awk -v l="$line" -v s="$SECS" -v t="$TICK_MS" -v o=$(( o1 - o0 )) -v x=$(( x1 - x0 )) \
-      'BEGIN { split(l, f, " "); n = f[1] * s; printf "%.1f %.1f", o * t * 1000 / n, x * t * 1000 / n }')
-    echo "  run $r/$RUNS $s: $line; CPU per read: owner $(echo "$cpu" | cut -d' ' -f1) us, $OTHER $(echo "$cpu" | cut -d' ' -f2) us" >&2
-    echo "$line $cpu" >> "$TMP/runs.$s"
-  done
-done
+measure_pair owner2 uncached
 O2=$(median < "$TMP/runs.owner2")
 U=$(median < "$TMP/runs.uncached")
 

@@ -134,6 +134,17 @@ struct Cluster : ::testing::Test {
     std::sort(names.begin(), names.end());
     return names[chorus::actors::cluster::owner_index(names, chorus::account_id{std::stoll(account)})];
   }
+  // A new user (registered through node-a) whose feed another node owns, and that owner.
+  std::pair<who, std::string> user_owned_elsewhere(const std::string& prefix) {
+    for (int i = 0; i < 20; ++i) {
+      auto u = user("node-a", prefix + std::to_string(i));
+      auto owner = owner_of({"node-a", "node-b", "node-c"}, u.id);
+      if (owner != "node-a")
+        return {u, owner};
+    }
+    ADD_FAILURE() << "node-a owned 20 users in a row";
+    return {};
+  }
   // Live feed actors on `name` (the feed manager's counter).
   std::int64_t live_feeds(const std::string& name) {
     auto r = get(node(name).url("/api/v1/chorus/admin/actors?kind=feeds"));
@@ -186,13 +197,9 @@ TEST_F(Cluster, APostThroughOneNodeReachesAFollowersLiveFeedOwnedByAnotherWithin
   ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
   register_app("node-a");
   // A follower whose feed another node than node-a owns.
-  who follower, author = user("node-a", "author");
-  std::string owner;
-  for (int i = 0; i < 20 && (owner.empty() || owner == "node-a"); ++i) {
-    follower = user("node-a", "reader" + std::to_string(i));
-    owner = owner_of({"node-a", "node-b", "node-c"}, follower.id);
-  }
-  ASSERT_NE(owner, "node-a");
+  auto author = user("node-a", "author");
+  auto [follower, owner] = user_owned_elsewhere("reader");
+  ASSERT_FALSE(owner.empty());
   follow("node-a", follower, author);
   EXPECT_TRUE(home(owner, follower).empty());  // live at its owner now
   ASSERT_EQ(live_feeds(owner), 1);
@@ -214,13 +221,9 @@ TEST_F(Cluster, ANodeReusesTheOwnersPageOnlyUntilTheFeedChanges) {
     start(n, secret, slow);
   ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
   register_app("node-a");
-  who reader, author = user("node-a", "author");
-  std::string owner;
-  for (int i = 0; i < 20 && (owner.empty() || owner == "node-a"); ++i) {
-    reader = user("node-a", "reader" + std::to_string(i));
-    owner = owner_of({"node-a", "node-b", "node-c"}, reader.id);
-  }
-  ASSERT_NE(owner, "node-a");
+  auto author = user("node-a", "author");
+  auto [reader, owner] = user_owned_elsewhere("reader");
+  ASSERT_FALSE(owner.empty());
   follow("node-a", reader, author);
   auto first = post("node-a", author, "first");
   ASSERT_TRUE(wait_until([&] { return contains_all(home("node-a", reader), {first}); }));
