@@ -371,17 +371,26 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       // The owner serves it; if it cannot (it just died), this node does, from the mirror.
       auto rp = self->make_response_promise<status_view>();
       auto gen = remote_generation(self, q.viewer);
+      auto name = s.owner_names[static_cast<std::size_t>(owner)];
+      auto read = std::make_shared<manager_state::remote_read>();
+      read->fallback = [self, rp, q]() mutable {
+        auto viewer = q.viewer;
+        rp.delegate(feed_for(self, viewer), std::move(q));
+        if (remote_owner(self, viewer) >= 0)  // served from the mirror once; the owner keeps it current
+          passivate(self, viewer);
+      };
+      track_read(self, name, read);
       self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, q)
         .then(
-          [self, rp, q, gen](status_view& v) mutable {
+          [self, rp, q, gen, name, read](status_view& v) mutable {
+            if (!finish_read(self, name, read))
+              return;
             keep_remote_page(self, q.viewer, gen, q.page, v);
             rp.deliver(std::move(v));
           },
-          [self, rp, q](caf::error&) mutable {
-            auto viewer = q.viewer;
-            rp.delegate(feed_for(self, viewer), std::move(q));
-            if (remote_owner(self, viewer) >= 0)  // served from the mirror once; the owner keeps it current
-              passivate(self, viewer);
+          [self, name, read](caf::error&) {
+            if (finish_read(self, name, read))
+              read->fallback();
           });
       return rp;
     },
@@ -399,17 +408,26 @@ feeds_actor::behavior_type manager_fn(manager_ptr self, std::shared_ptr<feed_dep
       }
       auto shared = std::make_shared<home_request>(std::move(r));
       auto gen = remote_generation(self, shared->q.viewer);
+      auto name = s.owner_names[static_cast<std::size_t>(owner)];
+      auto read = std::make_shared<manager_state::remote_read>();
+      read->fallback = [self, shared] {
+        auto viewer = shared->q.viewer;
+        self->send(feed_for(self, viewer), std::move(*shared));
+        if (remote_owner(self, viewer) >= 0)
+          passivate(self, viewer);
+      };
+      track_read(self, name, read);
       self->request(s.owner_feeds[static_cast<std::size_t>(owner)], s.deps->opts.remote_timeout, shared->q)
         .then(
-          [self, shared, gen](status_view& v) {
+          [self, shared, gen, name, read](status_view& v) {
+            if (!finish_read(self, name, read))
+              return;
             keep_remote_page(self, shared->q.viewer, gen, shared->q.page, v);
             shared->reply(&v, nullptr);
           },
-          [self, shared](caf::error&) {
-            auto viewer = shared->q.viewer;
-            self->send(feed_for(self, viewer), std::move(*shared));
-            if (remote_owner(self, viewer) >= 0)
-              passivate(self, viewer);
+          [self, name, read](caf::error&) {
+            if (finish_read(self, name, read))
+              read->fallback();
           });
     },
     [=](feed_post& p) {

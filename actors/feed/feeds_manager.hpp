@@ -104,6 +104,14 @@ struct manager_state {
   };
   std::unordered_map<account_id, remote_pages> remote_cache;
   std::uint64_t remote_gen = 0;
+  // Reads waiting for another node, by its name: when that member leaves the
+  // owners (it died), they are served here at once instead of after their
+  // request timeout. `done` makes the first of answer, error and departure win.
+  struct remote_read {
+    bool done = false;
+    std::function<void()> fallback;
+  };
+  std::unordered_map<std::string, std::vector<std::shared_ptr<remote_read>>> reads_in_flight;
 
   void publish() {
     counts.live = static_cast<std::int64_t>(live.size());
@@ -139,6 +147,10 @@ bool from_stranger(manager_ptr self);
 // node; -1 when this node owns it (or is alone).
 int remote_owner(manager_ptr self, account_id account);
 void on_members(manager_ptr self, cluster_members& m);
+// Registers a read sent to `owner`; finish_read drops it once answered. Returns
+// false when it was already settled (by its owner's departure).
+void track_read(manager_ptr self, const std::string& owner, const std::shared_ptr<manager_state::remote_read>& r);
+bool finish_read(manager_ptr self, const std::string& owner, const std::shared_ptr<manager_state::remote_read>& r);
 // The cached page of a user another node owns, if fresh; else null.
 const status_view* remote_page_for(manager_ptr self, account_id viewer, const pg::page& key);
 // The generation to store a page under once the owner answers.

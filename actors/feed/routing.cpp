@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 
 #include <caf/actor_cast.hpp>
+#include <algorithm>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,21 @@ void on_members(manager_ptr self, cluster_members& m) {
   for (auto a : moved)
     passivate(self, a);
   s.remote_cache.clear();  // owners may have changed
+  // Reads waiting for a member that left: serve them here now.
+  std::vector<std::shared_ptr<manager_state::remote_read>> orphaned;
+  for (auto it = s.reads_in_flight.begin(); it != s.reads_in_flight.end();) {
+    if (std::find(s.owner_names.begin(), s.owner_names.end(), it->first) != s.owner_names.end()) {
+      ++it;
+      continue;
+    }
+    orphaned.insert(orphaned.end(), it->second.begin(), it->second.end());
+    it = s.reads_in_flight.erase(it);
+  }
+  for (auto& r : orphaned)
+    if (!r->done) {
+      r->done = true;
+      r->fallback();
+    }
   if (!moved.empty())
     log::write(log::level::info, "feeds: ownership moved",
                {{"passivated", moved.size()}, {"members", s.owner_names.size()}, {"rejoined", m.rejoined}});
@@ -108,6 +124,24 @@ void keep_remote_page(manager_ptr self, account_id viewer, std::uint64_t gen, co
   if (pages.size() >= 2)
     pages.erase(pages.begin());
   pages.push_back({key, view, until});
+}
+
+void track_read(manager_ptr self, const std::string& owner, const std::shared_ptr<manager_state::remote_read>& r) {
+  self->state.reads_in_flight[owner].push_back(r);
+}
+
+bool finish_read(manager_ptr self, const std::string& owner, const std::shared_ptr<manager_state::remote_read>& r) {
+  if (r->done)
+    return false;
+  r->done = true;
+  auto& all = self->state.reads_in_flight;
+  if (auto it = all.find(owner); it != all.end()) {
+    auto& v = it->second;
+    v.erase(std::remove(v.begin(), v.end(), r), v.end());
+    if (v.empty())
+      all.erase(it);
+  }
+  return true;
 }
 
 ok_atom on_deliveries(manager_ptr self, feed_deliveries& d) {
