@@ -54,6 +54,13 @@ struct Cluster : ::testing::Test {
     return *nodes[name];
   }
   chorusd& node(const std::string& name) { return *nodes.at(name); }
+  // node-a, node-b and node-c with `extra` settings, joined, with the app registered through node-a.
+  void start_three(std::map<std::string, std::string> extra = {}) {
+    for (auto n : {"node-a", "node-b", "node-c"})
+      start(n, secret, extra);
+    ASSERT_TRUE(joined({"node-a", "node-b", "node-c"})) << node("node-a").log();
+    register_app("node-a");
+  }
 
   nlohmann::json cluster_view(const std::string& name) {
     auto r = get(node(name).url("/api/v1/chorus/admin/cluster"));
@@ -191,11 +198,9 @@ TEST_F(Cluster, ThreeNodesJoinAndServeOneHomeTimelineFromItsOwner) {
 }
 
 TEST_F(Cluster, APostThroughOneNodeReachesAFollowersLiveFeedOwnedByAnotherWithinOneSecond) {
-  start("node-a");
-  start("node-b");
-  start("node-c");
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three();
+  if (HasFatalFailure())
+    return;
   // A follower whose feed another node than node-a owns.
   auto author = user("node-a", "author");
   auto [follower, owner] = user_owned_elsewhere("reader");
@@ -217,10 +222,9 @@ TEST_F(Cluster, APostThroughOneNodeReachesAFollowersLiveFeedOwnedByAnotherWithin
 TEST_F(Cluster, ANodeReusesTheOwnersPageOnlyUntilTheFeedChanges) {
   // Pages are kept 30 s: only the owner's feed_changed can make a change show sooner.
   std::map<std::string, std::string> slow{{"CHORUS_FEED_PAGE_CACHE_MS", "30000"}};
-  for (auto n : {"node-a", "node-b", "node-c"})
-    start(n, secret, slow);
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three(slow);
+  if (HasFatalFailure())
+    return;
   auto author = user("node-a", "author");
   auto [reader, owner] = user_owned_elsewhere("reader");
   ASSERT_FALSE(owner.empty());
@@ -247,10 +251,9 @@ TEST_F(Cluster, AProfileEditOnOneNodeShowsInStatusesServedByTheOthers) {
   // Hot statuses are kept a minute and pages not at all: only the broadcast
   // invalidation can make the new name show sooner.
   std::map<std::string, std::string> env{{"CHORUS_FEED_HOT_TTL_MS", "60000"}, {"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
-  for (auto n : {"node-a", "node-b", "node-c"})
-    start(n, secret, env);
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three(env);
+  if (HasFatalFailure())
+    return;
   auto alice = user("node-a", "alice"), bob = user("node-a", "bob");
   follow("node-a", alice, bob);
   auto id = post("node-a", bob, "hello");
@@ -277,10 +280,9 @@ TEST_F(Cluster, AProfileEditOnOneNodeShowsInStatusesServedByTheOthers) {
 
 TEST_F(Cluster, ABlockThroughAThirdNodeReachesTheOwnersOfBothUsers) {
   std::map<std::string, std::string> env{{"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
-  for (auto n : {"node-a", "node-b", "node-c"})
-    start(n, secret, env);
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three(env);
+  if (HasFatalFailure())
+    return;
   // alice and bob owned by node-b and node-c (one each); the block goes through node-a.
   std::vector<std::string> all{"node-a", "node-b", "node-c"};
   std::map<std::string, who> by_owner;
@@ -311,11 +313,9 @@ TEST_F(Cluster, ABlockThroughAThirdNodeReachesTheOwnersOfBothUsers) {
 }
 
 TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
-  start("node-a");
-  start("node-b");
-  start("node-c");
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three();
+  if (HasFatalFailure())
+    return;
   auto alice = user("node-a", "alice");
   for (auto n : {"node-b", "node-c"})  // cached on both (oauth.cache_ttl_ms is 30 s)
     ASSERT_EQ(get(node(n).url("/api/v1/accounts/verify_credentials"), auth(alice)).status, 200);
@@ -394,11 +394,9 @@ TEST_F(Cluster, MutualTlsAdmitsOnlyNodesWithACertificateOfTheClusterCa) {
 }
 
 TEST_F(Cluster, KillingTheOwnerMovesItsUsersWithinFiveSecondsAndLosesNoEntry) {
-  start("node-a");
-  start("node-b");
-  start("node-c");
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three();
+  if (HasFatalFailure())
+    return;
   auto alice = user("node-a", "alice"), bob = user("node-a", "bob");
   follow("node-a", alice, bob);
   std::vector<std::string> posted;
@@ -437,11 +435,9 @@ TEST_F(Cluster, KillingTheOwnerMovesItsUsersWithinFiveSecondsAndLosesNoEntry) {
 }
 
 TEST_F(Cluster, ARollingRestartOfAllThreeLosesNoAcknowledgedWrite) {
-  start("node-a");
-  start("node-b");
-  start("node-c");
-  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
-  register_app("node-a");
+  start_three();
+  if (HasFatalFailure())
+    return;
   auto alice = user("node-a", "alice"), bob = user("node-a", "bob");
   follow("node-a", alice, bob);
   home("node-a", alice);
