@@ -82,3 +82,17 @@ node_peer() {
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) >&2
   fi
 }
+
+# wrk_line URL THREADS CONNS SECS → "req/s p50_ms p99_ms non2xx": one wrk run with
+# --latency, every request authenticated with "Authorization: Bearer $WRK_TOKEN"
+# (the Lua script is written to $TMP/auth.lua on first use).
+wrk_line() {
+  [ -f "$TMP/auth.lua" ] || printf '%s\n' 'wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")' > "$TMP/auth.lua"
+  TOKEN="$WRK_TOKEN" timeout $(( $4 + 30 )) wrk -t"$2" -c"$3" -d"$4s" --latency -s "$TMP/auth.lua" "$1" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { n = $NF }
+    END { printf "%s %.2f %.2f %d\n", rps, p50, p99, n + 0 }'
+}
+
+# median < LINES → the line whose first field is the median (lower middle for an even count).
+median() { sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }

@@ -106,16 +106,7 @@ for n in node-a node-b node-c; do
 done
 [ -n "$OWNER" ] || die "no node holds the reader's feed"
 OTHER=node-a; [ "$OWNER" = node-a ] && OTHER=node-b
-cat > "$TMP/auth.lua" <<'LUA'
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
-LUA
-wrk_line() {
-  TOKEN="$READER" timeout $(( $4 + 30 )) wrk -t"$2" -c"$3" -d"$4s" --latency -s "$TMP/auth.lua" "$1" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { n = $NF }
-    END { printf "%s %.2f %.2f %d\n", rps, p50, p99, n + 0 }'
-}
-median() { sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+WRK_TOKEN="$READER"  # wrk_line and median: bench/lib.sh
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${PID[$1]}/stat"; }  # utime + stime, in clock ticks
 TICK_MS=$(( 1000 / $(getconf CLK_TCK) ))
 cmp -s "$TMP/page.json" <(curl -sf -H "Authorization: Bearer $READER" "${URL[$OTHER]}/api/v1/timelines/home?limit=20") ||

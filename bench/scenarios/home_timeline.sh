@@ -121,18 +121,7 @@ nginx_start "$NGINX" "$TMP/nginx" "$NGINX_PORT"
 PIDS+=("$NGINX_PID")
 cmp -s "$TMP/nginx/home.json" <(curl -sf "http://127.0.0.1:$NGINX_PORT/api/v1/timelines/home?limit=20") ||
   die "nginx does not serve the same bytes"
-cat > "$TMP/auth.lua" <<'LUA'
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
-LUA
-
-# wrk_line URL THREADS CONNS SECS → "req/s p50_ms p99_ms non2xx"
-wrk_line() {
-  TOKEN="$READER_TOKEN" timeout $(( $4 + 30 )) wrk -t"$2" -c"$3" -d"$4s" --latency -s "$TMP/auth.lua" "$1" | awk '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /^Requests\/sec:/ { rps = $2 } $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } /Non-2xx/ { n = $NF }
-    END { printf "%s %.2f %.2f %d\n", rps, p50, p99, n + 0 }'
-}
-median() { sed '/^$/d' | sort -n -k1,1 | awk '{a[NR]=$0} END {print a[int((NR+1)/2)]}'; }
+WRK_TOKEN="$READER_TOKEN"  # wrk_line and median: bench/lib.sh
 
 if [ -n "${BENCH_PERF:-}" ]; then  # profile chorusd under the read load, then stop
   command -v perf >/dev/null || die "perf is missing"
