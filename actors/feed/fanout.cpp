@@ -28,13 +28,8 @@ void chunked(const std::vector<std::int64_t>& accounts, std::size_t chunk, Fn fn
                                  accounts.begin() + static_cast<std::ptrdiff_t>(std::min(accounts.size(), i + chunk))));
 }
 
-void ring_add(manager_state& s, const pg::fanout_post& p) {
-  auto it = s.rings.find(p.entry.author);
-  if (it == s.rings.end() || !it->second.loaded || p.visibility == 3)
-    return;  // a ring not in memory loads from Postgres (which has this status) when needed
-  it->second.entries.push_front({p.entry, account_id{p.in_reply_to_account}, p.visibility});
-  while (it->second.entries.size() > s.opts->ring_size)
-    it->second.entries.pop_back();
+pg::ring_entry ring_entry_of(const pg::fanout_post& p) {
+  return {p.entry, account_id{p.in_reply_to_account}, p.visibility};
 }
 
 // Delivers one post to its recipients: live feeds by message, mirrors by script.
@@ -46,7 +41,7 @@ void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_target
   auto& s = self->state;
   bool large = t.followers > s.opts->fanout_max_followers && p.visibility != 3;
   if (large) {
-    ring_add(s, p);
+    ring_add(s, ring_entry_of(p));
     s.stats->add(c_ring_merges);
   }
   // recipients[0] is the author, served when the post was announced (pushing
@@ -67,6 +62,30 @@ void deliver(manager_ptr self, const pg::fanout_post& p, const pg::fanout_target
 }
 
 } // namespace
+
+void ring_add(manager_state& s, const pg::ring_entry& e) {
+  auto it = s.rings.find(e.entry.author);
+  if (it == s.rings.end() || !it->second.loaded || e.visibility == 3)
+    return;  // a ring not in memory loads from Postgres (which has this status) when needed
+  auto& entries = it->second.entries;
+  if (std::any_of(entries.begin(), entries.end(), [&](const pg::ring_entry& x) { return x.entry.id == e.entry.id; }))
+    return;  // a fan-out job that runs again
+  // Newest first; an entry from another node may arrive after a newer local one.
+  auto pos = std::find_if(entries.begin(), entries.end(),
+                          [&](const pg::ring_entry& x) { return x.entry.id < e.entry.id; });
+  entries.insert(pos, e);
+  while (entries.size() > s.opts->ring_size)
+    entries.pop_back();
+}
+
+void ring_remove(manager_state& s, const std::vector<status_id>& ids) {
+  for (auto& [author, rg] : s.rings)
+    rg.entries.erase(std::remove_if(rg.entries.begin(), rg.entries.end(),
+                                    [&](const pg::ring_entry& x) {
+                                      return std::find(ids.begin(), ids.end(), x.entry.id) != ids.end();
+                                    }),
+                     rg.entries.end());
+}
 
 // Fan-out batches: every fan-out job that arrives while a batch runs goes into
 // the next one (one pool job loading the statuses and computing all their
@@ -138,6 +157,15 @@ void start_fanout(manager_ptr self) {
         for (auto& [owner, per_account] : remote)
           for (auto& [account, entries] : per_account)
             parts[owner].items.push_back({account, std::move(entries)});
+        // Large authors' statuses go to every member's rings (caches every node holds).
+        std::vector<pg::ring_entry> ring;
+        for (std::size_t i = 0; i < posts->size(); ++i)
+          if ((*targets)[i].followers > s.opts->fanout_max_followers && (*posts)[i].visibility != 3)
+            ring.push_back(ring_entry_of((*posts)[i]));
+        if (!ring.empty())
+          for (std::size_t m = 0; m < s.owner_names.size(); ++m)
+            if (s.owner_names[m] != s.self_name)
+              parts[static_cast<int>(m)].ring = ring;
         auto to_owners = std::make_shared<owner_parts<feed_deliveries>>(by_owner_handle(self, std::move(parts)));
         redis_send(self, std::move(cmds), "fanout",
                    [self, to_owners, finished] { ask_owners(self, std::move(*to_owners), {}, finished); });
@@ -192,23 +220,18 @@ void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_
         std::vector<status_id> all_ids;
         for (auto& e : targets->entries)
           all_ids.push_back(e.id);
-        for (auto& [author, rg] : s.rings)
-          rg.entries.erase(std::remove_if(rg.entries.begin(), rg.entries.end(),
-                                          [&](const pg::ring_entry& x) {
-                                            return std::find(all_ids.begin(), all_ids.end(), x.entry.id) !=
-                                                   all_ids.end();
-                                          }),
-                           rg.entries.end());
+        ring_remove(s, all_ids);
+        // Every other member drops the statuses from its rings; the owners of
+        // the accounts that may hold them from those live feeds too.
         std::map<int, feed_revocation> to_owners;
+        for (std::size_t m = 0; m < s.owner_names.size(); ++m)
+          if (s.owner_names[m] != s.self_name)
+            to_owners[static_cast<int>(m)] = feed_revocation{{}, feed_revoke{all_ids, account_id{}, false}, true};
         for (auto a : targets->accounts) {
-          if (auto owner = remote_owner(self, account_id{a}); owner >= 0) {
-            auto& rv = to_owners[owner];
-            if (rv.accounts.empty())
-              rv.revoke = feed_revoke{all_ids, account_id{}, false};
-            rv.accounts.emplace_back(a);
-          } else if (auto* lf = find_live(self, account_id{a})) {
+          if (auto owner = remote_owner(self, account_id{a}); owner >= 0)
+            to_owners[owner].accounts.emplace_back(a);
+          else if (auto* lf = find_live(self, account_id{a}))
             self->send(lf->handle, feed_revoke{all_ids, account_id{}, false});
-          }
         }
         invalidate(self, hot_invalidate{all_ids, {}});
         std::vector<rd::command> cmds;

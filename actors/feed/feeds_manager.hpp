@@ -176,6 +176,9 @@ void ask_owners(manager_ptr self, owner_parts<feed_deliveries> deliveries, owner
 
 // Fan-out and revocation (fanout.cpp).
 void start_fanout(manager_ptr self);
+// A large author's entry into its loaded ring (once, newest first), and ids out of every ring.
+void ring_add(manager_state& s, const pg::ring_entry& e);
+void ring_remove(manager_state& s, const std::vector<status_id>& ids);
 void observe_revocation(manager_state& s, double lag_s);
 void on_removal(manager_ptr self, const feed_removal& r);
 void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_t at_ms,

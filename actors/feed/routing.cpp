@@ -145,6 +145,8 @@ bool finish_read(manager_ptr self, const std::string& owner, const std::shared_p
 }
 
 ok_atom on_deliveries(manager_ptr self, feed_deliveries& d) {
+  for (auto& e : d.ring)
+    ring_add(self->state, e);
   for (auto& item : d.items)
     if (auto* lf = find_live(self, item.account))
       self->send(lf->handle, feed_push{std::move(item.entries)});
@@ -152,6 +154,8 @@ ok_atom on_deliveries(manager_ptr self, feed_deliveries& d) {
 }
 
 ok_atom on_revocation(manager_ptr self, feed_revocation& r) {
+  if (r.rings)
+    ring_remove(self->state, r.revoke.ids);
   for (auto a : r.accounts)
     if (auto* lf = find_live(self, a))
       self->send(lf->handle, r.revoke);

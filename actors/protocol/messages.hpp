@@ -755,11 +755,14 @@ typename Inspector::result_type inspect(Inspector& f, feed_delivery& x) {
 
 struct feed_deliveries {
   std::vector<feed_delivery> items;
+  // Large authors' new statuses (merged at read time, not pushed): every member
+  // adds them to the rings it has loaded, so its readers see them too.
+  std::vector<model::ring_entry> ring;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_deliveries& x) {
-  return f(type_name("feed_deliveries"), x.items);
+  return f(type_name("feed_deliveries"), x.items, x.ring);
 }
 
 // The owner's feed of `viewer` changed: another node that cached one of its
@@ -777,11 +780,12 @@ typename Inspector::result_type inspect(Inspector& f, feed_changed& x) {
 struct feed_revocation {
   std::vector<account_id> accounts;
   feed_revoke revoke;
+  bool rings = false;  // also drop revoke.ids from every ring this member has loaded
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, feed_revocation& x) {
-  return f(type_name("feed_revocation"), x.accounts, x.revoke);
+  return f(type_name("feed_revocation"), x.accounts, x.revoke, x.rings);
 }
 
 // ---- Jobs ------------------------------------------------------------------

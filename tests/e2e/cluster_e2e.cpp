@@ -312,6 +312,41 @@ TEST_F(Cluster, ABlockThroughAThirdNodeReachesTheOwnersOfBothUsers) {
   EXPECT_TRUE(lacks("node-a", bob, from_alice));
 }
 
+TEST_F(Cluster, ALargeAuthorsPostsAndDeletesReachTheRingsOfEveryNode) {
+  // Every author with 2 followers is large (merged at read time from the rings
+  // each node keeps), and only node-a runs fan-out jobs: the owners of the
+  // followers' feeds hear of the post only through the cluster.
+  std::map<std::string, std::string> large{{"CHORUS_FEED_FANOUT_MAX_FOLLOWERS", "1"},
+                                           {"CHORUS_FEED_PAGE_CACHE_MS", "0"}};
+  start("node-a", secret, large);
+  auto no_feeds = large;
+  no_feeds["CHORUS_JOBS_QUEUES"] = "default:4,maintenance:1";
+  start("node-b", secret, no_feeds);
+  start("node-c", secret, no_feeds);
+  ASSERT_TRUE(joined({"node-a", "node-b", "node-c"}));
+  register_app("node-a");
+  auto star = user("node-a", "star");
+  auto [alice, alice_owner] = user_owned_elsewhere("alice");
+  auto [bob, bob_owner] = user_owned_elsewhere("bob");
+  ASSERT_FALSE(alice_owner.empty() || bob_owner.empty());
+  follow("node-a", alice, star);
+  follow("node-a", bob, star);
+  auto before = post("node-a", star, "before the rings were loaded");
+  // Reading loads star's ring on each owner (from Postgres).
+  ASSERT_TRUE(wait_until([&] { return contains_all(home(alice_owner, alice), {before}); }));
+  ASSERT_TRUE(wait_until([&] { return contains_all(home(bob_owner, bob), {before}); }));
+  auto after = post("node-b", star, "after the rings were loaded");
+  EXPECT_TRUE(wait_until([&] { return contains_all(home(alice_owner, alice), {after}); }, 5s)) << alice_owner;
+  EXPECT_TRUE(wait_until([&] { return contains_all(home(bob_owner, bob), {after}); }, 5s)) << bob_owner;
+  ASSERT_EQ(http("DELETE", node("node-c").url("/api/v1/statuses/" + after), "", auth(star)).status, 200);
+  auto lacks = [&](const std::string& via, const who& w) {
+    auto ids = home(via, w);
+    return std::find(ids.begin(), ids.end(), after) == ids.end();
+  };
+  EXPECT_TRUE(wait_until([&] { return lacks(alice_owner, alice); }, 5s)) << alice_owner;
+  EXPECT_TRUE(wait_until([&] { return lacks(bob_owner, bob); }, 5s)) << bob_owner;
+}
+
 TEST_F(Cluster, ATokenRevokedOnOneNodeIsRefusedOnTheOthersWithinOneSecond) {
   start_three();
   if (HasFatalFailure())
