@@ -128,6 +128,12 @@ using feeds_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<feed_stats>,                   // counters
   caf::reacts_to<tick_atom>>;                                      // idle passivation sweep
 
+// Streaming (one per node): sequences each user's events in that user's outbox
+// on the node that owns the user, and delivers events to the node's streaming
+// connections. Anyone may publish; the actor routes to the owner.
+using streams_actor = caf::typed_actor<
+  caf::reacts_to<user_stream_event>>;                              // publish to one user's streams
+
 // One per node: joins the other nodes (handshake over the shared secret, protocol
 // version check), keeps the membership view (alive, suspect, gone) from pings and
 // connection state, tells the feed manager who owns users, and broadcasts the

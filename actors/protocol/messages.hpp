@@ -788,6 +788,37 @@ typename Inspector::result_type inspect(Inspector& f, feed_revocation& x) {
   return f(type_name("feed_revocation"), x.accounts, x.revoke, x.rings);
 }
 
+// ---- Streaming (actors/streams, issue #14) ------------------------------------
+
+// One streaming event as Mastodon sends it: the event name (update,
+// status.update, delete, notification, conversation, filters_changed,
+// announcement, …) and its payload, rendered once by whoever publishes it (a
+// JSON document as text, or a bare status id for `delete`).
+struct stream_event {
+  std::string event;
+  std::string payload;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_event& x) {
+  return f(type_name("stream_event"), x.event, x.payload);
+}
+
+// An event for one user's own streams, sequenced by that user's outbox (placed
+// by the cluster): `streams` names the streams it appears on, e.g. {"user",
+// "user:notification"} for a notification, {"direct"} for a conversation,
+// {"user"} for a home update, {"list:42"} for a list.
+struct user_stream_event {
+  account_id user;
+  std::vector<std::string> streams;
+  stream_event ev;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_stream_event& x) {
+  return f(type_name("user_stream_event"), x.user, x.streams, x.ev);
+}
+
 // ---- Jobs ------------------------------------------------------------------
 
 struct job_work {             // a claimed job, handed to the handler actor of its kind

@@ -16,7 +16,7 @@
 namespace chorus::actors {
 
 // Raise when any remote message or model type changes its fields.
-inline constexpr std::uint32_t protocol_version = 2;  // 2: the cluster messages
+inline constexpr std::uint32_t protocol_version = 3;  // 2: the cluster messages; 3: streaming
 
 using remote_types = caf::detail::type_list<
   // node status
@@ -35,7 +35,9 @@ using remote_types = caf::detail::type_list<
   job_work, job_wake, jobs_query, jobs_view, jobs_action, jobs_changed, job_pool_stats,
   // the cluster
   member_info, cluster_hello, cluster_challenge, member_actors, cluster_join, cluster_welcome, cluster_ping,
-  cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation, feed_changed>;
+  cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation, feed_changed,
+  // streaming
+  stream_event, user_stream_event>;
 
 namespace wire {
 // Reads the type name an inspect() passes first and ignores the fields.
