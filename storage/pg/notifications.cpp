@@ -409,7 +409,7 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
       auto ins = tx.exec_params(std::string("INSERT INTO notifications AS n (id, account_id, from_account_id, type, status_id,"
                                             " activity_id, group_key, filtered) VALUES (") +
                                   new_id_sql +
-                                  ", $1, $2, $3, NULLIF($4, 0), $5, NULLIF($6, ''), $7)"
+                                  ", $1, $2, $3, NULLIF($4::bigint, 0), $5::bigint, NULLIF($6::text, ''), $7::boolean)"
                                   " ON CONFLICT (account_id, type, activity_id) DO NOTHING RETURNING " + columns(),
                                 cd.recipient, from, cd.type, cd.status, cd.activity, key, filtered);
       if (ins.empty())
@@ -418,7 +418,7 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
         tx.exec_params(std::string("INSERT INTO notification_requests (id, account_id, from_account_id, last_status_id,"
                                    " notifications_count) VALUES (") +
                          new_id_sql +
-                         ", $1, $2, NULLIF($3, 0), 1) ON CONFLICT (account_id, from_account_id) DO UPDATE SET"
+                         ", $1, $2, NULLIF($3::bigint, 0), 1) ON CONFLICT (account_id, from_account_id) DO UPDATE SET"
                          " last_status_id = coalesce(EXCLUDED.last_status_id, notification_requests.last_status_id),"
                          " notifications_count = CASE WHEN notification_requests.dismissed THEN 1"
                          "   ELSE notification_requests.notifications_count + 1 END,"
