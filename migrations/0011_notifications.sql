@@ -26,6 +26,10 @@ CREATE INDEX notifications_by_from ON notifications (account_id, from_account_id
 CREATE INDEX notifications_by_group ON notifications (account_id, group_key, id DESC) WHERE group_key IS NOT NULL;
 CREATE INDEX notifications_by_status ON notifications (status_id) WHERE status_id IS NOT NULL;
 
+-- Which authors have followers asking to be notified of their posts (status
+-- creation enqueues a notify job only for those, or when it mentions someone).
+CREATE INDEX follows_notify ON follows (target_account_id) WHERE notify;
+
 -- Mastodon's v2 notification policy, per account; no row = the defaults.
 CREATE TABLE notification_policies (
   account_id            bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,

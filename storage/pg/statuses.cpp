@@ -309,11 +309,27 @@ std::vector<created_status> create_statuses(pqxx::connection_base& c, const std:
     auto loaded = load_statuses(tx, ids, account_id{});
     // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
     std::vector<new_job> fanouts;
-    for (auto& r : results)
-      if (r.id && !r.replayed && !r.parent_missing) {
-        fanouts.push_back(fanout_job(r.id));
-        fanouts.push_back(notify_job({"status.created", 0, 0, r.id, r.id, 0}));  // mentions, notify-followers
-      }
+    // Notifications (mentions, followers asking to be notified) only for the
+    // statuses that can make any: one query finds the authors with such followers.
+    std::vector<std::int64_t> authors;
+    for (std::size_t i = 0; i < results.size(); ++i)
+      if (results[i].id && !results[i].replayed && !results[i].parent_missing)
+        authors.push_back(batch[i].account_id);
+    std::vector<std::int64_t> notified;
+    if (!authors.empty())
+      for (const auto& r : tx.exec_params("SELECT DISTINCT target_account_id FROM follows"
+                                          " WHERE notify AND target_account_id = ANY($1::bigint[])",
+                                          bigint_array(authors)))
+        notified.push_back(r[0].as<std::int64_t>());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      auto& r = results[i];
+      if (!r.id || r.replayed || r.parent_missing)
+        continue;
+      fanouts.push_back(fanout_job(r.id));
+      if (!batch[i].mention_ids.empty() ||
+          std::find(notified.begin(), notified.end(), batch[i].account_id.value()) != notified.end())
+        fanouts.push_back(notify_job({"status.created", 0, 0, r.id, r.id, 0}));
+    }
     enqueue_jobs(tx, fanouts);
     tx.commit();
     std::vector<created_status> out;
@@ -699,7 +715,7 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
     throw failure(errc::not_found, "Record not found");  // act on the original, not on a reblog
   switch (a.verb) {
     case status_verb::favourite:
-      if (favourite(tx, item.new_id, a.viewer, a.id))  // a new favourite notifies the author
+      if (favourite(tx, item.new_id, a.viewer, a.id) && target.account_id != a.viewer)  // a new favourite notifies the author
         enqueue_jobs(tx, {notify_job({"favourite", target.account_id, a.viewer, a.id, item.new_id, 0})});
       break;
     case status_verb::unfavourite: unfavourite(tx, a.viewer, a.id); break;
@@ -716,7 +732,8 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
         throw failure(errc::forbidden, "This status cannot be reblogged");
       auto id = reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
       if (id == item.new_id)  // a new reblog (an existing one is returned as it is); notifies the author
-        enqueue_jobs(tx, {fanout_job(id), notify_job({"status.created", 0, 0, id, id, 0})});
+        enqueue_jobs(tx, own ? std::vector<new_job>{fanout_job(id)}
+                             : std::vector<new_job>{fanout_job(id), notify_job({"status.created", 0, 0, id, id, 0})});
       return load_statuses(tx, {status_id{id}}, a.viewer);
     }
     case status_verb::remove:

@@ -345,3 +345,21 @@ TEST_F(Notifications, GroupedPagesEndInsideAGroup) {
   EXPECT_EQ(pg::unread_count(*conn, alice, {}, 1), 1);  // the limit caps the count
   EXPECT_EQ(pg::grouped_unread_count(*conn, alice, {}, {}, 100), 1);
 }
+
+TEST_F(Notifications, OnlyEventsThatCanNotifyEnqueueAJob) {
+  run_jobs();
+  auto jobs = [&] { return value("SELECT count(*) FROM jobs WHERE queue = 'notifications'"); };
+  auto plain = post(alice);               // no mention, nobody asked to be notified
+  act(alice, plain, pg::status_verb::favourite);  // one's own
+  act(alice, plain, pg::status_verb::reblog);     // one's own
+  EXPECT_EQ(jobs(), "0");
+  post(alice, {bob});  // a mention
+  EXPECT_EQ(jobs(), "1");
+  run_jobs();
+  relate(bob, alice, pg::relation_verb::follow, /*notify=*/true);
+  run_jobs();
+  post(alice);  // bob asked to hear of alice's posts
+  EXPECT_EQ(jobs(), "1");
+  run_jobs();
+  EXPECT_EQ(of(bob, {{"status"}, {}, 0, false}).size(), 1u);
+}
