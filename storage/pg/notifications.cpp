@@ -340,12 +340,14 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
     if (cands.empty())
       return out;
     auto sender = tx.exec_params("SELECT a.created_at > now() - interval '30 days',"
-                                 " EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.disabled)"
+                                 " EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.disabled),"
+                                 " EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.admin)"
                                  " FROM accounts a WHERE a.id = $1",
                                  from);
     if (sender.empty() || sender[0][1].as<bool>())
       return out;  // the sender is gone or suspended
     bool sender_new = sender[0][0].as<bool>();
+    bool sender_staff = sender[0][2].as<bool>();  // Mastodon: staff's mentions are never filtered by policy
     std::vector<std::int64_t> recipients;
     for (auto& cd : cands)
       recipients.push_back(cd.recipient);
@@ -389,7 +391,7 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
       if (cd.recipient == from && cd.type != "moderation_warning")
         continue;  // self-actions never notify
       int level = 0;  // accept
-      if (filterable(cd.type) && !f.permitted) {
+      if (filterable(cd.type) && !f.permitted && !(sender_staff && cd.type == "mention")) {
         bool not_following = !f.following;
         auto rule = [&](const std::string& policy, bool applies) {
           if (applies)

@@ -284,11 +284,15 @@ TEST_F(Notifications, NewAccountsAndPrivateMentions) {
   post(bob, {alice}, 3, mine);
   run_jobs();
   EXPECT_EQ(of(alice, {{"mention"}, {}, 0, false}).size(), 1u);
+  // … or come from staff (an admin),
+  post(admin, {alice}, 3);
+  run_jobs();
+  EXPECT_EQ(of(alice, {{"mention"}, {}, 0, false}).size(), 2u);
   // … or come from someone alice follows.
   relate(alice, carol, pg::relation_verb::follow);
   post(carol, {alice}, 3);
   run_jobs();
-  EXPECT_EQ(of(alice, {{"mention"}, {}, 0, false}).size(), 2u);
+  EXPECT_EQ(of(alice, {{"mention"}, {}, 0, false}).size(), 3u);
   (void)dm;
 }
 
