@@ -201,6 +201,12 @@ TEST_F(Notifications, GroupedNotificationsV2) {
   ASSERT_EQ(p3["notification_groups"].size(), 1u);
   EXPECT_EQ(p3["notification_groups"][0]["group_key"], groups[0]["group_key"]);  // the group again, older part
   EXPECT_EQ(p3["notification_groups"][0]["notifications_count"], 2);
+  // Paging up from the mention: only the newer part of the favourites' group.
+  auto up = get(d->url("/api/v2/notifications?min_id=" + groups[1]["most_recent_notification_id"].get<std::string>()),
+                auth(alice)).json();
+  ASSERT_EQ(up["notification_groups"].size(), 1u) << up.dump();
+  EXPECT_EQ(up["notification_groups"][0]["group_key"], groups[0]["group_key"]);
+  EXPECT_EQ(up["notification_groups"][0]["page_min_id"], up["notification_groups"][0]["page_max_id"]);
   // grouped_types without favourite: each favourite alone.
   EXPECT_EQ(get(d->url("/api/v2/notifications?grouped_types[]=follow"), auth(alice)).json()["notification_groups"].size(), 4u);
   // partial avatars
