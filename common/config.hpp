@@ -96,7 +96,7 @@ struct trends_config {
 };
 
 struct jobs_config {
-  std::string queues = "default:8,feeds:32,maintenance:2";  // worker pools: queue:concurrency, comma-separated
+  std::string queues = "default:8,feeds:32,notifications:8,maintenance:2";  // worker pools: queue:concurrency, comma-separated
   int poll_ms = 5'000;                // safety-net poll of each pool (wake-ups come from NOTIFY)
   int lease_ms = 120'000;             // a claimed job is reclaimed this long after its claim
   int prefetch = 0;                   // jobs per pool claimed ahead of free slots (local queue; 0: none)

@@ -89,6 +89,8 @@ using status_id = strong_id<struct status_tag>;
 using job_id = strong_id<struct job_tag>;
 using app_id = strong_id<struct app_tag>;       // an OAuth application
 using token_id = strong_id<struct token_tag>;   // an OAuth access token
+using notification_id = strong_id<struct notification_tag>;
+using notification_request_id = strong_id<struct notification_request_tag>;
 
 // A list of ids of one kind as plain numbers (for SQL array parameters).
 template <class Tag>

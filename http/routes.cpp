@@ -76,6 +76,30 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   add("GET", "/api/v1/trends/statuses", h::trend_statuses(svc));
   add("GET", "/api/v1/timelines/public", h::public_timeline(svc));
   add("GET", "/api/v1/timelines/tag/:hashtag", h::tag_timeline(svc));
+  // Notifications, notification policy and requests, markers (Mastodon)
+  add("GET", "/api/v1/notifications", h::notifications_list(svc));
+  add("GET", "/api/v1/notifications/unread_count", h::notifications_unread(svc, false));
+  add("POST", "/api/v1/notifications/clear", h::notifications_clear(svc));
+  add("GET", "/api/v1/notifications/policy", h::notification_policy_get(svc, true));
+  add("PATCH", "/api/v1/notifications/policy", h::notification_policy_set(svc, true));
+  add("GET", "/api/v1/notifications/requests", h::notification_requests(svc));
+  add("GET", "/api/v1/notifications/requests/merged", h::notification_requests_merged(svc));
+  add("POST", "/api/v1/notifications/requests/accept", h::notification_request_act(svc, true, true));
+  add("POST", "/api/v1/notifications/requests/dismiss", h::notification_request_act(svc, false, true));
+  add("GET", "/api/v1/notifications/requests/:id", h::notification_request_get(svc));
+  add("POST", "/api/v1/notifications/requests/:id/accept", h::notification_request_act(svc, true, false));
+  add("POST", "/api/v1/notifications/requests/:id/dismiss", h::notification_request_act(svc, false, false));
+  add("GET", "/api/v1/notifications/:id", h::notification_get(svc));
+  add("POST", "/api/v1/notifications/:id/dismiss", h::notification_dismiss(svc));
+  add("GET", "/api/v2/notifications", h::notifications_grouped(svc));
+  add("GET", "/api/v2/notifications/unread_count", h::notifications_unread(svc, true));
+  add("GET", "/api/v2/notifications/policy", h::notification_policy_get(svc, false));
+  add("PATCH", "/api/v2/notifications/policy", h::notification_policy_set(svc, false));
+  add("GET", "/api/v2/notifications/:group_key", h::notification_group_get(svc));
+  add("GET", "/api/v2/notifications/:group_key/accounts", h::notification_group_accounts(svc));
+  add("POST", "/api/v2/notifications/:group_key/dismiss", h::notification_group_dismiss(svc));
+  add("GET", "/api/v1/markers", h::markers_get(svc));
+  add("POST", "/api/v1/markers", h::markers_set(svc));
   // Chorus extras: admin (loopback or admin token)
   add("GET", "/api/v1/chorus/admin/actors", h::admin_actors(svc));
   add("DELETE", "/api/v1/chorus/admin/statuses/:id", h::admin_takedown(svc));

@@ -2,6 +2,7 @@
 // reverse on SIGINT/SIGTERM.
 #include "actors/system/runtime.hpp"
 #include "http/dto/status.hpp"
+#include "http/dto/notification.hpp"
 #include "common/config.hpp"
 #include "common/errc.hpp"
 #include "common/log.hpp"
@@ -149,6 +150,10 @@ int main(int argc, char** argv) {
   // Feeds answer with JSON assembled from per-status templates rendered once.
   caf::anon_send(svc.status_cache, actors::renderer_install{[base = svc.base_url](const auto& s, const auto& b) {
                    return http::status_template(s, b, base);
+                 }});
+  caf::anon_send(svc.notifications,
+                 actors::notification_renderer_install{[base = svc.base_url](const auto& n, const auto& b) {
+                   return http::notification_json(n, b, base).dump();
                  }});
   srv.set_routes(http::make_routes(svc));
   srv.run();

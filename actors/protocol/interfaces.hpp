@@ -134,6 +134,16 @@ using feeds_actor = caf::typed_actor<
 using streams_actor = caf::typed_actor<
   caf::reacts_to<user_stream_event>>;                              // publish to one user's streams
 
+// Notifications (one per node): runs the notification jobs (queue
+// "notifications": blocks, mutes and the recipient's policy decide; filtered
+// ones become notification requests), publishes each new visible notification
+// to the recipient's streams, and serves the notification, policy, request and
+// marker endpoints (one pool job per request).
+using notifications_actor = caf::typed_actor<
+  caf::replies_to<notification_query>::with<notification_view>,  // the endpoints (op says which)
+  caf::replies_to<job_work>::with<ok_atom>,                        // notify.* jobs
+  caf::reacts_to<notification_renderer_install>>;                  // render stream events from now on
+
 // One per node: joins the other nodes (handshake over the shared secret, protocol
 // version check), keeps the membership view (alive, suspect, gone) from pings and
 // connection state, tells the feed manager who owns users, and broadcasts the

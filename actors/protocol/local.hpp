@@ -142,6 +142,17 @@ struct hot_reply {
   std::unordered_map<status_id, std::shared_ptr<const rendered_status>> rendered;  // when a renderer is installed
 };
 
+// ---- Notifications (one actor per node) ----------------------------------------
+
+// Renders a notification as Mastodon's Notification JSON (its account and status
+// from the bundle), for the streams' `notification` events.
+using notification_renderer =
+  std::function<std::string(const model::notification&, const model::status_bundle&)>;
+
+struct notification_renderer_install {  // the HTTP layer hands its renderer to the notifications actor
+  notification_renderer render;
+};
+
 // ---- Job sessions (locked claims) --------------------------------------------
 
 struct lock_claim {
@@ -194,6 +205,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::cluster_start)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_get)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::hot_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::renderer_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::notification_renderer_install)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_claim)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)

@@ -10,6 +10,7 @@
 #include "common/model/account.hpp"
 #include "common/model/feed.hpp"
 #include "common/model/job.hpp"
+#include "common/model/notification.hpp"
 #include "common/model/relationship.hpp"
 #include "common/model/status.hpp"
 
@@ -817,6 +818,74 @@ struct user_stream_event {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_stream_event& x) {
   return f(type_name("user_stream_event"), x.user, x.streams, x.ev);
+}
+
+// ---- Notifications and markers ------------------------------------------------
+// One request type for the notifications actor (actors/notifications): `op`
+// says which endpoint it serves and which fields it reads.
+
+enum class notification_op : std::uint8_t {
+  list,             // GET /api/v1/notifications: types, exclude_types, account, include_filtered, page
+  get,              // GET /api/v1/notifications/:id (id)
+  clear,            // POST /api/v1/notifications/clear
+  dismiss,          // POST /api/v1/notifications/:id/dismiss (id)
+  unread,           // GET /api/v1/notifications/unread_count: page.limit caps the count
+  grouped,          // GET /api/v2/notifications: as list, plus grouped_types
+  group_get,        // GET /api/v2/notifications/:group_key
+  group_accounts,   // GET /api/v2/notifications/:group_key/accounts
+  group_dismiss,    // POST /api/v2/notifications/:group_key/dismiss
+  grouped_unread,   // GET /api/v2/notifications/unread_count: groups, capped at page.limit
+  policy_get,       // GET /api/v2/notifications/policy
+  policy_set,       // PATCH /api/v2/notifications/policy (policy; "" = unchanged)
+  requests,         // GET /api/v1/notifications/requests (page)
+  request_get,      // GET /api/v1/notifications/requests/:id (request_ids[0])
+  request_accept,   // POST …/requests/:id/accept, POST …/requests/accept (request_ids)
+  request_dismiss,  // POST …/requests/:id/dismiss, POST …/requests/dismiss (request_ids)
+  markers_get,      // GET /api/v1/markers (markers[i].timeline)
+  markers_set       // POST /api/v1/markers (markers)
+};
+
+struct notification_query {
+  notification_op op = notification_op::list;
+  account_id viewer;
+  notification_id id;
+  std::string group_key;
+  std::vector<std::string> types;          // only these ([] = all)
+  std::vector<std::string> exclude_types;
+  std::vector<std::string> grouped_types;  // [] = Mastodon's default (favourite, follow, reblog, admin.sign_up)
+  account_id account;                      // only from this account (0 = any)
+  bool include_filtered = false;
+  model::page page;
+  std::vector<notification_request_id> request_ids;
+  model::notification_policy policy;
+  std::vector<model::marker> markers;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_query& x) {
+  return f(type_name("notification_query"), x.op, x.viewer, x.id, x.group_key, x.types, x.exclude_types,
+           x.grouped_types, x.account, x.include_filtered, x.page, x.request_ids, x.policy, x.markers);
+}
+
+// The answer to every notification_query: the fields its op fills, and the
+// statuses and accounts they refer to (hydrated for the viewer).
+struct notification_view {
+  std::vector<model::notification> items;
+  std::vector<model::notification_group> groups;
+  std::vector<model::notification_request> requests;
+  model::notification_policy policy;
+  std::vector<model::marker> markers;
+  model::status_bundle bundle;
+  std::vector<account_id> account_ids;  // group_accounts: in order
+  std::int64_t count = 0;               // unread counts
+  std::int64_t newest_cursor = 0;       // pagination cursors of the page (0 when empty)
+  std::int64_t oldest_cursor = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_view& x) {
+  return f(type_name("notification_view"), x.items, x.groups, x.requests, x.policy, x.markers, x.bundle,
+           x.account_ids, x.count, x.newest_cursor, x.oldest_cursor);
 }
 
 // ---- Jobs ------------------------------------------------------------------

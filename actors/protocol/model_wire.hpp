@@ -6,6 +6,7 @@
 #include "common/model/account.hpp"
 #include "common/model/feed.hpp"
 #include "common/model/job.hpp"
+#include "common/model/notification.hpp"
 #include "common/model/relationship.hpp"
 #include "common/model/status.hpp"
 
@@ -173,6 +174,37 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, queue_depth& x) {
   return f(caf::meta::type_name("queue_depth"), x.queue, x.queued, x.runnable, x.running, x.dead,
            x.oldest_runnable_s);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification& x) {
+  return f(caf::meta::type_name("notification"), x.id, x.type, x.created_at, x.account_id, x.from_account_id, x.status,
+           x.group_key, x.filtered);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_group& x) {
+  return f(caf::meta::type_name("notification_group"), x.group_key, x.notifications_count, x.type,
+           x.most_recent_notification_id, x.page_min_id, x.page_max_id, x.latest_page_notification_at,
+           x.sample_account_ids, x.status);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_request& x) {
+  return f(caf::meta::type_name("notification_request"), x.id, x.from_account_id, x.last_status,
+           x.notifications_count, x.created_at, x.updated_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notification_policy& x) {
+  return f(caf::meta::type_name("notification_policy"), x.for_not_following, x.for_not_followers,
+           x.for_new_accounts, x.for_private_mentions, x.for_limited_accounts, x.pending_requests_count,
+           x.pending_notifications_count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, marker& x) {
+  return f(caf::meta::type_name("marker"), x.timeline, x.last_read_id, x.version, x.updated_at);
 }
 
 } // namespace chorus::model

@@ -9,6 +9,7 @@
 #include "actors/feed/feeds.hpp"
 #include "actors/jobs/maintenance.hpp"
 #include "actors/jobs/worker_pool.hpp"
+#include "actors/notifications/notifications.hpp"
 #include "actors/feed/status_cache.hpp"
 #include "actors/protocol/wire.hpp"
 #include "actors/ratelimit/limiter.hpp"
@@ -24,6 +25,7 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "storage/pg/feeds.hpp"
+#include "storage/pg/notifications.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -213,6 +215,13 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.statuses = life_->started("statuses", spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends}));
   svc_.relationships = life_->started(
     "relationships", spawn_relationships(*sys_, svc_.pg, ids_, registry_, std::chrono::seconds(5), svc_.feeds));
+  {
+    // After the streams actor (when there is one): new notifications are published to it.
+    notifications_options no;
+    no.timeout = std::chrono::milliseconds(std::max(100, cfg.http.request_timeout_ms - 500));
+    no.streams = svc_.streams;
+    svc_.notifications = life_->started("notifications", spawn_notifications(*sys_, no, svc_.pg, registry_));
+  }
   start_jobs();
 }
 
@@ -225,7 +234,8 @@ void runtime::start_jobs() {
                                         {"maintenance.prune_cron_runs", {maintenance, std::chrono::seconds(60)}},
                                         {"chorus.noop", {maintenance, std::chrono::seconds(5)}},
                                         {storage::pg::fanout_kind, {svc_.feeds, std::chrono::seconds(60)}},
-                                        {storage::pg::revoke_kind, {svc_.feeds, std::chrono::seconds(60)}}};
+                                        {storage::pg::revoke_kind, {svc_.feeds, std::chrono::seconds(60)}},
+                                        {storage::pg::notify_kind, {svc_.notifications, std::chrono::seconds(60)}}};
   auto queues = parse_job_queues(cfg_.jobs.queues);
   std::map<std::string, job_pool_actor> pools;
   for (auto& [queue, concurrency] : queues) {
@@ -246,6 +256,9 @@ void runtime::start_jobs() {
   if (!pools.count(storage::pg::feed_queue))
     log::write(log::level::warn, "this node runs no pool for the feeds queue: another node must, or home timelines "
                                  "stop receiving posts", {{"queues", cfg_.jobs.queues}});
+  if (!pools.count(storage::pg::notification_queue))
+    log::write(log::level::warn, "this node runs no pool for the notifications queue: another node must, or no "
+                                 "notifications are created", {{"queues", cfg_.jobs.queues}});
   life_->started("jobs.listener", spawn_job_listener(*sys_, cfg_.pg.dsn, pools, registry_));
   auto maintenance_queue = pools.count("maintenance") ? std::string("maintenance") : queues.front().first;
   auto recurring = [&](std::string name, std::chrono::milliseconds period, std::string kind) {

@@ -34,6 +34,7 @@ struct services {
   status_cache_actor status_cache;
   feeds_actor feeds;
   streams_actor streams;  // streaming outboxes and delivery (actors/streams)
+  notifications_actor notifications;  // notification jobs, endpoints and markers (actors/notifications)
   trends_actor trends;
   jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication

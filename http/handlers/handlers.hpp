@@ -69,6 +69,25 @@ handler_fn own_people(const actors::services& svc, storage::pg::people_kind kind
 handler_fn instance_v1(const actors::services& svc);
 handler_fn instance_v2(const actors::services& svc);
 
+// notifications.cpp (notifications v1 and grouped v2, policy, requests, markers)
+handler_fn notifications_list(const actors::services& svc);
+handler_fn notification_get(const actors::services& svc);
+handler_fn notifications_clear(const actors::services& svc);
+handler_fn notification_dismiss(const actors::services& svc);
+handler_fn notifications_unread(const actors::services& svc, bool grouped);
+handler_fn notifications_grouped(const actors::services& svc);
+handler_fn notification_group_get(const actors::services& svc);
+handler_fn notification_group_accounts(const actors::services& svc);
+handler_fn notification_group_dismiss(const actors::services& svc);
+handler_fn notification_policy_get(const actors::services& svc, bool v1);
+handler_fn notification_policy_set(const actors::services& svc, bool v1);
+handler_fn notification_requests(const actors::services& svc);
+handler_fn notification_request_get(const actors::services& svc);
+handler_fn notification_request_act(const actors::services& svc, bool accept, bool bulk);
+handler_fn notification_requests_merged(const actors::services& svc);
+handler_fn markers_get(const actors::services& svc);
+handler_fn markers_set(const actors::services& svc);
+
 // Loopback peers (not behind a proxy) and holders of admin.token may use admin routes.
 bool admin_allowed(const request& req, const config& cfg);
 

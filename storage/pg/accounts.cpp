@@ -1,4 +1,5 @@
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/notifications.hpp"
 #include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
@@ -43,6 +44,7 @@ account_row insert_account(pqxx::transaction_base& tx, const new_account& a) {
                    " VALUES ($1, $2, $3, $4, $5, $6)",
                    a.id, a.email, a.password_hash, a.admin, a.confirmed, a.locale);
     auto r = tx.exec_params1(std::string("SELECT ") + account_columns + " FROM accounts a WHERE a.id = $1", a.id);
+    enqueue_jobs(tx, {notify_job({"admin.sign_up", 0, a.id, 0, a.id, 0})});  // every admin hears of it
     return read_account(r);
   } catch (const pqxx::unique_violation& e) {
     std::string what = e.what();

@@ -1,4 +1,5 @@
 #include "storage/pg/relationships.hpp"
+#include "storage/pg/notifications.hpp"
 #include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
@@ -22,18 +23,20 @@ void drop_follow(pqxx::transaction_base& tx, std::int64_t follower, std::int64_t
                  follower, target);
 }
 
-// Adds a follow (idempotent) and fixes both counters.
-void add_follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t follower, std::int64_t target,
+// Adds a follow (idempotent) and fixes both counters; true when the follow is new.
+bool add_follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int64_t follower, std::int64_t target,
                 bool reblogs, bool notify) {
-  tx.exec_params("WITH ins AS (INSERT INTO follows (id, account_id, target_account_id, show_reblogs, notify)"
-                 "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
-                 "  DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify"
-                 "  RETURNING (xmax = 0) AS inserted),"
-                 " n AS (SELECT count(*) AS n FROM ins WHERE inserted),"
-                 " a AS (UPDATE accounts SET following_count = following_count + (SELECT n FROM n) WHERE id = $2"
-                 "       RETURNING 1)"
-                 " UPDATE accounts SET followers_count = followers_count + (SELECT n FROM n) WHERE id = $3",
-                 row_id, follower, target, reblogs, notify);
+  auto r = tx.exec_params("WITH ins AS (INSERT INTO follows (id, account_id, target_account_id, show_reblogs, notify)"
+                          "  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
+                          "  DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify"
+                          "  RETURNING (xmax = 0) AS inserted),"
+                          " n AS (SELECT count(*) AS n FROM ins WHERE inserted),"
+                          " a AS (UPDATE accounts SET following_count = following_count + (SELECT n FROM n) WHERE id = $2"
+                          "       RETURNING 1)"
+                          " UPDATE accounts SET followers_count = followers_count + (SELECT n FROM n) WHERE id = $3"
+                          " RETURNING (SELECT n FROM n)",
+                          row_id, follower, target, reblogs, notify);
+  return !r.empty() && r[0][0].as<std::int64_t>() > 0;
 }
 
 bool blocked_either_way(pqxx::transaction_base& tx, std::int64_t a, std::int64_t b) {
@@ -63,13 +66,16 @@ follow_outcome follow(pqxx::transaction_base& tx, std::int64_t row_id, std::int6
                      .as<bool>();
     auto outcome = follow_outcome::followed;
     if (locked[0][0].as<bool>() && !already) {
-      tx.exec_params("INSERT INTO follow_requests (id, account_id, target_account_id, show_reblogs, notify)"
-                     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
-                     " DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify",
-                     row_id, me, target, reblogs, notify);
+      auto ins = tx.exec_params("INSERT INTO follow_requests (id, account_id, target_account_id, show_reblogs, notify)"
+                                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (account_id, target_account_id)"
+                                " DO UPDATE SET show_reblogs = EXCLUDED.show_reblogs, notify = EXCLUDED.notify"
+                                " RETURNING (xmax = 0)",
+                                row_id, me, target, reblogs, notify);
+      if (!ins.empty() && ins[0][0].as<bool>())  // a new request notifies the target
+        enqueue_jobs(tx, {notify_job({"follow_request", target, me, 0, row_id, 0})});
       outcome = follow_outcome::requested;
-    } else {
-      add_follow(tx, row_id, me, target, reblogs, notify);
+    } else if (add_follow(tx, row_id, me, target, reblogs, notify)) {
+      enqueue_jobs(tx, {notify_job({"follow", target, me, 0, row_id, 0})});  // a new follow notifies the target
     }
     return outcome;
   });

@@ -5,6 +5,7 @@
 #include "storage/pg/connection.hpp"
 #include "storage/pg/feeds.hpp"
 #include "storage/pg/jobs.hpp"
+#include "storage/pg/notifications.hpp"
 #include "storage/pg/savepoint_batch.hpp"
 
 #include <algorithm>
@@ -308,9 +309,27 @@ std::vector<created_status> create_statuses(pqxx::connection_base& c, const std:
     auto loaded = load_statuses(tx, ids, account_id{});
     // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
     std::vector<new_job> fanouts;
-    for (auto& r : results)
-      if (r.id && !r.replayed && !r.parent_missing)
-        fanouts.push_back(fanout_job(r.id));
+    // Notifications (mentions, followers asking to be notified) only for the
+    // statuses that can make any: one query finds the authors with such followers.
+    std::vector<std::int64_t> authors;
+    for (std::size_t i = 0; i < results.size(); ++i)
+      if (results[i].id && !results[i].replayed && !results[i].parent_missing)
+        authors.push_back(batch[i].account_id);
+    std::vector<std::int64_t> notified;
+    if (!authors.empty())
+      for (const auto& r : tx.exec_params("SELECT DISTINCT target_account_id FROM follows"
+                                          " WHERE notify AND target_account_id = ANY($1::bigint[])",
+                                          bigint_array(authors)))
+        notified.push_back(r[0].as<std::int64_t>());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      auto& r = results[i];
+      if (!r.id || r.replayed || r.parent_missing)
+        continue;
+      fanouts.push_back(fanout_job(r.id));
+      if (!batch[i].mention_ids.empty() ||
+          std::find(notified.begin(), notified.end(), batch[i].account_id.value()) != notified.end())
+        fanouts.push_back(notify_job({"status.created", 0, 0, r.id, r.id, 0}));
+    }
     enqueue_jobs(tx, fanouts);
     tx.commit();
     std::vector<created_status> out;
@@ -570,13 +589,14 @@ std::vector<std::pair<std::int64_t, std::int64_t>> reblogged_by(pqxx::connection
                      "r.id", p, status);
 }
 
-void favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status) {
-  translated([&] {
-    tx.exec_params("WITH ins AS (INSERT INTO favourites (id, account_id, status_id) VALUES ($1, $2, $3)"
-                   " ON CONFLICT DO NOTHING RETURNING status_id)"
-                   " UPDATE statuses SET favourites_count = favourites_count + 1 WHERE id IN (SELECT status_id FROM ins)",
-                   fav_id, account, status);
-    return 0;
+bool favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status) {
+  return translated([&] {
+    auto r = tx.exec_params("WITH ins AS (INSERT INTO favourites (id, account_id, status_id) VALUES ($1, $2, $3)"
+                            " ON CONFLICT DO NOTHING RETURNING status_id)"
+                            " UPDATE statuses SET favourites_count = favourites_count + 1"
+                            " WHERE id IN (SELECT status_id FROM ins) RETURNING 1",
+                            fav_id, account, status);
+    return !r.empty();
   });
 }
 
@@ -694,7 +714,10 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
   if (target.reblog_of_id && a.verb != status_verb::remove)
     throw failure(errc::not_found, "Record not found");  // act on the original, not on a reblog
   switch (a.verb) {
-    case status_verb::favourite: favourite(tx, item.new_id, a.viewer, a.id); break;
+    case status_verb::favourite:
+      if (favourite(tx, item.new_id, a.viewer, a.id) && target.account_id != a.viewer)  // a new favourite notifies the author
+        enqueue_jobs(tx, {notify_job({"favourite", target.account_id, a.viewer, a.id, item.new_id, 0})});
+      break;
     case status_verb::unfavourite: unfavourite(tx, a.viewer, a.id); break;
     case status_verb::bookmark: bookmark(tx, item.new_id, a.viewer, a.id); break;
     case status_verb::unbookmark: unbookmark(tx, a.viewer, a.id); break;
@@ -708,8 +731,9 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
       if (target.visibility >= 3 || (target.visibility == 2 && !own))
         throw failure(errc::forbidden, "This status cannot be reblogged");
       auto id = reblog(tx, item.new_id, a.viewer, a.id, a.visibility);
-      if (id == item.new_id)  // a new reblog (an existing one is returned as it is)
-        enqueue_jobs(tx, {fanout_job(id)});
+      if (id == item.new_id)  // a new reblog (an existing one is returned as it is); notifies the author
+        enqueue_jobs(tx, own ? std::vector<new_job>{fanout_job(id)}
+                             : std::vector<new_job>{fanout_job(id), notify_job({"status.created", 0, 0, id, id, 0})});
       return load_statuses(tx, {status_id{id}}, a.viewer);
     }
     case status_verb::remove:

@@ -85,7 +85,8 @@ std::vector<std::pair<std::int64_t, std::int64_t>> reblogged_by(pqxx::connection
 
 // Interactions, in the caller's transaction (the statuses actor commits many
 // together); each changes its counter in the same transaction and is idempotent.
-void favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status);
+// Returns true when the favourite is new.
+bool favourite(pqxx::transaction_base& tx, std::int64_t fav_id, std::int64_t account, std::int64_t status);
 void unfavourite(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);
 void bookmark(pqxx::transaction_base& tx, std::int64_t id, std::int64_t account, std::int64_t status);
 void unbookmark(pqxx::transaction_base& tx, std::int64_t account, std::int64_t status);

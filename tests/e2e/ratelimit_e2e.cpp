@@ -238,7 +238,7 @@ TEST_F(RateLimits, UnderLoadAnonymousWritesAreShedFirstThenAllWritesThenReads) {
   // The backlog of runnable jobs is the pressure here: 1 job = pressure 1. The
   // "mail" queue has no pool on this node, so what is enqueued stays.
   start(limits({{"CHORUS_RATELIMIT_SHED_QUEUE_DEPTH", "1"}, {"CHORUS_RATELIMIT_SHED_OLDEST_JOB_S", "0"},
-                {"CHORUS_RATELIMIT_SHED_PG_WAIT_MS", "0"}, {"CHORUS_JOBS_QUEUES", "default:1,feeds:2"}}));
+                {"CHORUS_RATELIMIT_SHED_PG_WAIT_MS", "0"}, {"CHORUS_JOBS_QUEUES", "default:1,feeds:2,notifications:1"}}));
   auto alice = user("alice");
   auto ip = fresh_ip();
   auto anon_write = [&] {

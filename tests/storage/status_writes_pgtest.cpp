@@ -79,7 +79,7 @@ TEST_F(StatusWrites, CreateStoresThePreparedValuesAndEnqueuesFanOut) {
   EXPECT_EQ(count("statuses"), "1");
   // The fan-out job committed with the status, only for the one created.
   EXPECT_EQ(count("jobs WHERE kind = '" + std::string(pg::fanout_kind) + "'"), "1");
-  EXPECT_EQ(db.query_value("SELECT payload->>'status' FROM jobs"), std::to_string(hello.id));
+  EXPECT_EQ(db.query_value("SELECT payload->>'status' FROM jobs WHERE queue = 'feeds'"), std::to_string(hello.id));
 }
 
 TEST_F(StatusWrites, ActionBatchFailsOnlyTheFailingItems) {
@@ -118,7 +118,7 @@ TEST_F(StatusWrites, ActionBatchFailsOnlyTheFailingItems) {
 TEST_F(StatusWrites, ReblogRulesAndTheirFeedJobs) {
   auto open = post(alice, "open");
   auto priv = post(alice, "followers only", 2);
-  auto before = count("jobs");
+  auto before = count("jobs WHERE queue = 'feeds'");
   auto item = act(bob, open, pg::status_verb::reblog);
   auto res = pg::apply_actions(*conn, {item, act(bob, priv, pg::status_verb::reblog)});
   ASSERT_EQ(res.size(), 2u);
@@ -129,11 +129,11 @@ TEST_F(StatusWrites, ReblogRulesAndTheirFeedJobs) {
   EXPECT_EQ(res[0].bundle.reblogged.count(open), 1u);
   EXPECT_EQ(res[1].code, errc::not_found);  // bob may not see alice's private status
   EXPECT_EQ(db.query_value("SELECT reblogs_count FROM statuses WHERE id = " + std::to_string(open)), "1");
-  EXPECT_EQ(std::stoi(count("jobs")), std::stoi(before) + 1);  // the reblog's fan-out
+  EXPECT_EQ(std::stoi(count("jobs WHERE queue = 'feeds'")), std::stoi(before) + 1);  // the reblog's fan-out
   // Reblogging again returns the existing reblog; no second fan-out.
   auto again = pg::apply_actions(*conn, {act(bob, open, pg::status_verb::reblog)});
   EXPECT_EQ(again.at(0).bundle.statuses.at(0).id, item.new_id);
-  EXPECT_EQ(std::stoi(count("jobs")), std::stoi(before) + 1);
+  EXPECT_EQ(std::stoi(count("jobs WHERE queue = 'feeds'")), std::stoi(before) + 1);
   // Unreblog names the removed reblog and enqueues its revocation.
   auto undo = pg::apply_actions(*conn, {act(bob, open, pg::status_verb::unreblog)});
   ASSERT_EQ(undo.at(0).code, errc::ok);

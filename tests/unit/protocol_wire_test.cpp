@@ -39,7 +39,8 @@ namespace {
 using nested_types = caf::detail::type_list<
   model::status, model::status_bundle, model::new_status, model::create_result, model::page, model::account_update,
   model::feed_entry, model::ring_entry, model::job, model::queue_depth, authorize_check, auth_context,
-  tag_history_day, trend_tag>;
+  tag_history_day, trend_tag, model::notification, model::notification_group, model::notification_request,
+  model::notification_policy, model::marker>;
 
 // ---- what an inspect() names ---------------------------------------------
 
