@@ -89,6 +89,7 @@ using status_id = strong_id<struct status_tag>;
 using job_id = strong_id<struct job_tag>;
 using app_id = strong_id<struct app_tag>;       // an OAuth application
 using token_id = strong_id<struct token_tag>;   // an OAuth access token
+using conversation_id = strong_id<struct conversation_tag>;  // one participant's direct conversation
 
 // A list of ids of one kind as plain numbers (for SQL array parameters).
 template <class Tag>
