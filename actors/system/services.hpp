@@ -35,6 +35,7 @@ struct services {
   feeds_actor feeds;
   streams_actor streams;  // streaming outboxes and delivery (actors/streams)
   trends_actor trends;
+  conversations_actor conversations;  // direct-message conversations (actors/conversations)
   jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
   std::shared_ptr<limiter> limits;      // rate-limit shards; null when ratelimit.enabled is false
