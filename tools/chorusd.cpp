@@ -1,6 +1,7 @@
 // chorusd: the composition root. Config → migrations → actors → HTTP, and the
 // reverse on SIGINT/SIGTERM.
 #include "actors/system/runtime.hpp"
+#include "http/dto/conversation.hpp"
 #include "http/dto/status.hpp"
 #include "common/config.hpp"
 #include "common/errc.hpp"
@@ -149,6 +150,11 @@ int main(int argc, char** argv) {
   // Feeds answer with JSON assembled from per-status templates rendered once.
   caf::anon_send(svc.status_cache, actors::renderer_install{[base = svc.base_url](const auto& s, const auto& b) {
                    return http::status_template(s, b, base);
+                 }});
+  // Conversation events for the direct streams are rendered once, by the same code as the API.
+  caf::anon_send(svc.conversations,
+                 actors::conversation_renderer_install{[base = svc.base_url](const auto& c, const auto& b) {
+                   return http::conversation_json(c, b, base).dump();
                  }});
   srv.set_routes(http::make_routes(svc));
   srv.run();
