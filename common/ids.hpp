@@ -91,6 +91,7 @@ using app_id = strong_id<struct app_tag>;       // an OAuth application
 using token_id = strong_id<struct token_tag>;   // an OAuth access token
 using notification_id = strong_id<struct notification_tag>;
 using notification_request_id = strong_id<struct notification_request_tag>;
+using conversation_id = strong_id<struct conversation_tag>;  // one participant's direct conversation
 
 // A list of ids of one kind as plain numbers (for SQL array parameters).
 template <class Tag>

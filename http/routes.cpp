@@ -71,6 +71,12 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   add("GET", "/api/v1/bookmarks", h::own_list(svc, actors::timeline_kind::bookmarks, "read:bookmarks"));
   // Timelines (Mastodon)
   add("GET", "/api/v1/timelines/home", h::home_timeline(svc));
+  // Removed by Mastodon 3.0 but still called by clients: the viewer's direct statuses.
+  add("GET", "/api/v1/timelines/direct", h::own_list(svc, actors::timeline_kind::direct, "read:statuses"));
+  // Conversations (Mastodon)
+  add("GET", "/api/v1/conversations", h::list_conversations(svc));
+  add("DELETE", "/api/v1/conversations/:id", h::conversation_action(svc, actors::conversation_verb::remove));
+  add("POST", "/api/v1/conversations/:id/read", h::conversation_action(svc, actors::conversation_verb::read));
   add("GET", "/api/v1/trends", h::trend_tags(svc));
   add("GET", "/api/v1/trends/tags", h::trend_tags(svc));
   add("GET", "/api/v1/trends/statuses", h::trend_statuses(svc));

@@ -1,6 +1,7 @@
 // chorusd: the composition root. Config → migrations → actors → HTTP, and the
 // reverse on SIGINT/SIGTERM.
 #include "actors/system/runtime.hpp"
+#include "http/dto/conversation.hpp"
 #include "http/dto/status.hpp"
 #include "http/dto/notification.hpp"
 #include "common/config.hpp"
@@ -154,6 +155,11 @@ int main(int argc, char** argv) {
   caf::anon_send(svc.notifications,
                  actors::notification_renderer_install{[base = svc.base_url](const auto& n, const auto& b) {
                    return http::notification_json(n, b, base).dump();
+                 }});
+  // Conversation events for the direct streams are rendered once, by the same code as the API.
+  caf::anon_send(svc.conversations,
+                 actors::conversation_renderer_install{[base = svc.base_url](const auto& c, const auto& b) {
+                   return http::conversation_json(c, b, base).dump();
                  }});
   srv.set_routes(http::make_routes(svc));
   srv.run();

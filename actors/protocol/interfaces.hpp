@@ -144,6 +144,15 @@ using notifications_actor = caf::typed_actor<
   caf::replies_to<job_work>::with<ok_atom>,                        // notify.* jobs
   caf::reacts_to<notification_renderer_install>>;                  // render stream events from now on
 
+// Direct-message conversations (one per node): each viewer's list, mark read,
+// delete for the viewer; runs the conversation.add/remove jobs that direct
+// statuses enqueue, and publishes each change to the participants' direct streams.
+using conversations_actor = caf::typed_actor<
+  caf::replies_to<conversation_query>::with<conversation_view>,    // a page, hydrated (Link cursors)
+  caf::replies_to<conversation_action>::with<conversation_view>,   // read: the conversation; remove: empty
+  caf::replies_to<job_work>::with<ok_atom>,                        // conversation.add / conversation.remove
+  caf::reacts_to<conversation_renderer_install>>;                  // render stream events from now on
+
 // One per node: joins the other nodes (handshake over the shared secret, protocol
 // version check), keeps the membership view (alive, suspect, gone) from pings and
 // connection state, tells the feed manager who owns users, and broadcasts the

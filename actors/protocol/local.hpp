@@ -153,6 +153,17 @@ struct notification_renderer_install {  // the HTTP layer hands its renderer to 
   notification_renderer render;
 };
 
+// ---- Conversations: the HTTP layer's renderer for stream events ---------------
+
+// Renders one Conversation entity (Mastodon JSON) for its owner from the
+// conversation and its hydrated bundle; installed by chorusd once base_url is known.
+using conversation_renderer =
+  std::function<std::string(const model::conversation&, const model::status_bundle&)>;
+
+struct conversation_renderer_install {
+  conversation_renderer render;
+};
+
 // ---- Job sessions (locked claims) --------------------------------------------
 
 struct lock_claim {
@@ -211,3 +222,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::rl_check)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::conversation_renderer_install)

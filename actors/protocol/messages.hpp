@@ -8,6 +8,7 @@
 #include "actors/protocol/model_wire.hpp"
 #include "common/ids.hpp"
 #include "common/model/account.hpp"
+#include "common/model/conversation.hpp"
 #include "common/model/feed.hpp"
 #include "common/model/job.hpp"
 #include "common/model/notification.hpp"
@@ -327,7 +328,8 @@ typename Inspector::result_type inspect(Inspector& f, status_get& x) {
 using model::status_action;   // POST /api/v1/statuses/:id/<verb>, DELETE /api/v1/statuses/:id
 using model::status_verb;     // takedown: a moderator's removal
 
-enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks, home };
+// direct: GET /api/v1/timelines/direct (the viewer's direct statuses).
+enum class timeline_kind : std::uint8_t { public_, tag, account, favourites, bookmarks, home, direct };
 
 struct timeline_query {
   timeline_kind kind = timeline_kind::public_;
@@ -886,6 +888,47 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, notification_view& x) {
   return f(type_name("notification_view"), x.items, x.groups, x.requests, x.policy, x.markers, x.bundle,
            x.account_ids, x.count, x.newest_cursor, x.oldest_cursor);
+}
+
+// ---- Conversations (actors/conversations, issue #14) ----------------------------
+
+struct conversation_query {   // GET /api/v1/conversations
+  account_id viewer;
+  model::page page;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conversation_query& x) {
+  return f(type_name("conversation_query"), x.viewer, x.page);
+}
+
+enum class conversation_verb : std::uint8_t { read, remove };
+
+struct conversation_action {  // POST /api/v1/conversations/:id/read, DELETE /api/v1/conversations/:id
+  account_id viewer;
+  conversation_id id;
+  conversation_verb verb = conversation_verb::read;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conversation_action& x) {
+  return f(type_name("conversation_action"), x.viewer, x.id, x.verb);
+}
+
+// Conversations hydrated for their owner: `bundle` holds the last statuses
+// (with the viewer's flags; a conversation whose last status the viewer may not
+// see is left out) and the accounts of the participants and of the viewer.
+// Participants blocking or blocked by the viewer are removed from `items`.
+struct conversation_view {
+  std::vector<model::conversation> items;
+  model::status_bundle bundle;
+  std::int64_t newest_cursor = 0;  // last_status_id of the first row read (before filtering), 0 when none
+  std::int64_t oldest_cursor = 0;  // … of the last
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conversation_view& x) {
+  return f(type_name("conversation_view"), x.items, x.bundle, x.newest_cursor, x.oldest_cursor);
 }
 
 // ---- Jobs ------------------------------------------------------------------

@@ -4,6 +4,7 @@
 // that each inspect names as many fields as its struct has, and that every
 // remote message survives a binary round trip.
 #include "common/model/account.hpp"
+#include "common/model/conversation.hpp"
 #include "common/model/feed.hpp"
 #include "common/model/job.hpp"
 #include "common/model/notification.hpp"
@@ -130,6 +131,11 @@ typename Inspector::result_type inspect(Inspector& f, status& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, status_bundle& x) {
   return f(caf::meta::type_name("status_bundle"), x.statuses, x.reblogged, x.accounts);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, conversation& x) {
+  return f(caf::meta::type_name("conversation"), x.id, x.account_id, x.participants, x.last_status_id, x.unread);
 }
 
 template <class Inspector>

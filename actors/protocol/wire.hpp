@@ -39,7 +39,9 @@ using remote_types = caf::detail::type_list<
   // streaming
   stream_event, user_stream_event,
   // notifications and markers
-  notification_query, notification_view>;
+  notification_query, notification_view,
+  // conversations
+  model::conversation, conversation_query, conversation_action, conversation_view>;
 
 namespace wire {
 // Reads the type name an inspect() passes first and ignores the fields.

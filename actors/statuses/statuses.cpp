@@ -6,6 +6,7 @@
 #include "common/clock.hpp"
 #include "common/text.hpp"
 #include "storage/pg/accounts.hpp"
+#include "storage/pg/conversations.hpp"
 #include "storage/pg/statuses.hpp"
 
 #include <caf/actor_system.hpp>
@@ -86,6 +87,7 @@ caf::error load_timeline(pqxx::connection_base& c, const timeline_query& q, stat
       ids = pg::account_statuses(c, q.account, q.viewer, q.page, q.exclude_replies, q.exclude_reblogs);
       break;
     case timeline_kind::home: ids = pg::home_timeline(c, q.viewer, q.page); break;
+    case timeline_kind::direct: ids = pg::direct_timeline(c, q.viewer, q.page); break;
     case timeline_kind::favourites: cursored = pg::favourites_of(c, q.viewer, q.page); break;
     case timeline_kind::bookmarks: cursored = pg::bookmarks_of(c, q.viewer, q.page); break;
   }

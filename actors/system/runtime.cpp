@@ -3,6 +3,7 @@
 #include "actors/accounts/oauth.hpp"
 #include "actors/cluster/cluster.hpp"
 #include "actors/cluster/openssl_errors.hpp"
+#include "actors/conversations/conversations.hpp"
 #include "actors/accounts/token_cache.hpp"
 #include "actors/accounts/relationships.hpp"
 #include "actors/db/pg_pool.hpp"
@@ -24,6 +25,7 @@
 #include "common/config.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
+#include "storage/pg/conversations.hpp"
 #include "storage/pg/feeds.hpp"
 #include "storage/pg/notifications.hpp"
 
@@ -210,6 +212,9 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   }
   svc_.feeds = life_->started("feeds", spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics));
   svc_.trends = life_->started("trends", spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_));
+  conversations_options cvo;
+  cvo.streams = svc_.streams;  // null until the streaming actor is spawned before this point
+  svc_.conversations = life_->started("conversations", spawn_conversations(*sys_, cvo, svc_.pg, ids_, registry_));
   statuses_options so;
   so.batching = cfg.batch_status_writes;
   svc_.statuses = life_->started("statuses", spawn_statuses(*sys_, so, svc_.pg, ids_, registry_, {svc_.feeds, svc_.trends}));
@@ -235,7 +240,10 @@ void runtime::start_jobs() {
                                         {"chorus.noop", {maintenance, std::chrono::seconds(5)}},
                                         {storage::pg::fanout_kind, {svc_.feeds, std::chrono::seconds(60)}},
                                         {storage::pg::revoke_kind, {svc_.feeds, std::chrono::seconds(60)}},
-                                        {storage::pg::notify_kind, {svc_.notifications, std::chrono::seconds(60)}}};
+                                        {storage::pg::notify_kind, {svc_.notifications, std::chrono::seconds(60)}},
+
+                                        {storage::pg::conversation_add_kind, {svc_.conversations, std::chrono::seconds(30)}},
+                                        {storage::pg::conversation_remove_kind, {svc_.conversations, std::chrono::seconds(30)}}};
   auto queues = parse_job_queues(cfg_.jobs.queues);
   std::map<std::string, job_pool_actor> pools;
   for (auto& [queue, concurrency] : queues) {

@@ -36,6 +36,7 @@ struct services {
   streams_actor streams;  // streaming outboxes and delivery (actors/streams)
   notifications_actor notifications;  // notification jobs, endpoints and markers (actors/notifications)
   trends_actor trends;
+  conversations_actor conversations;  // direct-message conversations (actors/conversations)
   jobs_admin_actor jobs;
   std::shared_ptr<token_cache> tokens;  // written by the oauth actor, read by HTTP authentication
   std::shared_ptr<limiter> limits;      // rate-limit shards; null when ratelimit.enabled is false

@@ -57,6 +57,11 @@ handler_fn admin_job_action(const actors::services& svc, bool replay);  // retry
 handler_fn trend_statuses(const actors::services& svc);
 handler_fn trend_tags(const actors::services& svc);
 
+// conversations.cpp
+handler_fn list_conversations(const actors::services& svc);  // GET /api/v1/conversations
+// POST /api/v1/conversations/:id/read, DELETE /api/v1/conversations/:id
+handler_fn conversation_action(const actors::services& svc, actors::conversation_verb verb);
+
 // relationships.cpp
 handler_fn relation_change(const actors::services& svc, actors::relation_verb verb, std::string scope);
 handler_fn relationships(const actors::services& svc);

@@ -3,6 +3,7 @@
 
 #include "common/errc.hpp"
 #include "storage/pg/connection.hpp"
+#include "storage/pg/conversations.hpp"
 #include "storage/pg/feeds.hpp"
 #include "storage/pg/jobs.hpp"
 #include "storage/pg/notifications.hpp"
@@ -308,6 +309,8 @@ std::vector<created_status> create_statuses(pqxx::connection_base& c, const std:
         ids.push_back(r.id);
     auto loaded = load_statuses(tx, ids, account_id{});
     // Their fan-out commits with them (a durable job; see storage/pg/feeds.hpp).
+    // So does a direct status's entry into its conversations (one more row in
+    // the same insert, for direct statuses only).
     std::vector<new_job> fanouts;
     // Notifications (mentions, followers asking to be notified) only for the
     // statuses that can make any: one query finds the authors with such followers.
@@ -326,6 +329,8 @@ std::vector<created_status> create_statuses(pqxx::connection_base& c, const std:
       if (!r.id || r.replayed || r.parent_missing)
         continue;
       fanouts.push_back(fanout_job(r.id));
+      if (batch[i].visibility == static_cast<std::int16_t>(visibility::direct))
+        fanouts.push_back(conversation_add_job(r.id));
       if (!batch[i].mention_ids.empty() ||
           std::find(notified.begin(), notified.end(), batch[i].account_id.value()) != notified.end())
         fanouts.push_back(notify_job({"status.created", 0, 0, r.id, r.id, 0}));
@@ -702,8 +707,12 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
     if (!takedown_status(tx, a.id))
       throw failure(errc::not_found, "Record not found");
     out = load_statuses(tx, {a.id}, account_id{});
-    if (!out.statuses.empty())
-      enqueue_jobs(tx, {revoke_job({a.id}, out.statuses.front().account_id)});
+    if (!out.statuses.empty()) {
+      std::vector<new_job> jobs{revoke_job({a.id}, out.statuses.front().account_id)};
+      if (out.statuses.front().visibility == static_cast<std::int16_t>(visibility::direct))
+        jobs.push_back(conversation_remove_job(a.id));
+      enqueue_jobs(tx, jobs);
+    }
     return out;
   }
   out = load_statuses(tx, {a.id}, a.viewer);
@@ -739,7 +748,10 @@ status_bundle apply_action(pqxx::transaction_base& tx, const action_item& item, 
     case status_verb::remove:
       if (target.account_id != a.viewer || !delete_status(tx, a.viewer, a.id))
         throw failure(errc::not_found, "Record not found");
-      enqueue_jobs(tx, {revoke_job({a.id}, a.viewer)});
+      if (target.visibility == static_cast<std::int16_t>(visibility::direct))
+        enqueue_jobs(tx, {revoke_job({a.id}, a.viewer), conversation_remove_job(a.id)});
+      else
+        enqueue_jobs(tx, {revoke_job({a.id}, a.viewer)});
       return out;  // the status as it was, with its source text (Mastodon's redraft)
     case status_verb::takedown: break;  // handled above
   }
