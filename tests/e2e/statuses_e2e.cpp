@@ -292,6 +292,20 @@ TEST_F(Statuses, InstanceEndpointsDescribeLimits) {
   EXPECT_EQ(v2.json()["configuration"]["statuses"]["characters_reserved_per_url"], 23);
   EXPECT_EQ(v2.json()["registrations"]["enabled"], true);
   EXPECT_EQ(v2.json()["usage"]["users"]["active_month"], 1);
+  // Clients open the streaming API where these point (no public.url: the bound address).
+  auto ws = "ws://127.0.0.1:" + std::to_string(d->port());
+  EXPECT_EQ(v1.json()["urls"]["streaming_api"], ws);
+  EXPECT_EQ(v1.json()["configuration"]["urls"]["streaming_api"], ws);
+  EXPECT_EQ(v2.json()["configuration"]["urls"]["streaming"], ws);
+}
+
+TEST(InstanceStreaming, AdvertisesWssForAnHttpsPublicUrl) {
+  temp_database db;
+  chorusd d(db.dsn(), {{"CHORUS_PUBLIC_URL", "https://social.example/"}});
+  auto v1 = get(d.url("/api/v1/instance"));
+  ASSERT_EQ(v1.status, 200) << v1.body;
+  EXPECT_EQ(v1.json()["urls"]["streaming_api"], "wss://social.example");
+  EXPECT_EQ(get(d.url("/api/v2/instance")).json()["configuration"]["urls"]["streaming"], "wss://social.example");
 }
 
 TEST_F(Statuses, AccountStatusFiltersAndListPagination) {
