@@ -132,7 +132,22 @@ using feeds_actor = caf::typed_actor<
 // on the node that owns the user, and delivers events to the node's streaming
 // connections. Anyone may publish; the actor routes to the owner.
 using streams_actor = caf::typed_actor<
-  caf::reacts_to<user_stream_event>>;                              // publish to one user's streams
+  caf::reacts_to<user_stream_event>>                               // publish to one user's streams
+  ::extend<
+  caf::reacts_to<user_stream_batch>,                               // the same event to many users' streams
+  caf::reacts_to<user_stream_delivery>,                            // (from an owner) a sequenced event for this node's hub
+  caf::replies_to<outbox_watch>::with<outbox_replay>,              // (to the owner) a node starts/stops streaming a user
+  caf::reacts_to<shared_stream_event>,                             // a status event for the shared streams (every node)
+  caf::reacts_to<feed_relation>,                                   // blocks/mutes change what streams show (every node)
+  caf::reacts_to<cluster_members>,                                 // who owns users now (from the cluster actor)
+  caf::reacts_to<stream_sink_install>,                             // the HTTP layer's hub
+  caf::reacts_to<stream_watch>,                                    // this node's connections start/stop a user's streams
+  caf::reacts_to<stream_status>,                                   // (feeds) a status was fanned out
+  caf::reacts_to<stream_removal>,                                  // (feeds) statuses were revoked
+  caf::reacts_to<viewer_hidden>,                                   // a viewer's blocks and mutes, from Postgres
+  caf::replies_to<stats_atom>::with<stream_stats>,                 // counters
+  caf::reacts_to<flush_atom>,                                      // (itself) append this turn's events to Redis
+  caf::reacts_to<tick_atom>>;                                      // expire outboxes past the resume window
 
 // One per node: joins the other nodes (handshake over the shared secret, protocol
 // version check), keeps the membership view (alive, suspect, gone) from pings and
