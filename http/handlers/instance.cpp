@@ -15,9 +15,16 @@ std::string domain_of(const std::string& base_url) {
   return host.substr(0, host.find('/'));
 }
 
-nlohmann::json configuration(const config& cfg) {
+// Where clients open streaming connections (Mastodon gives the scheme and
+// host only; they append /api/v1/streaming): wss:// for an https base URL.
+std::string streaming_url(const std::string& base_url) {
+  auto tls = base_url.rfind("https://", 0) == 0;
+  return (tls ? "wss://" : "ws://") + domain_of(base_url);
+}
+
+nlohmann::json configuration(const config& cfg, const std::string& base_url) {
   return {
-    {"urls", {{"streaming_api", ""}}},
+    {"urls", {{"streaming_api", streaming_url(base_url)}}},
     {"accounts", {{"max_featured_tags", 0}, {"max_pinned_statuses", 0}}},
     {"statuses", {{"max_characters", cfg.max_status_chars}, {"max_media_attachments", 0},
                   {"characters_reserved_per_url", 23}}},
@@ -36,14 +43,14 @@ handler_fn instance_v1(const actors::services& svc) {
   return [svc](request&, const responder& res) {
     ask(*svc.system, res, svc.accounts, std::chrono::milliseconds(svc.cfg->http.request_timeout_ms),
         [svc, res](const actors::instance_stats& st) {
-          auto conf = configuration(*svc.cfg);
+          auto conf = configuration(*svc.cfg, svc.base_url);
           res.json(200, {{"uri", domain_of(svc.base_url)},
                          {"title", "Chorus"},
                          {"short_description", ""},
                          {"description", ""},
                          {"email", ""},
                          {"version", version_string()},
-                         {"urls", {{"streaming_api", ""}}},
+                         {"urls", {{"streaming_api", streaming_url(svc.base_url)}}},
                          {"stats", {{"user_count", st.user_count}, {"status_count", st.status_count}, {"domain_count", 0}}},
                          {"thumbnail", nullptr},
                          {"languages", nlohmann::json::array({"en"})},
@@ -62,8 +69,8 @@ handler_fn instance_v2(const actors::services& svc) {
   return [svc](request&, const responder& res) {
     ask(*svc.system, res, svc.accounts, std::chrono::milliseconds(svc.cfg->http.request_timeout_ms),
         [svc, res](const actors::instance_stats& st) {
-          auto conf = configuration(*svc.cfg);
-          conf["urls"] = {{"streaming", ""}};
+          auto conf = configuration(*svc.cfg, svc.base_url);
+          conf["urls"] = {{"streaming", streaming_url(svc.base_url)}};
           conf["translation"] = {{"enabled", false}};
           res.json(200, {{"domain", domain_of(svc.base_url)},
                          {"title", "Chorus"},
