@@ -20,7 +20,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
-#include <deque>
 #include <nlohmann/json.hpp>
 
 namespace chorus::http {
@@ -174,6 +173,17 @@ struct subscription {
   bool replaying = false;
 };
 
+// What a connection needs only until its stream is open (freed then).
+struct handshake {
+  request req;
+  bhttp::request<bhttp::string_body> upgrade;  // WebSocket: the request to accept
+  std::optional<stream_spec> initial;
+  std::optional<std::pair<int, std::string>> pending_error;
+  std::string protocol;  // the token came as Sec-WebSocket-Protocol: echoed in the handshake
+  std::int64_t since = -1;
+  std::string remote;
+};
+
 // What both transports share: authentication, subscriptions, resume and the
 // bounded send queue. Every method runs on the connection's strand.
 class conn : public client {
@@ -189,8 +199,12 @@ public:
   }
 
   // Authenticates the request, then opens the stream (open()).
-  void begin(request req) {
-    req_ = std::move(req);
+  void begin(request req, bhttp::request<bhttp::string_body>&& upgrade) {
+    hs_ = std::make_unique<handshake>();
+    hs_->req = std::move(req);
+    hs_->upgrade = std::move(upgrade);
+    hs_->remote = hs_->req.remote_ip;
+    auto& req_ = hs_->req;
     auto& svc = gw_->svc;
     auto limit = gw_->cfg.max_connections;
     if (limit > 0 && gw_->hub->connections.load() >= limit)
@@ -217,7 +231,7 @@ public:
           token = token.substr(0, comma);
         while (!token.empty() && token.back() == ' ')
           token.pop_back();
-        protocol_ = token;
+        hs_->protocol = token;
       }
     if (token.empty())
       return refuse(401, "Missing access token");
@@ -262,14 +276,17 @@ protected:
     if (closed_)
       return;
     log::write(log::level::info, "stream refused",
-               {{"status", status}, {"error", error}, {"path", req_.path}, {"remote", req_.remote_ip}});
+               {{"status", status}, {"error", error}, {"path", hs_ ? hs_->req.path : std::string()},
+                {"remote", hs_ ? hs_->remote : std::string()}});
     send_raw_and_close(http_error(status, error));
   }
 
   void on_auth(const actors::auth_context& ctx) {
-    if (closed_)
+    if (closed_ || !hs_)
       return;
-    ctx_ = ctx;
+    auto& req_ = hs_->req;
+    read_statuses_ = scopes::allows(ctx.scopes, "read:statuses");
+    read_notifications_ = scopes::allows(ctx.scopes, "read:notifications");
     viewer_ = ctx.account_id;
     // The stream named by the request (SSE: the path; WebSocket: ?stream=, optional).
     auto q = req_.query();
@@ -279,9 +296,9 @@ protected:
       if (auto err = check(spec); !err.first) {
         if (!websocket_)
           return refuse(err.second.first, err.second.second);
-        pending_error_ = err.second;
+        hs_->pending_error = err.second;
       } else {
-        initial_ = spec;
+        hs_->initial = spec;
       }
     }
     std::string since;
@@ -295,7 +312,7 @@ protected:
       auto v = parse_seq(since);
       if (!v)
         return refuse(400, websocket_ ? "Invalid since" : "Invalid Last-Event-ID");
-      since_ = *v;
+      hs_->since = *v;
     }
     if (!viewer_.value())
       return open();
@@ -320,7 +337,7 @@ protected:
   std::pair<bool, std::pair<int, std::string>> check(const stream_spec& spec) const {
     if (spec.status)
       return {false, {spec.status, spec.error}};
-    if (!scopes::allows(ctx_.scopes, spec.scope))
+    if (!(spec.scope == "read:notifications" ? read_notifications_ : read_statuses_))
       return {false, {401, "Access token does not have the required scopes"}};
     if (spec.needs_user && !viewer_.value())
       return {false, {401, "This stream requires a user's access token"}};
@@ -419,13 +436,14 @@ protected:
   void push(std::shared_ptr<const frame> f) {
     if (closed_)
       return;
-    if (queue_.size() >= static_cast<std::size_t>(gw_->cfg.send_queue)) {
+    if (queue_.size() - head_ >= static_cast<std::size_t>(gw_->cfg.send_queue)) {
       queue_.clear();
+      head_ = 0;
       queue_.push_back(refetch_frame("overflow"));
       ++overflows_;
       if (overflows_ == 1 || overflows_ % 100 == 0)
         log::write(log::level::warn, "stream: slow consumer, send queue dropped",
-                   {{"remote", req_.remote_ip}, {"viewer", viewer_.value()}, {"overflows", overflows_}});
+                   {{"viewer", viewer_.value()}, {"overflows", overflows_}});
       return;
     }
     queue_.push_back(std::move(f));
@@ -434,13 +452,16 @@ protected:
   }
 
   void next_write() {
-    if (closed_ || queue_.empty()) {
+    if (closed_ || head_ == queue_.size()) {
       writing_ = false;
+      queue_.clear();
+      head_ = 0;
+      if (queue_.capacity() > 8)  // an idle connection keeps no large queue
+        std::vector<std::shared_ptr<const frame>>().swap(queue_);
       return;
     }
     writing_ = true;
-    current_ = std::move(queue_.front());
-    queue_.pop_front();
+    current_ = std::move(queue_[head_++]);
     transmit(current_);
   }
 
@@ -459,7 +480,9 @@ protected:
     for (auto& s : keys)
       unsubscribe(s.key);
     queue_.clear();
+    head_ = 0;
     held_.clear();
+    hs_.reset();
     if (viewer_added_)
       gw_->hub->remove_viewer(viewer_);
     viewer_added_ = false;
@@ -471,18 +494,16 @@ protected:
 
   std::shared_ptr<stream_gateway> gw_;
   net::any_io_executor ex_;
-  request req_;
-  actors::auth_context ctx_;
+  std::unique_ptr<handshake> hs_;  // until the stream is open
   account_id viewer_;
   std::vector<subscription> subs_;
-  std::deque<std::shared_ptr<const frame>> queue_;
+  std::vector<std::shared_ptr<const frame>> queue_;  // a FIFO from head_
+  std::size_t head_ = 0;
   std::vector<std::shared_ptr<const frame>> held_;
   std::shared_ptr<const frame> current_;
-  std::optional<stream_spec> initial_;
-  std::optional<std::pair<int, std::string>> pending_error_;
-  std::string protocol_;  // the token came as Sec-WebSocket-Protocol: echoed in the handshake
-  std::int64_t since_ = -1;
-  std::uint64_t overflows_ = 0;
+  std::uint32_t overflows_ = 0;
+  bool read_statuses_ = false;
+  bool read_notifications_ = false;
   bool websocket_ = false;
   bool writing_ = false;
   bool open_ = false;
@@ -495,9 +516,7 @@ protected:
 
 class ws_conn final : public conn {
 public:
-  ws_conn(std::shared_ptr<stream_gateway> gw, beast::tcp_stream&& s, beast::flat_buffer&& buffer,
-          bhttp::request<bhttp::string_body>&& breq)
-    : conn(std::move(gw), s.get_executor()), ws_(std::move(s)), buffer_(std::move(buffer)), breq_(std::move(breq)) {
+  ws_conn(std::shared_ptr<stream_gateway> gw, beast::tcp_stream&& s) : conn(std::move(gw), s.get_executor()), ws_(std::move(s)) {
     websocket_ = true;
   }
 
@@ -510,22 +529,22 @@ private:
     t.keep_alive_pings = true;  // a ping every heartbeat_ms while the client is quiet
     ws_.set_option(t);
     ws_.read_message_max(64 * 1024);
-    ws_.set_option(websocket::stream_base::decorator([proto = protocol_](websocket::response_type& res) {
+    ws_.set_option(websocket::stream_base::decorator([proto = hs_->protocol](websocket::response_type& res) {
       res.set(bhttp::field::server, "chorus");
       if (!proto.empty())
         res.set(bhttp::field::sec_websocket_protocol, proto);
     }));
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    ws_.async_accept(breq_, [self](beast::error_code ec) {
-      self->breq_ = {};
+    ws_.async_accept(hs_->upgrade, [self](beast::error_code ec) {
       if (ec)
         return self->close();
       self->open_ = true;
       self->ws_.text(true);
-      if (self->pending_error_)
-        self->push(error_frame(self->pending_error_->second, self->pending_error_->first));
-      if (self->initial_)
-        self->subscribe(*self->initial_, self->since_);
+      auto hs = std::move(self->hs_);
+      if (hs->pending_error)
+        self->push(error_frame(hs->pending_error->second, hs->pending_error->first));
+      if (hs->initial)
+        self->subscribe(*hs->initial, hs->since);
       self->read();
     });
   }
@@ -537,6 +556,7 @@ private:
         return self->close();
       auto text = beast::buffers_to_string(self->buffer_.data());
       self->buffer_.consume(self->buffer_.size());
+      self->buffer_.shrink_to_fit();  // idle connections hold no read buffer
       self->on_message(text);
       if (!self->closed_)
         self->read();
@@ -609,7 +629,6 @@ private:
 
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer buffer_;
-  bhttp::request<bhttp::string_body> breq_;
 };
 
 // ---- Server-sent events -----------------------------------------------------------
@@ -627,7 +646,8 @@ private:
                            "Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
                            ":)\n\n"));
     gw_->hub->subscribe("*sse", shared_from_this(), account_id{});  // heartbeats
-    subscribe(*initial_, since_);
+    auto hs = std::move(hs_);
+    subscribe(*hs->initial, hs->since);
     watch_close();
   }
 
@@ -707,7 +727,7 @@ void stream_gateway::take(beast::tcp_stream&& stream, beast::flat_buffer&& buffe
     stream.socket().set_option(net::socket_base::send_buffer_size(cfg.send_buffer), ec);
   std::shared_ptr<conn> c;
   if (websocket::is_upgrade(breq)) {
-    c = std::make_shared<ws_conn>(shared_from_this(), std::move(stream), std::move(buffer), std::move(breq));
+    c = std::make_shared<ws_conn>(shared_from_this(), std::move(stream));
   } else {
     c = std::make_shared<sse_conn>(shared_from_this(), std::move(stream));
     if (req.path == "/api/v1/streaming") {  // SSE on the bare path: ?stream= names it
@@ -722,7 +742,10 @@ void stream_gateway::take(beast::tcp_stream&& stream, beast::flat_buffer&& buffe
       req.path = "/api/v1/streaming" + (it == to_path.end() ? std::string("/unknown") : it->second);
     }
   }
-  net::post(c->executor(), [c, req = std::move(req)]() mutable { c->begin(std::move(req)); });
+  (void)buffer;  // a client sends nothing before the handshake's answer
+  net::post(c->executor(), [c, req = std::move(req), breq = std::move(breq)]() mutable {
+    c->begin(std::move(req), std::move(breq));
+  });
 }
 
 void stream_gateway::start(net::io_context& ioc) {
