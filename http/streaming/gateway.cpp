@@ -452,6 +452,8 @@ protected:
   }
 
   void next_write() {
+    if (closing_ && head_ == queue_.size())
+      return close();
     if (closed_ || head_ == queue_.size()) {
       writing_ = false;
       queue_.clear();
@@ -508,6 +510,7 @@ protected:
   bool writing_ = false;
   bool open_ = false;
   bool closed_ = false;
+  bool closing_ = false;  // close once the queue is written
   bool counted_ = false;
   bool viewer_added_ = false;
 };
@@ -528,7 +531,6 @@ private:
     t.idle_timeout = std::chrono::milliseconds(2 * gw_->cfg.heartbeat_ms);
     t.keep_alive_pings = true;  // a ping every heartbeat_ms while the client is quiet
     ws_.set_option(t);
-    ws_.read_message_max(64 * 1024);
     ws_.set_option(websocket::stream_base::decorator([proto = hs_->protocol](websocket::response_type& res) {
       res.set(bhttp::field::server, "chorus");
       if (!proto.empty())
@@ -549,18 +551,35 @@ private:
     });
   }
 
+  // Client messages are read in small pieces into `message_`: an idle
+  // connection's pending read holds no buffer beyond `piece_` (a dynamic
+  // buffer would be prepared with kilobytes for every idle socket).
   void read() {
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    ws_.async_read(buffer_, [self](beast::error_code ec, std::size_t) {
+    ws_.async_read_some(net::buffer(piece_), [self](beast::error_code ec, std::size_t n) {
       if (ec)
         return self->close();
-      auto text = beast::buffers_to_string(self->buffer_.data());
-      self->buffer_.consume(self->buffer_.size());
-      self->buffer_.shrink_to_fit();  // idle connections hold no read buffer
-      self->on_message(text);
+      if (self->message_.size() + n > max_message) {
+        self->push(error_frame("Message too long", 400));
+        return self->close_after_queue();
+      }
+      self->message_.append(self->piece_, n);
+      if (self->ws_.is_message_done()) {
+        std::string text;
+        text.swap(self->message_);
+        self->on_message(text);
+      }
       if (!self->closed_)
         self->read();
     });
+  }
+
+  // Lets the queued frames (an error) go out, then closes.
+  void close_after_queue() {
+    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
+    closing_ = true;
+    if (!writing_)
+      close();
   }
 
   // {"type":"subscribe"|"unsubscribe","stream":…,"tag":…,"list":…,"since":…}
@@ -627,8 +646,10 @@ private:
     beast::get_lowest_layer(ws_).close();
   }
 
+  static constexpr std::size_t max_message = 64 * 1024;
   websocket::stream<beast::tcp_stream> ws_;
-  beast::flat_buffer buffer_;
+  std::string message_;
+  char piece_[64];
 };
 
 // ---- Server-sent events -----------------------------------------------------------
