@@ -15,8 +15,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/status.hpp>
+#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <boost/beast/websocket/stream.hpp>
+#include <array>
+#include <cstring>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -138,10 +140,13 @@ std::optional<std::int64_t> parse_seq(const std::string& v) {
   return out;
 }
 
-std::shared_ptr<const frame> control_frame(const std::string& ws, const std::string& sse) {
+// A frame for one connection; `raw`: `ws` holds bytes to send as they are
+// (a handshake answer, a control frame), not a text message to frame.
+std::shared_ptr<const frame> control_frame(const std::string& ws, const std::string& sse, bool raw = false) {
   auto f = std::make_shared<frame>();
   f->ws = ws;
   f->sse = sse;
+  f->control = raw;
   return f;
 }
 
@@ -517,66 +522,165 @@ protected:
 
 // ---- WebSocket ---------------------------------------------------------------
 
+// RFC 6455, server side, on the connection's TCP stream: the handshake, client
+// frames parsed from a 64-byte read buffer (text messages up to 64 KB, ping,
+// pong, close; masking required), and server frames written as a header of
+// 2–10 bytes gathered with the shared frame text (no copy per connection).
+// Beast's websocket stream keeps ~1.5 KB of read buffer and a timer per
+// connection and prepares a dynamic buffer for every pending read; this
+// connection keeps neither (docs/architecture.md, "streams").
 class ws_conn final : public conn {
 public:
-  ws_conn(std::shared_ptr<stream_gateway> gw, beast::tcp_stream&& s) : conn(std::move(gw), s.get_executor()), ws_(std::move(s)) {
+  ws_conn(std::shared_ptr<stream_gateway> gw, beast::tcp_stream&& s)
+    : conn(std::move(gw), s.get_executor()), stream_(std::move(s)) {
     websocket_ = true;
   }
 
 private:
+  static constexpr std::size_t max_message = 64 * 1024;
+
   void open() override {
-    beast::get_lowest_layer(ws_).expires_never();
-    websocket::stream_base::timeout t;
-    t.handshake_timeout = std::chrono::seconds(30);
-    t.idle_timeout = std::chrono::milliseconds(2 * gw_->cfg.heartbeat_ms);
-    t.keep_alive_pings = true;  // a ping every heartbeat_ms while the client is quiet
-    ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([proto = hs_->protocol](websocket::response_type& res) {
-      res.set(bhttp::field::server, "chorus");
-      if (!proto.empty())
-        res.set(bhttp::field::sec_websocket_protocol, proto);
-    }));
-    auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    ws_.async_accept(hs_->upgrade, [self](beast::error_code ec) {
-      if (ec)
-        return self->close();
-      self->open_ = true;
-      self->ws_.text(true);
-      auto hs = std::move(self->hs_);
-      if (hs->pending_error)
-        self->push(error_frame(hs->pending_error->second, hs->pending_error->first));
-      if (hs->initial)
-        self->subscribe(*hs->initial, hs->since);
-      self->read();
-    });
+    auto& up = hs_->upgrade;
+    auto key = up[bhttp::field::sec_websocket_key];
+    if (up[bhttp::field::sec_websocket_version] != "13" || key.empty() || key.size() > 64)
+      return refuse(400, "Bad WebSocket handshake");
+    websocket::detail::sec_ws_accept_type accept;
+    websocket::detail::make_sec_ws_accept(accept, key);
+    std::string res = "HTTP/1.1 101 Switching Protocols\r\nServer: chorus\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Accept: " + std::string(accept.data(), accept.size()) + "\r\n";
+    if (!hs_->protocol.empty())
+      res += "Sec-WebSocket-Protocol: " + hs_->protocol + "\r\n";
+    res += "\r\n";
+    stream_.expires_never();
+    open_ = true;
+    auto hs = std::move(hs_);
+    push(control_frame(res, {}, true));
+    gw_->hub->subscribe("*ws", shared_from_this(), account_id{});  // pings
+    if (hs->pending_error)
+      push(error_frame(hs->pending_error->second, hs->pending_error->first));
+    if (hs->initial)
+      subscribe(*hs->initial, hs->since);
+    read();
   }
 
-  // Client messages are read in small pieces into `message_`: an idle
-  // connection's pending read holds no buffer beyond `piece_` (a dynamic
-  // buffer would be prepared with kilobytes for every idle socket).
   void read() {
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    ws_.async_read_some(net::buffer(piece_), [self](beast::error_code ec, std::size_t n) {
-      if (ec)
-        return self->close();
-      if (self->message_.size() + n > max_message) {
-        self->push(error_frame("Message too long", 400));
-        return self->close_after_queue();
-      }
-      self->message_.append(self->piece_, n);
-      if (self->ws_.is_message_done()) {
-        std::string text;
-        text.swap(self->message_);
-        self->on_message(text);
-      }
-      if (!self->closed_)
-        self->read();
-    });
+    stream_.async_read_some(net::buffer(rbuf_ + rlen_, sizeof(rbuf_) - rlen_),
+                            [self](beast::error_code ec, std::size_t n) {
+                              if (ec)
+                                return self->close();
+                              self->rlen_ += static_cast<std::uint8_t>(n);
+                              self->parse();
+                              if (!self->closed_ && !self->closing_)
+                                self->read();
+                            });
   }
 
-  // Lets the queued frames (an error) go out, then closes.
+  void consume(std::size_t n) {
+    std::memmove(rbuf_, rbuf_ + n, rlen_ - n);
+    rlen_ = static_cast<std::uint8_t>(rlen_ - n);
+  }
+
+  // Parses what rbuf_ holds; payload bytes are unmasked into message_ (or
+  // control_ for control frames) as they arrive.
+  void parse() {
+    while (!closed_ && !closing_) {
+      if (remaining_ == 0 && !in_payload_) {
+        if (rlen_ < 2)
+          return;
+        auto b0 = static_cast<std::uint8_t>(rbuf_[0]), b1 = static_cast<std::uint8_t>(rbuf_[1]);
+        std::size_t need = 2 + ((b1 & 0x7f) == 126 ? 2 : (b1 & 0x7f) == 127 ? 8 : 0) + 4;
+        if (!(b1 & 0x80))
+          return fail(1002, "Client frames must be masked");
+        if (rlen_ < need)
+          return;
+        std::uint64_t len = b1 & 0x7f;
+        std::size_t at = 2;
+        if (len == 126) {
+          len = (std::uint64_t(std::uint8_t(rbuf_[2])) << 8) | std::uint8_t(rbuf_[3]);
+          at = 4;
+        } else if (len == 127) {
+          len = 0;
+          for (int i = 0; i < 8; ++i)
+            len = (len << 8) | std::uint8_t(rbuf_[2 + i]);
+          at = 10;
+        }
+        op_ = b0 & 0x0f;
+        fin_ = (b0 & 0x80) != 0;
+        bool control = op_ & 0x08;
+        if (control && (len > 125 || !fin_))
+          return fail(1002, "Bad control frame");
+        if (!control && message_.size() + len > max_message)
+          return fail(1009, "Message too long");
+        std::memcpy(mask_, rbuf_ + at, 4);
+        consume(need);
+        remaining_ = len;
+        masked_at_ = 0;
+        in_payload_ = true;
+        if (control)
+          control_.clear();
+        else if (op_ != 0)
+          data_op_ = op_;
+      }
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, rlen_));
+      if (n == 0 && remaining_ > 0)
+        return;
+      auto& out = (op_ & 0x08) ? control_ : message_;
+      for (std::size_t i = 0; i < n; ++i)
+        out.push_back(static_cast<char>(rbuf_[i] ^ mask_[(masked_at_ + i) & 3]));
+      masked_at_ += n;
+      remaining_ -= n;
+      consume(n);
+      if (remaining_ > 0)
+        return;
+      in_payload_ = false;
+      on_frame_done();
+    }
+  }
+
+  void on_frame_done() {
+    switch (op_) {
+      case 0x8: {  // close: answer it and hang up
+        std::string c = "\x88";
+        c.push_back(static_cast<char>(std::min<std::size_t>(control_.size(), 125)));
+        c += control_.substr(0, 125);
+        push(control_frame(c, {}, true));
+        return close_after_queue();
+      }
+      case 0x9: {  // ping → pong with its payload
+        std::string c = "\x8a";
+        c.push_back(static_cast<char>(control_.size()));
+        c += control_;
+        return push(control_frame(c, {}, true));
+      }
+      case 0xa: return;  // pong
+      default: break;
+    }
+    if (!fin_)
+      return;
+    std::string text;
+    text.swap(message_);
+    if (data_op_ == 0x1)
+      on_message(text);
+    else
+      push(error_frame("Invalid message", 400));  // binary
+  }
+
+  // A protocol error: a close frame with the code, then hang up.
+  void fail(std::uint16_t code, const char* why) {
+    std::string c = "\x88";
+    std::string reason = why;
+    c.push_back(static_cast<char>(2 + reason.size()));
+    c.push_back(static_cast<char>(code >> 8));
+    c.push_back(static_cast<char>(code & 0xff));
+    c += reason;
+    push(control_frame(c, {}, true));
+    close_after_queue();
+  }
+
+  // Lets the queued frames go out, then closes (at most 5 s).
   void close_after_queue() {
-    beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(5));
+    stream_.expires_after(std::chrono::seconds(5));
     closing_ = true;
     if (!writing_)
       close();
@@ -624,32 +728,58 @@ private:
 
   void transmit(const std::shared_ptr<const frame>& f) override {
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    ws_.async_write(net::buffer(f->ws), [self](beast::error_code ec, std::size_t) { self->written(ec); });
+    if (f->control) {
+      net::async_write(stream_, net::buffer(f->ws), [self](beast::error_code ec, std::size_t) { self->written(ec); });
+      return;
+    }
+    auto n = f->ws.size();
+    std::size_t h = 0;
+    whdr_[h++] = 0x81;  // FIN, text
+    if (n < 126) {
+      whdr_[h++] = static_cast<std::uint8_t>(n);
+    } else if (n <= 0xffff) {
+      whdr_[h++] = 126;
+      whdr_[h++] = static_cast<std::uint8_t>(n >> 8);
+      whdr_[h++] = static_cast<std::uint8_t>(n);
+    } else {
+      whdr_[h++] = 127;
+      for (int i = 7; i >= 0; --i)
+        whdr_[h++] = static_cast<std::uint8_t>(std::uint64_t(n) >> (8 * i));
+    }
+    std::array<net::const_buffer, 2> bufs{net::buffer(whdr_, h), net::buffer(f->ws)};
+    net::async_write(stream_, bufs, [self](beast::error_code ec, std::size_t) { self->written(ec); });
   }
 
   void send_raw_and_close(std::string text) override {
     close();
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
     auto buf = std::make_shared<std::string>(std::move(text));
-    auto& sock = beast::get_lowest_layer(ws_);
-    sock.expires_after(std::chrono::seconds(10));
-    net::async_write(sock, net::buffer(*buf), [self, buf](beast::error_code, std::size_t) {
+    stream_.expires_after(std::chrono::seconds(10));
+    net::async_write(stream_, net::buffer(*buf), [self, buf](beast::error_code, std::size_t) {
       beast::error_code ec;
-      beast::get_lowest_layer(self->ws_).socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
-      beast::get_lowest_layer(self->ws_).close();
+      self->stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ec);
+      self->stream_.close();
     });
   }
 
   void close_transport() override {
-    if (!open_)
-      return;
-    beast::get_lowest_layer(ws_).close();
+    gw_->hub->unsubscribe("*ws", this);
+    if (open_)
+      stream_.close();
   }
 
-  static constexpr std::size_t max_message = 64 * 1024;
-  websocket::stream<beast::tcp_stream> ws_;
-  std::string message_;
-  char piece_[64];
+  beast::tcp_stream stream_;
+  std::string message_;  // the text message being received
+  std::string control_;  // the control frame being received
+  std::uint64_t remaining_ = 0;  // payload bytes of the current frame still to come
+  std::uint32_t masked_at_ = 0;
+  char rbuf_[64];
+  std::uint8_t rlen_ = 0;
+  std::uint8_t mask_[4];
+  std::uint8_t whdr_[10];
+  std::uint8_t op_ = 0, data_op_ = 1;
+  bool fin_ = true;
+  bool in_payload_ = false;
 };
 
 // ---- Server-sent events -----------------------------------------------------------
@@ -728,6 +858,11 @@ stream_gateway::stream_gateway(const actors::services& s, const streaming_config
   auto t = std::const_pointer_cast<frame>(thump_);
   t->key = "*sse";
   t->sse = ":thump\n\n";
+  auto ping = std::make_shared<frame>();
+  ping->key = "*ws";
+  ping->ws = std::string("\x89\x00", 2);
+  ping->control = true;
+  ping_ = ping;
 }
 
 stream_gateway::~stream_gateway() = default;
@@ -782,6 +917,7 @@ void stream_gateway::heartbeat() {
     if (ec)
       return;
     self->hub->broadcast("*sse", self->thump_);
+    self->hub->broadcast("*ws", self->ping_);
     self->heartbeat();
   });
 }

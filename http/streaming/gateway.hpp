@@ -41,7 +41,8 @@ public:
 private:
   void heartbeat();
   std::optional<boost::asio::steady_timer> timer_;
-  std::shared_ptr<const streaming::frame> thump_;
+  std::shared_ptr<const streaming::frame> thump_;  // SSE heartbeat comment
+  std::shared_ptr<const streaming::frame> ping_;   // WebSocket ping
 };
 
 } // namespace chorus::http

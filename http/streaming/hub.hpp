@@ -24,6 +24,7 @@ struct frame {
   std::string ws;    // {"stream":[…],"event":…,"payload":"…"[,"seq":N]}
   std::string sse;   // [id: N\n]event: …\ndata: …\n\n
   std::int64_t seq = 0;
+  bool control = false;  // `ws` is sent as it is (already a WebSocket frame or HTTP bytes)
 };
 
 // A streaming connection as the hub sees it.
