@@ -303,16 +303,22 @@ TEST_F(Streaming, BlockedAndMutedAuthorsNeverArrive) {
   ASSERT_EQ(act(dave, "/api/v1/accounts/" + alice.id + "/block").status, 200);  // blocked *by* dave
   auto from_bob = post(bob, "muted one");
   auto from_dave = post(dave, "blocking one");
+  // The bystander got both: the hub offered them to alice's connection at the
+  // same moment. A marker posted now reaches alice after anything offered
+  // before it (one connection's frames are written in order).
+  ASSERT_TRUE(c->wait_for(update_of(from_bob)));
+  ASSERT_TRUE(c->wait_for(update_of(from_dave)));
   auto marker = post(carol, "marker");
   ASSERT_TRUE(a->wait_for(update_of(marker)));
-  ASSERT_TRUE(c->wait_for(update_of(marker)));
   EXPECT_EQ(count_updates(*c, from_bob), 1u);
   EXPECT_EQ(count_updates(*c, from_dave), 1u);
   EXPECT_EQ(count_updates(*a, from_bob), 0u) << "muted author on alice's public stream";
   EXPECT_EQ(count_updates(*a, from_dave), 0u) << "an author who blocks alice";
   // A connection opened after the block loads it from Postgres.
   auto a2 = sse("/api/v1/streaming/public", auth(alice));
+  settle(*a2, carol, "x");
   auto from_dave2 = post(dave, "again");
+  ASSERT_TRUE(c->wait_for(update_of(from_dave2)));
   auto marker2 = post(carol, "marker 2");
   ASSERT_TRUE(a2->wait_for(update_of(marker2)));
   EXPECT_EQ(count_updates(*a2, from_dave2), 0u);
@@ -581,4 +587,102 @@ TEST_F(StreamingCluster, SubscriberOnBPostOnAOutboxOnC) {
   })) << "the delete sequenced after `since`";
   EXPECT_TRUE(r->wait_for(update_on(missed, {"user"})));
   EXPECT_TRUE(r->events("refetch").empty());
+}
+
+// ---- The WebSocket protocol itself (RFC 6455), through a raw socket ------------
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+namespace {
+
+struct raw_ws {
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::socket sock{ioc};
+  std::string pending;
+
+  raw_ws(std::uint16_t port, const std::string& token) {
+    sock.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+    std::string req = "GET /api/v1/streaming?access_token=" + token +
+                      " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    boost::asio::write(sock, boost::asio::buffer(req));
+    while (pending.find("\r\n\r\n") == std::string::npos)
+      fill();
+    head = pending.substr(0, pending.find("\r\n\r\n"));
+    pending.erase(0, pending.find("\r\n\r\n") + 4);
+  }
+  void fill() {
+    char buf[4096];
+    boost::system::error_code ec;
+    auto n = sock.read_some(boost::asio::buffer(buf), ec);
+    if (ec)
+      throw std::runtime_error("closed");
+    pending.append(buf, n);
+  }
+  // A client frame (masked, as clients must; `mask=false` to break the rule).
+  void send(std::uint8_t op, const std::string& payload, bool mask = true) {
+    std::string f;
+    f.push_back(static_cast<char>(0x80 | op));
+    f.push_back(static_cast<char>((mask ? 0x80 : 0) | payload.size()));  // < 126 bytes here
+    const char key[4] = {0x11, 0x22, 0x33, 0x44};
+    if (mask)
+      f.append(key, 4);
+    for (std::size_t i = 0; i < payload.size(); ++i)
+      f.push_back(mask ? static_cast<char>(payload[i] ^ key[i & 3]) : payload[i]);
+    boost::asio::write(sock, boost::asio::buffer(f));
+  }
+  // The next server frame: (opcode, payload).
+  std::pair<int, std::string> next() {
+    while (pending.size() < 2)
+      fill();
+    auto b0 = static_cast<std::uint8_t>(pending[0]), b1 = static_cast<std::uint8_t>(pending[1]);
+    EXPECT_EQ(b1 & 0x80, 0) << "server frames are not masked";
+    std::size_t len = b1 & 0x7f, at = 2;
+    if (len == 126) {
+      while (pending.size() < 4)
+        fill();
+      len = (std::size_t(std::uint8_t(pending[2])) << 8) | std::uint8_t(pending[3]);
+      at = 4;
+    }
+    while (pending.size() < at + len)
+      fill();
+    auto payload = pending.substr(at, len);
+    pending.erase(0, at + len);
+    return {b0 & 0x0f, payload};
+  }
+  std::string head;
+};
+
+} // namespace
+
+TEST_F(Streaming, WebSocketProtocolPingCloseAndMasking) {
+  start();
+  auto alice = user("alice");
+  raw_ws ws(d->port(), alice.token);
+  EXPECT_NE(ws.head.find(" 101 "), std::string::npos) << ws.head;
+  // RFC 6455's own example key → its accept value.
+  EXPECT_NE(ws.head.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), std::string::npos) << ws.head;
+  ws.send(0x9, "hi");
+  auto pong = ws.next();
+  EXPECT_EQ(pong.first, 0xa);
+  EXPECT_EQ(pong.second, "hi");
+  ws.send(0x1, R"({"type":"subscribe","stream":"nope"})");
+  auto err = ws.next();
+  EXPECT_EQ(err.first, 0x1);
+  EXPECT_NE(err.second.find("Unknown stream type"), std::string::npos);
+  ws.send(0x8, std::string("\x03\xe8", 2));
+  auto closing = ws.next();
+  EXPECT_EQ(closing.first, 0x8) << "the close is answered";
+  EXPECT_THROW(ws.fill(), std::runtime_error) << "then the server hangs up";
+
+  raw_ws bad(d->port(), alice.token);
+  bad.send(0x1, R"({"type":"subscribe","stream":"public"})", false);
+  auto refused = bad.next();
+  ASSERT_EQ(refused.first, 0x8) << "an unmasked client frame is a protocol error";
+  ASSERT_GE(refused.second.size(), 2u);
+  EXPECT_EQ((std::uint8_t(refused.second[0]) << 8) | std::uint8_t(refused.second[1]), 1002);
 }
