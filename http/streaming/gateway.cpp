@@ -400,6 +400,11 @@ protected:
     }
     sub.last = std::max(sub.last, r.last);
     sub.replaying = false;
+    if (held_overflow_) {
+      held_overflow_ = false;
+      held_.clear();
+      return push(refetch_frame("overflow"));
+    }
     // Live frames that arrived meanwhile: those after the replay, in order.
     std::vector<std::shared_ptr<const frame>> rest;
     for (auto& f : held_) {
@@ -427,6 +432,8 @@ protected:
       if (it->replaying) {
         if (held_.size() < static_cast<std::size_t>(gw_->cfg.send_queue))
           held_.push_back(std::move(f));
+        else
+          held_overflow_ = true;  // too much arrived during the replay: `refetch` after it
         return;
       }
       if (f->seq <= it->last)
@@ -509,6 +516,7 @@ protected:
   std::vector<std::shared_ptr<const frame>> held_;
   std::shared_ptr<const frame> current_;
   std::uint32_t overflows_ = 0;
+  bool held_overflow_ = false;
   bool read_statuses_ = false;
   bool read_notifications_ = false;
   bool websocket_ = false;
