@@ -270,6 +270,8 @@ protected:
   virtual void transmit(const std::shared_ptr<const frame>& f) = 0;  // one write; then written(ec)
   virtual void send_raw_and_close(std::string text) = 0;      // an HTTP answer before the stream opened
   virtual void close_transport() = 0;
+  // At a heartbeat: the client has not been heard from for too long (WebSocket).
+  virtual bool silent_too_long() const { return false; }
 
   static std::string lower_copy(std::string s) {
     for (auto& c : s)
@@ -423,8 +425,11 @@ protected:
   void on_frame(std::shared_ptr<const frame> f) {
     if (closed_ || !open_)
       return;
-    if (f->key.empty() || f->key[0] == '*')
-      return push(std::move(f));  // heartbeats
+    if (f->key.empty() || f->key[0] == '*') {  // heartbeats
+      if (silent_too_long())
+        return close();
+      return push(std::move(f));
+    }
     auto it = std::find_if(subs_.begin(), subs_.end(), [&](const subscription& s) { return s.key == f->key; });
     if (it == subs_.end())
       return;  // unsubscribed meanwhile
@@ -578,6 +583,7 @@ private:
                               if (ec)
                                 return self->close();
                               self->rlen_ += static_cast<std::uint8_t>(n);
+                              self->heard_ = std::chrono::steady_clock::now();
                               self->parse();
                               if (!self->closed_ && !self->closing_)
                                 self->read();
@@ -770,6 +776,12 @@ private:
     });
   }
 
+  // Pings go out every heartbeat_ms; a client that answers none (nor sends
+  // anything else) for twice that is gone.
+  bool silent_too_long() const override {
+    return std::chrono::steady_clock::now() - heard_ > std::chrono::milliseconds(2 * gw_->cfg.heartbeat_ms);
+  }
+
   void close_transport() override {
     gw_->hub->unsubscribe("*ws", this);
     if (open_)
@@ -777,6 +789,7 @@ private:
   }
 
   beast::tcp_stream stream_;
+  std::chrono::steady_clock::time_point heard_ = std::chrono::steady_clock::now();
   std::string message_;  // the text message being received
   std::string control_;  // the control frame being received
   std::uint64_t remaining_ = 0;  // payload bytes of the current frame still to come

@@ -686,3 +686,27 @@ TEST_F(Streaming, WebSocketProtocolPingCloseAndMasking) {
   ASSERT_GE(refused.second.size(), 2u);
   EXPECT_EQ((std::uint8_t(refused.second[0]) << 8) | std::uint8_t(refused.second[1]), 1002);
 }
+
+TEST_F(Streaming, HeartbeatsAndSilentClientsClosed) {
+  start({{"CHORUS_STREAMING_HEARTBEAT_MS", "200"}});
+  auto alice = user("alice");
+  // SSE: `:thump` comments.
+  auto s = sse("/api/v1/streaming/public", auth(alice));
+  EXPECT_TRUE(s->wait_for([](const stream_event& e) { return e.frame.value("comment", "") == "thump"; }, 5s));
+  // WebSocket: pings; a client that answers them stays, a silent one is closed.
+  auto answering = ws_as(alice);  // Beast answers pings with pongs
+  raw_ws silent(d->port(), alice.token);
+  auto ping = silent.next();
+  EXPECT_EQ(ping.first, 0x9);
+  auto t0 = std::chrono::steady_clock::now();
+  bool closed = false;
+  while (!closed && std::chrono::steady_clock::now() - t0 < 10s) {
+    try {
+      silent.next();
+    } catch (const std::runtime_error&) {
+      closed = true;
+    }
+  }
+  EXPECT_TRUE(closed) << "a client silent for 2 heartbeats is closed";
+  EXPECT_FALSE(answering->closed()) << "a client that answers pings stays (as long as the silent one waited)";
+}
