@@ -138,7 +138,7 @@ void publish_owners(cluster_ptr self, bool rejoined) {
   if (s.members_gauge)
     s.members_gauge->set(n);
   if (s.streams)
-    self->send(caf::actor_cast<streams_actor>(s.streams), out);
+    self->send(caf::actor_cast<streams_node_actor>(s.streams), out);
   if (s.feeds)
     self->send(caf::actor_cast<feeds_actor>(s.feeds), std::move(out));
 }

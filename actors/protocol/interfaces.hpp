@@ -132,8 +132,12 @@ using feeds_actor = caf::typed_actor<
 // on the node that owns the user, and delivers events to the node's streaming
 // connections. Anyone may publish; the actor routes to the owner.
 using streams_actor = caf::typed_actor<
-  caf::reacts_to<user_stream_event>>                               // publish to one user's streams
-  ::extend<
+  caf::reacts_to<user_stream_event>>;                              // publish to one user's streams
+
+// The streams actor's whole interface (actors/streams): publishers hold it as
+// streams_actor (the handle converts); the feeds, the cluster, other nodes'
+// streams actors and the HTTP layer's streaming gateway use the rest.
+using streams_node_actor = streams_actor::extend<
   caf::reacts_to<user_stream_batch>,                               // the same event to many users' streams
   caf::reacts_to<user_stream_delivery>,                            // (from an owner) a sequenced event for this node's hub
   caf::replies_to<outbox_watch>::with<outbox_replay>,              // (to the owner) a node starts/stops streaming a user

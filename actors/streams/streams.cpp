@@ -60,7 +60,7 @@ struct streams_state {
   // Who owns which users (cluster_members): empty when this node is alone.
   std::string self_name;
   std::vector<std::string> owner_names;
-  std::vector<streams_actor> owner_streams;
+  std::vector<streams_node_actor> owner_streams;
   std::unordered_map<account_id, outbox> outboxes;
   std::unordered_map<account_id, int> watching;  // this node's connections per streamed user
   std::vector<rd::command> appends;               // XADDs of this turn, sent as one request
@@ -76,7 +76,7 @@ struct streams_state {
   }
 };
 
-using self_ptr = streams_actor::stateful_pointer<streams_state>;
+using self_ptr = streams_node_actor::stateful_pointer<streams_state>;
 
 bool from_other_node(self_ptr self) {
   auto& src = self->current_sender();
@@ -184,7 +184,7 @@ void sequence(self_ptr self, account_id user, outbox& ob, user_stream_event& e) 
     if (w->node() == self->node())
       to_hub(self, d);
     else
-      self->send(caf::actor_cast<streams_actor>(w), d);
+      self->send(caf::actor_cast<streams_node_actor>(w), d);
   }
 }
 
@@ -418,7 +418,7 @@ void on_members(self_ptr self, cluster_members& m) {
   s.owner_streams.clear();
   for (auto& r : m.members) {
     s.owner_names.push_back(r.name);
-    s.owner_streams.push_back(caf::actor_cast<streams_actor>(r.streams ? r.streams : caf::strong_actor_ptr{}));
+    s.owner_streams.push_back(caf::actor_cast<streams_node_actor>(r.streams ? r.streams : caf::strong_actor_ptr{}));
   }
   // Outboxes of users another member owns now end (their watchers watch the
   // new owner, below); watchers on nodes that left go.
@@ -570,7 +570,7 @@ void on_tick(self_ptr self) {
   self->delayed_send(self, s.opts.tick, tick_atom::value);
 }
 
-streams_actor::behavior_type streams_fn(self_ptr self, streams_options opts, pg_pool_actor pool, redis_actor redis,
+streams_node_actor::behavior_type streams_fn(self_ptr self, streams_options opts, pg_pool_actor pool, redis_actor redis,
                                         status_cache_actor cache, actor_registry* reg, metrics::registry* metrics) {
   auto& s = self->state;
   s.opts = opts;
@@ -674,7 +674,7 @@ streams_actor::behavior_type streams_fn(self_ptr self, streams_options opts, pg_
 
 } // namespace
 
-streams_actor spawn_streams(caf::actor_system& sys, streams_options opts, pg_pool_actor pool, redis_actor redis,
+streams_node_actor spawn_streams(caf::actor_system& sys, streams_options opts, pg_pool_actor pool, redis_actor redis,
                             status_cache_actor cache, actor_registry& reg, metrics::registry* metrics) {
   return sys.spawn(streams_fn, std::move(opts), std::move(pool), std::move(redis), std::move(cache), &reg, metrics);
 }

@@ -1,5 +1,5 @@
 #pragma once
-// The streaming actor (one per node, role streams_actor): the sequenced
+// The streaming actor (one per node, role streams_node_actor; publishers see it as streams_actor): the sequenced
 // outboxes of the users this node owns (placed by the cluster like feeds,
 // backed by one bounded Redis stream per user), routing of user events to
 // their owner, shared public/hashtag events to every node, and delivery to
@@ -24,7 +24,7 @@ struct streams_options {
   std::chrono::milliseconds tick{1'000};            // outbox expiry sweep
 };
 
-streams_actor spawn_streams(caf::actor_system& sys, streams_options opts, pg_pool_actor pool, redis_actor redis,
+streams_node_actor spawn_streams(caf::actor_system& sys, streams_options opts, pg_pool_actor pool, redis_actor redis,
                             status_cache_actor cache, actor_registry& reg, metrics::registry* metrics);
 
 } // namespace chorus::actors

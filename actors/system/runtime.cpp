@@ -212,9 +212,10 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     sto.outbox_size = cfg.streaming.outbox_size;
     sto.resume_window = std::chrono::milliseconds(cfg.streaming.resume_window_ms);
     sto.remote_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
-    svc_.streams = life_->started("streams", spawn_streams(*sys_, sto, svc_.pg, svc_.redis, svc_.status_cache,
+    auto streams = life_->started("streams", spawn_streams(*sys_, sto, svc_.pg, svc_.redis, svc_.status_cache,
                                                            registry_, &metrics));
-    fo.streams = svc_.streams;
+    svc_.streams = streams;  // publishers' view of it
+    fo.streams = streams;
   }
   svc_.feeds = life_->started("feeds", spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics));
   svc_.trends = life_->started("trends", spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_));

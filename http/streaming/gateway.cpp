@@ -327,7 +327,7 @@ protected:
     viewer_added_ = true;
     // The viewer's blocks and mutes are known before any event is delivered.
     auto self = std::static_pointer_cast<conn>(shared_from_this());
-    caf::anon_send(gw_->svc.streams, actors::viewer_hidden{viewer_, [self](const std::vector<std::int64_t>* hidden) {
+    caf::anon_send(gw_->streams, actors::viewer_hidden{viewer_, [self](const std::vector<std::int64_t>* hidden) {
                      auto copy = hidden ? std::make_shared<std::vector<std::int64_t>>(*hidden) : nullptr;
                      net::post(self->ex_, [self, copy] {
                        if (self->closed_)
@@ -361,7 +361,7 @@ protected:
       return;
     auto self = std::static_pointer_cast<conn>(shared_from_this());
     auto key = spec.key;
-    caf::anon_send(gw_->svc.streams,
+    caf::anon_send(gw_->streams,
                    actors::stream_watch{account_id{spec.user}, true, since,
                                         [self, key](const actors::outbox_replay* r, const caf::error*) {
                                           auto copy = r ? std::make_shared<actors::outbox_replay>(*r)
@@ -376,7 +376,7 @@ protected:
       return;
     gw_->hub->unsubscribe(key, this);
     if (it->user)
-      caf::anon_send(gw_->svc.streams, actors::stream_watch{account_id{it->user}, false, -1, nullptr});
+      caf::anon_send(gw_->streams, actors::stream_watch{account_id{it->user}, false, -1, nullptr});
     subs_.erase(it);
   }
 
@@ -865,9 +865,9 @@ private:
 stream_gateway::stream_gateway(const actors::services& s, const streaming_config& c) : svc(s), cfg(c) {
   // After an unblock or unmute a viewer's hidden set is read again (the
   // hub holds the function, so it refers to the hub weakly).
-  auto streams = svc.streams;
+  streams = caf::actor_cast<actors::streams_node_actor>(svc.streams);
   auto wh = std::make_shared<std::weak_ptr<streaming::hub>>();
-  hub = std::make_shared<streaming::hub>([streams, wh](account_id viewer) {
+  hub = std::make_shared<streaming::hub>([streams = streams, wh](account_id viewer) {
     auto weak = *wh;
     caf::anon_send(streams, actors::viewer_hidden{viewer, [weak, viewer](const std::vector<std::int64_t>* hidden) {
                      if (auto h = weak.lock(); h && hidden)
@@ -953,8 +953,8 @@ void stream_gateway::stop() {
 
 std::shared_ptr<stream_gateway> make_streaming(const actors::services& svc, const streaming_config& cfg) {
   auto gw = std::make_shared<stream_gateway>(svc, cfg);
-  if (svc.streams)
-    caf::anon_send(svc.streams, actors::stream_sink_install{gw->hub});
+  if (gw->streams)
+    caf::anon_send(gw->streams, actors::stream_sink_install{gw->hub});
   return gw;
 }
 

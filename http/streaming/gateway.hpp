@@ -35,6 +35,7 @@ public:
   static std::pair<std::size_t, std::size_t> connection_sizes();
 
   actors::services svc;
+  actors::streams_node_actor streams;  // svc.streams with its whole interface
   streaming_config cfg;
   std::shared_ptr<streaming::hub> hub;
 

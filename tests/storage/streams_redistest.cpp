@@ -9,6 +9,7 @@
 #include "support/actors.hpp"
 #include "support/harness.hpp"
 
+#include <caf/typed_event_based_actor.hpp>
 #include <future>
 #include <gtest/gtest.h>
 #include <random>
@@ -78,7 +79,7 @@ namespace {
 struct Outbox : ::testing::Test {
   test::actor_env env;
   redis_actor redis;
-  streams_actor streams;
+  streams_node_actor streams;
   std::shared_ptr<capture> sink = std::make_shared<capture>();
   rd::context ctx{"127.0.0.1", port(), std::chrono::milliseconds(2000)};
   std::int64_t user = fresh_account();
@@ -162,4 +163,24 @@ TEST_F(Outbox, SequencesReplaysAndMarksGaps) {
   EXPECT_EQ(all[0].event, rd::gap_event);
   EXPECT_EQ(all[4].event, rd::gap_event);
   EXPECT_EQ(all[5].payload, "d");
+}
+
+namespace {
+// Publishers (notifications, conversations) and their tests hold the narrow
+// role: a stand-in with only the publish handler is a streams_actor, and the
+// streams actor's whole interface converts to it.
+streams_actor::behavior_type publish_only(streams_actor::pointer) {
+  return {[](user_stream_event&) {}};
+}
+} // namespace
+
+TEST(StreamsRole, PublishersHoldTheNarrowRole) {
+  test::actor_env env;
+  streams_actor stand_in = env.sys.spawn(publish_only);
+  streams_node_actor whole;
+  streams_actor narrowed = whole;  // compiles: the whole interface includes the role
+  EXPECT_TRUE(stand_in);
+  EXPECT_FALSE(narrowed);
+  caf::anon_send_exit(stand_in, caf::exit_reason::user_shutdown);
+  env.sys.await_all_actors_done();
 }
