@@ -61,6 +61,17 @@ struct feed_config {
   int hot_ttl_ms = 10'000;            // a cached status is re-read after this (counters, edits on other nodes)
 };
 
+// The streaming API (issue #14): WebSocket and SSE connections, per-user
+// sequenced outboxes in Redis for resume. docs/api.md, "Streaming".
+struct streaming_config {
+  int send_queue = 256;               // frames queued per connection; beyond → queue dropped, one `refetch` event
+  int outbox_size = 1'000;            // events kept per user in Redis for resume (XADD MAXLEN ~)
+  int resume_window_ms = 300'000;     // a user's outbox stays live this long after the last subscriber leaves
+  int heartbeat_ms = 15'000;          // SSE `:thump` comments and WebSocket pings
+  int max_connections = 0;            // streaming connections per node (0: only http.max_connections applies)
+  int send_buffer = 0;                // SO_SNDBUF of streaming sockets in bytes (0: the kernel's autotuning)
+};
+
 // The actor cluster (issue #13): every node publishes its actor system on
 // cluster.port and joins every live node it finds in the `nodes` table (and the
 // seeds), so N nodes form one full mesh. docs/cluster.md.
@@ -143,6 +154,7 @@ struct config {
   ratelimit_config ratelimit;
   trends_config trends;
   feed_config feed;
+  streaming_config streaming;
   cluster_config cluster;
   pg_config pg;
   redis_config redis;

@@ -20,6 +20,9 @@ std::shared_ptr<const router> make_routes(const actors::services& svc) {
   add("GET", "/health", h::health(svc));
   add("GET", "/ready", h::ready(svc));
   add("GET", "/metrics", h::metrics(svc));
+  // Streaming (Mastodon): the streams themselves are taken over by the
+  // streaming gateway before routing (http/streaming/gateway.hpp).
+  add("GET", "/api/v1/streaming/health", h::streaming_health(svc));
   // Instance (Mastodon)
   add("GET", "/api/v1/instance", h::instance_v1(svc));
   add("GET", "/api/v2/instance", h::instance_v2(svc));

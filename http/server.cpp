@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "http/server_impl.hpp"
 #include "http/session.hpp"
+#include "http/streaming/gateway.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -81,6 +82,8 @@ server::~server() {
 
 void server::set_routes(std::shared_ptr<const router> routes) { impl_->routes = std::move(routes); }
 
+void server::set_streaming(std::shared_ptr<stream_gateway> gateway) { impl_->streaming = std::move(gateway); }
+
 std::uint16_t server::bind() {
   auto addr = net::ip::make_address(impl_->cfg.host);
   tcp::endpoint ep(addr, impl_->cfg.port);
@@ -118,6 +121,8 @@ void server::run() {
     });
   });
   impl_->accept();
+  if (impl_->streaming)
+    impl_->streaming->start(impl_->ioc);
   for (int t = 0; t < impl_->cfg.threads; ++t)
     impl_->threads.emplace_back([i = impl_] { i->ioc.run(); });
 }
@@ -137,6 +142,8 @@ void server::shutdown(std::chrono::milliseconds grace) {
   if (i.threads.empty())
     return;
   i.stopping.store(true);
+  if (i.streaming)
+    i.streaming->stop();
   net::post(i.ioc, [p = impl_] {
     beast::error_code ec;
     p->acceptor.close(ec);

@@ -13,6 +13,8 @@
 
 namespace chorus::http {
 
+class stream_gateway;  // http/streaming/gateway.hpp
+
 class server {
 public:
   server(const http_config& cfg, std::shared_ptr<const router> routes, metrics::registry& metrics);
@@ -26,6 +28,9 @@ public:
   // response (the rate-limit sink keeps a plain pointer into them), and the swap
   // is not atomic.
   void set_routes(std::shared_ptr<const router> routes);
+  // Installs the streaming API (before run() only): requests under
+  // /api/v1/streaming (but /health) are handed to it with their connection.
+  void set_streaming(std::shared_ptr<stream_gateway> gateway);
   // Starts accepting on `threads` I/O threads; returns immediately.
   void run();
   // Stops accepting, closes idle connections, waits up to `grace` for in-flight

@@ -22,6 +22,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 class session;
+class stream_gateway;
 
 struct server::impl : std::enable_shared_from_this<server::impl> {
   impl(const http_config& c, std::shared_ptr<const router> r, metrics::registry& m)
@@ -33,6 +34,7 @@ struct server::impl : std::enable_shared_from_this<server::impl> {
 
   http_config cfg;
   std::shared_ptr<const router> routes;
+  std::shared_ptr<stream_gateway> streaming;  // null: no streaming API
   metrics::registry& metrics;
   net::io_context ioc;
   tcp::acceptor acceptor;

@@ -5,6 +5,7 @@
 #include "http/error_mapping.hpp"
 #include "http/responder.hpp"
 #include "http/server_impl.hpp"
+#include "http/streaming/gateway.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -246,6 +247,16 @@ void session::handle(bhttp::request<bhttp::string_body>&& breq) {
     req.headers.emplace_back(std::move(name), std::string(f.value()));
   }
   req.body = std::move(breq.body());
+
+  // The streaming API takes the connection over (WebSocket upgrade or SSE).
+  if (srv_->streaming && stream_gateway::wants(req.path) && !srv_->stopping.load()) {
+    route_ = "/api/v1/streaming";
+    closed_ = true;  // the socket is the gateway's now: the answer below is only logged and counted
+    srv_->streaming->take(std::move(stream_), std::move(buffer_), std::move(breq), std::move(req));
+    response handed_over;
+    handed_over.status = 101;
+    return res.send(std::move(handed_over));
+  }
 
   auto m = srv_->routes->find(req);
   if (!m.fn) {

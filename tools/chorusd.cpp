@@ -10,6 +10,7 @@
 #include "common/metrics.hpp"
 #include "http/routes.hpp"
 #include "http/server.hpp"
+#include "http/streaming/streaming.hpp"
 #include "storage/pg/connection.hpp"
 #include "storage/pg/migrate.hpp"
 
@@ -162,6 +163,7 @@ int main(int argc, char** argv) {
                    return http::conversation_json(c, b, base).dump();
                  }});
   srv.set_routes(http::make_routes(svc));
+  srv.set_streaming(http::make_streaming(svc, cfg.streaming));
   srv.run();
   if (!cfg.http.port_file.empty())
     write_port_file(cfg.http.port_file, port);

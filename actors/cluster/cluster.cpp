@@ -68,6 +68,7 @@ struct cluster_state {
   std::shared_ptr<actor_stats> stats;
   caf::strong_actor_ptr feeds;  // this node's feed manager
   caf::strong_actor_ptr cache;  // this node's hot-status cache
+  caf::strong_actor_ptr streams;  // this node's streams actor
   bool started = false;
   std::vector<pending_join> pending;                // joins awaiting their proof (bounded, oldest dropped)
   std::set<std::string> connecting;                 // addresses with a handshake in flight
@@ -127,21 +128,23 @@ void publish_owners(cluster_ptr self, bool rejoined) {
   out.rejoined = rejoined;
   for (auto& name : s.view.owners(s.opts.self.name)) {
     if (name == s.opts.self.name) {
-      out.members.push_back({name, s.feeds});
+      out.members.push_back({name, s.feeds, s.streams});
     } else if (auto* m = s.view.find(name)) {
-      out.members.push_back({name, m->feeds});
+      out.members.push_back({name, m->feeds, m->streams});
     }
   }
   std::int64_t n = static_cast<std::int64_t>(out.members.size());
   s.stats->set(c_members, n);
   if (s.members_gauge)
     s.members_gauge->set(n);
+  if (s.streams)
+    self->send(caf::actor_cast<streams_node_actor>(s.streams), out);
   if (s.feeds)
     self->send(caf::actor_cast<feeds_actor>(s.feeds), std::move(out));
 }
 
 void add_member(cluster_ptr self, const member_info& info, caf::actor handle, caf::strong_actor_ptr feeds,
-                bool peer_saw_us_gone) {
+                caf::strong_actor_ptr streams, bool peer_saw_us_gone) {
   auto& s = self->state;
   if (!handle || !feeds) {
     problem(self, info.name, "node " + info.name + " joined without its actors: ignored");
@@ -151,6 +154,7 @@ void add_member(cluster_ptr self, const member_info& info, caf::actor handle, ca
   m.info = info;
   m.cluster = caf::actor_cast<cluster_actor>(handle);
   m.feeds = std::move(feeds);
+  m.streams = std::move(streams);
   bool rejoined = false;
   bool was = s.view.has(info.name, info.incarnation);
   bool changed = s.view.joined(std::move(m), clock_type::now(), rejoined);
@@ -225,7 +229,7 @@ void handshake(cluster_ptr self, std::string address, caf::actor peer) {
           return;
         }
         cluster_join j{s.opts.self, join_proof(s.opts.secret, "join", nonce_a, ch.nonce, s.opts.self.name),
-                       {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds},
+                       {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds, s.streams},
                        s.view.saw_gone(ch.from.name, ch.from.incarnation)};
         auto info = ch.from;
         self->request(peer, s.opts.request_timeout, std::move(j))
@@ -237,7 +241,7 @@ void handshake(cluster_ptr self, std::string address, caf::actor peer) {
                 done();
                 return;
               }
-              add_member(self, w.from, peer, std::move(w.actors.feeds), w.saw_you_gone);
+              add_member(self, w.from, peer, std::move(w.actors.feeds), std::move(w.actors.streams), w.saw_you_gone);
               self->state.dial_backoff.erase(address);
               done();
             },
@@ -429,8 +433,9 @@ caf::result<cluster_welcome> on_join(cluster_ptr self, cluster_join& j) {
   }
   s.pending.erase(it);
   bool saw_gone = s.view.saw_gone(j.from.name, j.from.incarnation);
-  add_member(self, j.from, caf::actor_cast<caf::actor>(j.actors.cluster), j.actors.feeds, j.saw_you_gone);
-  return cluster_welcome{s.opts.self, {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds}, saw_gone};
+  add_member(self, j.from, caf::actor_cast<caf::actor>(j.actors.cluster), j.actors.feeds, j.actors.streams,
+             j.saw_you_gone);
+  return cluster_welcome{s.opts.self, {caf::actor_cast<caf::strong_actor_ptr>(self), s.feeds, s.streams}, saw_gone};
 }
 
 cluster_status status_of(cluster_ptr self) {
@@ -512,6 +517,7 @@ cluster_actor::behavior_type cluster_fn(cluster_ptr self, cluster_options opts, 
       s.started = true;
       s.feeds = std::move(st.feeds);
       s.cache = std::move(st.cache);
+      s.streams = std::move(st.streams);
       s.opts.self.cluster_address = st.address;
       s.opts.self.http_address = st.http_address;
       s.opts.self.version = st.version;

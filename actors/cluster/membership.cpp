@@ -29,7 +29,7 @@ bool membership::joined(member m, clock_type::time_point now, bool& rejoined) {
       it->second.info.incarnation == m.info.incarnation)
     rejoined = true;
   bool same = owned_before && it->second.info.incarnation == m.info.incarnation &&
-              it->second.cluster == m.cluster && it->second.feeds == m.feeds;
+              it->second.cluster == m.cluster && it->second.feeds == m.feeds && it->second.streams == m.streams;
   m.state = member_state::alive;
   m.last_heard = now;
   m.error.clear();

@@ -25,6 +25,7 @@ struct member {
   member_state state = member_state::alive;
   cluster_actor cluster;          // its cluster actor (a proxy)
   caf::strong_actor_ptr feeds;    // its feed manager
+  caf::strong_actor_ptr streams;  // its streams actor
   clock_type::time_point last_heard{};
   clock_type::time_point gone_at{};
   double rtt_ms = 0;

@@ -131,6 +131,15 @@ void start_fanout(manager_ptr self) {
           if (auto* lf = find_live(self, account))
             self->send(lf->handle, feed_push{std::move(entries)});
         s.stats->add(c_fanouts, static_cast<std::int64_t>(posts->size()));
+        // Streams: `update` to the recipients' user streams and the shared
+        // streams (the job runs on one node per status).
+        if (s.opts->streams)
+          for (std::size_t i = 0; i < posts->size(); ++i) {
+            auto& p = (*posts)[i];
+            self->send(s.opts->streams, stream_status{p.entry.id, p.entry.author, p.visibility,
+                                                      p.entry.origin_author.value() != 0,
+                                                      account_id{p.in_reply_to_account}, (*targets)[i].recipients});
+          }
         // Answered when the mirrors are written and then every other owner has
         // the entries; an owner that does not answer (it died) fails the batch's
         // jobs, which run again once its users have moved. The owners are told
@@ -234,6 +243,8 @@ void revoke_everywhere(manager_ptr self, std::vector<status_id> ids, std::int64_
             self->send(lf->handle, feed_revoke{all_ids, account_id{}, false});
         }
         invalidate(self, hot_invalidate{all_ids, {}});
+        if (s.opts->streams)  // `delete` on every stream that may have carried them
+          self->send(s.opts->streams, stream_removal{all_ids, targets->accounts});
         std::vector<rd::command> cmds;
         chunked(targets->accounts, s.opts->push_chunk,
                 [&](std::vector<std::int64_t> part) { cmds.push_back(rd::feed_remove(part, targets->entries)); });

@@ -35,6 +35,9 @@ struct feeds_options {
   // and requests to another node's feed manager time out after remote_timeout.
   cluster_actor cluster;
   std::chrono::milliseconds remote_timeout{2'000};
+  // The streaming API (issue #14): fanned-out and revoked statuses and relation
+  // changes go to this node's streams actor (none: no streaming).
+  streams_node_actor streams;
   std::shared_ptr<std::atomic<std::int64_t>> live_count;  // live feed actors, for the cluster's pongs
 };
 

@@ -126,6 +126,8 @@ void on_relation(manager_ptr self, feed_relation r) {
   // its own live feeds and never forwards.
   bool routed = from_other_node(self);
   bool both = r.verb == relation_verb::block || r.verb == relation_verb::unblock;
+  if (!routed && s.opts->streams)  // streams filter blocked and muted accounts (every node's)
+    self->send(s.opts->streams, r);
   if (!routed)
     if (auto owner = remote_owner(self, r.me); owner >= 0) {
       self->send(s.owner_feeds[static_cast<std::size_t>(owner)], r);

@@ -21,6 +21,7 @@ using passivate_atom = caf::atom_constant<caf::atom("passivate")>; // feed manag
 using rl_flush_atom = caf::atom_constant<caf::atom("rlflush")>;  // rate-limit shard → itself: send the batch
 using rl_lease_atom = caf::atom_constant<caf::atom("rllease")>;  // rate-limit shard → itself: end leases
 using cluster_atom = caf::atom_constant<caf::atom("cluster")>;   // the cluster membership view
+using flush_atom = caf::atom_constant<caf::atom("flush")>;       // an actor → itself: send what this turn collected
 using migr_atom = caf::atom_constant<caf::atom("migrations")>;   // list applied migrations
 
 } // namespace chorus::actors

@@ -153,6 +153,25 @@ using conversations_actor = caf::typed_actor<
   caf::replies_to<job_work>::with<ok_atom>,                        // conversation.add / conversation.remove
   caf::reacts_to<conversation_renderer_install>>;                  // render stream events from now on
 
+// The streams actor's whole interface (actors/streams): publishers hold it as
+// streams_actor (the handle converts); the feeds, the cluster, other nodes'
+// streams actors and the HTTP layer's streaming gateway use the rest.
+using streams_node_actor = streams_actor::extend<
+  caf::reacts_to<user_stream_batch>,                               // the same event to many users' streams
+  caf::reacts_to<user_stream_delivery>,                            // (from an owner) a sequenced event for this node's hub
+  caf::replies_to<outbox_watch>::with<outbox_replay>,              // (to the owner) a node starts/stops streaming a user
+  caf::reacts_to<shared_stream_event>,                             // a status event for the shared streams (every node)
+  caf::reacts_to<feed_relation>,                                   // blocks/mutes change what streams show (every node)
+  caf::reacts_to<cluster_members>,                                 // who owns users now (from the cluster actor)
+  caf::reacts_to<stream_sink_install>,                             // the HTTP layer's hub
+  caf::reacts_to<stream_watch>,                                    // this node's connections start/stop a user's streams
+  caf::reacts_to<stream_status>,                                   // (feeds) a status was fanned out
+  caf::reacts_to<stream_removal>,                                  // (feeds) statuses were revoked
+  caf::reacts_to<viewer_hidden>,                                   // a viewer's blocks and mutes, from Postgres
+  caf::replies_to<stats_atom>::with<stream_stats>,                 // counters
+  caf::reacts_to<flush_atom>,                                      // (itself) append this turn's events to Redis
+  caf::reacts_to<tick_atom>>;                                      // expire outboxes past the resume window
+
 // One per node: joins the other nodes (handshake over the shared secret, protocol
 // version check), keeps the membership view (alive, suspect, gone) from pings and
 // connection state, tells the feed manager who owns users, and broadcasts the

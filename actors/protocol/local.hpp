@@ -96,6 +96,7 @@ struct home_request {
 struct member_route {
   std::string name;
   caf::strong_actor_ptr feeds;  // its feed manager (this node's own for self)
+  caf::strong_actor_ptr streams;  // its streams actor (this node's own for self)
 };
 
 struct cluster_members {
@@ -109,6 +110,7 @@ struct cluster_members {
 struct cluster_start {
   caf::strong_actor_ptr feeds;   // this node's feed manager
   caf::strong_actor_ptr cache;   // this node's hot-status cache
+  caf::strong_actor_ptr streams; // this node's streams actor
   std::string address;           // advertised host:port ("" when clustering is off)
   std::string http_address;
   std::string version;           // chorusd's
@@ -185,6 +187,50 @@ struct lock_outcome {
   std::vector<storage::pg::failed_job> failed;
 };
 
+// ---- Streaming (actors/streams) -------------------------------------------------
+
+class stream_sink;  // actors/streams/sink.hpp: the HTTP layer's hub
+
+struct stream_sink_install {  // the HTTP layer hands its hub to this node's streams actor
+  std::shared_ptr<stream_sink> sink;
+};
+
+// This node's connections start (on) or stop (off) streaming `user`'s streams.
+// With since >= 0 the reply carries what the user's outbox holds after it;
+// `reply` runs on the streams actor (exactly one of its arguments is set).
+struct stream_watch {
+  account_id user;
+  bool on = true;
+  std::int64_t since = -1;
+  std::function<void(const outbox_replay*, const caf::error*)> reply;
+};
+
+// The fan-out job delivered a status (feeds → this node's streams actor):
+// `update` on its recipients' user streams and, for a public status, on the
+// shared streams of every node.
+struct stream_status {
+  status_id id;
+  account_id author;
+  std::int16_t visibility = 0;
+  bool reblog = false;
+  account_id in_reply_to_account;
+  std::vector<std::int64_t> recipients;
+};
+
+// The revocation job removed statuses (feeds → this node's streams actor):
+// `delete` on every shared stream and the user streams of `accounts`.
+struct stream_removal {
+  std::vector<status_id> ids;
+  std::vector<std::int64_t> accounts;
+};
+
+// The accounts a viewer's streams must not show (blocks both ways, mutes);
+// `reply` runs on a pool worker's completion (null on error).
+struct viewer_hidden {
+  account_id viewer;
+  std::function<void(const std::vector<std::int64_t>*)> reply;
+};
+
 // ---- Rate limits ---------------------------------------------------------------
 
 // One decision (or, with cost < 0, a refund of -cost requests).
@@ -223,3 +269,8 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_finish)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::lock_outcome)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::rl_check)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::conversation_renderer_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::stream_sink_install)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::stream_watch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::stream_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::stream_removal)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(chorus::actors::viewer_hidden)

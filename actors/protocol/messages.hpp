@@ -649,11 +649,12 @@ typename Inspector::result_type inspect(Inspector& f, cluster_challenge& x) {
 struct member_actors {
   caf::strong_actor_ptr cluster;  // its cluster actor (pings, broadcasts)
   caf::strong_actor_ptr feeds;    // its feed manager (reads and events for the users it owns)
+  caf::strong_actor_ptr streams;  // its streams actor (outboxes of the users it owns, its stream connections)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_actors& x) {
-  return f(type_name("member_actors"), x.cluster, x.feeds);
+  return f(type_name("member_actors"), x.cluster, x.feeds, x.streams);
 }
 
 // `saw_you_gone`: the sender had seen the other side gone (same run): events sent
@@ -815,11 +816,98 @@ struct user_stream_event {
   account_id user;
   std::vector<std::string> streams;
   stream_event ev;
+  account_id from;  // the account that caused it (a status's author), 0: none; viewers who
+                    // block, are blocked by or mute it never receive the event
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, user_stream_event& x) {
-  return f(type_name("user_stream_event"), x.user, x.streams, x.ev);
+  return f(type_name("user_stream_event"), x.user, x.streams, x.ev, x.from);
+}
+
+// The same event for many users' streams (a home `update` to a status's
+// recipients, a `delete` to the timelines that held it): routed to each
+// user's owner once per owner; users without a live outbox are skipped there.
+struct user_stream_batch {
+  std::vector<account_id> users;
+  std::vector<std::string> streams;
+  stream_event ev;
+  account_id from;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_stream_batch& x) {
+  return f(type_name("user_stream_batch"), x.users, x.streams, x.ev, x.from);
+}
+
+// One user's event as the user's outbox sequenced it (seq 1, 2, …), sent to
+// every node where the user has a stream open.
+struct user_stream_delivery {
+  account_id user;
+  std::int64_t seq = 0;
+  std::vector<std::string> streams;
+  stream_event ev;
+  account_id from;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_stream_delivery& x) {
+  return f(type_name("user_stream_delivery"), x.user, x.seq, x.streams, x.ev, x.from);
+}
+
+// A node's streams actor to the owner's: `node` has streams of `user` open
+// (on) or none any more (off). With since >= 0 the answer carries the events
+// after `since` still in the outbox (or refetch when some are gone).
+struct outbox_watch {
+  account_id user;
+  caf::strong_actor_ptr node;
+  bool on = true;
+  std::int64_t since = -1;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbox_watch& x) {
+  return f(type_name("outbox_watch"), x.user, x.node, x.on, x.since);
+}
+
+struct outbox_replay {
+  std::int64_t last = 0;       // the outbox's sequence when the watch was registered
+  bool refetch = false;        // events after `since` were lost (older than the outbox, or not kept)
+  std::vector<user_stream_delivery> events;  // seq in (since, last], oldest first
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbox_replay& x) {
+  return f(type_name("outbox_replay"), x.last, x.refetch, x.events);
+}
+
+// A status event for the shared streams of every node (public, public:local,
+// hashtag:<tag>, …): `keys` are the streams' hub keys (docs/api.md, "Streaming").
+struct shared_stream_event {
+  std::vector<std::string> keys;
+  stream_event ev;
+  account_id from;
+  bool all_shared = false;  // a `delete`: every shared stream (keys ignored)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shared_stream_event& x) {
+  return f(type_name("shared_stream_event"), x.keys, x.ev, x.from, x.all_shared);
+}
+
+// A streams actor's counters.
+struct stream_stats {
+  std::int64_t live_outboxes = 0;   // outboxes this node owns that are live
+  std::uint64_t sequenced = 0;      // events given a sequence number (appended to Redis)
+  std::uint64_t skipped = 0;        // events for users with no live outbox (dropped cheaply)
+  std::uint64_t delivered = 0;      // events handed to this node's hub
+  std::uint64_t replays = 0;        // resumes answered
+  std::uint64_t refetches = 0;      // … of which with `refetch`
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stream_stats& x) {
+  return f(type_name("stream_stats"), x.live_outboxes, x.sequenced, x.skipped, x.delivered, x.replays, x.refetches);
 }
 
 // ---- Notifications and markers ------------------------------------------------

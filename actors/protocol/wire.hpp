@@ -37,7 +37,8 @@ using remote_types = caf::detail::type_list<
   member_info, cluster_hello, cluster_challenge, member_actors, cluster_join, cluster_welcome, cluster_ping,
   cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation, feed_changed,
   // streaming
-  stream_event, user_stream_event,
+  stream_event, user_stream_event, user_stream_batch, user_stream_delivery, outbox_watch, outbox_replay,
+  shared_stream_event, stream_stats,
   // notifications and markers
   notification_query, notification_view,
   // conversations

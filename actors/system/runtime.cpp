@@ -20,6 +20,7 @@
 #include "storage/pg/jobs.hpp"
 #include "actors/redis/redis_actor.hpp"
 #include "actors/statuses/statuses.hpp"
+#include "actors/streams/streams.hpp"
 #include "actors/system/lifecycle.hpp"
 #include "actors/system/node.hpp"
 #include "common/config.hpp"
@@ -210,6 +211,16 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     svc_.limits = spawn_limiter(*sys_, lo, registry_, &metrics);
     life_->on_stop("limiter", [l = svc_.limits] { l->stop(); });
   }
+  {
+    streams_options sto;
+    sto.outbox_size = cfg.streaming.outbox_size;
+    sto.resume_window = std::chrono::milliseconds(cfg.streaming.resume_window_ms);
+    sto.remote_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
+    auto streams = life_->started("streams", spawn_streams(*sys_, sto, svc_.pg, svc_.redis, svc_.status_cache,
+                                                           registry_, &metrics));
+    svc_.streams = streams;  // publishers' view of it
+    fo.streams = streams;
+  }
   svc_.feeds = life_->started("feeds", spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics));
   svc_.trends = life_->started("trends", spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_));
   conversations_options cvo;
@@ -322,6 +333,7 @@ std::string runtime::start_cluster(const std::string& http_address, const std::s
   cluster_start st;
   st.feeds = caf::actor_cast<caf::strong_actor_ptr>(svc_.feeds);
   st.cache = caf::actor_cast<caf::strong_actor_ptr>(svc_.status_cache);
+  st.streams = caf::actor_cast<caf::strong_actor_ptr>(svc_.streams);
   st.address = advertised;
   st.http_address = http_address;
   st.version = version;

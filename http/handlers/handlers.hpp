@@ -10,6 +10,8 @@ namespace chorus::http::handlers {
 
 // system.cpp
 handler_fn health(const actors::services& svc);
+// GET /api/v1/streaming/health: "OK" as Mastodon's streaming server answers.
+handler_fn streaming_health(const actors::services& svc);
 handler_fn ready(const actors::services& svc);
 handler_fn metrics(const actors::services& svc);
 

@@ -25,6 +25,15 @@ handler_fn health(const actors::services& svc) {
   };
 }
 
+handler_fn streaming_health(const actors::services&) {
+  return [](request&, const responder& res) {
+    response r;
+    r.content_type = "text/plain";
+    r.body = "OK";
+    res.send(std::move(r));
+  };
+}
+
 handler_fn ready(const actors::services& svc) {
   return [svc](request& req, const responder& res) {
     auto timeout = milliseconds(svc.cfg->http.request_timeout_ms);

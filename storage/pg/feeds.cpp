@@ -128,6 +128,20 @@ feed_snapshot load_snapshot(pqxx::connection_base& c, std::int64_t viewer, int m
   });
 }
 
+std::vector<std::int64_t> hidden_accounts(pqxx::connection_base& c, std::int64_t viewer) {
+  return translated([&] {
+    pqxx::work tx(c);
+    std::vector<std::int64_t> out;
+    for (const auto& r : tx.exec_params("SELECT target_account_id FROM blocks WHERE account_id = $1"
+                                        " UNION SELECT account_id FROM blocks WHERE target_account_id = $1"
+                                        " UNION SELECT target_account_id FROM mutes WHERE account_id = $1"
+                                        " AND (expires_at IS NULL OR expires_at > now())",
+                                        viewer))
+      out.push_back(r[0].as<std::int64_t>());
+    return out;
+  });
+}
+
 viewer_flags load_flags(pqxx::connection_base& c, account_id viewer, const std::vector<status_id>& ids) {
   viewer_flags out;
   if (ids.empty())

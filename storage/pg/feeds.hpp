@@ -64,6 +64,8 @@ struct feed_snapshot {
 };
 
 feed_snapshot load_snapshot(pqxx::connection_base& c, std::int64_t viewer, int max_following);
+// The accounts `viewer` blocks, is blocked by, or mutes (unexpired): what never reaches their streams.
+std::vector<std::int64_t> hidden_accounts(pqxx::connection_base& c, std::int64_t viewer);
 
 struct viewer_flags {
   std::vector<std::int64_t> favourited, reblogged, bookmarked;  // subsets of the ids asked for

@@ -109,3 +109,21 @@ TEST(Config, AClusterOffLoopbackNeedsMutualTlsAndSeedsMustBeAddresses) {
     EXPECT_THROW(load({{"CHORUS_CLUSTER_SEEDS", bad}}), config_error) << bad;
   EXPECT_THROW(load({{"CHORUS_CLUSTER_HEARTBEAT_MS", "2000"}}), config_error) << "suspect_after below two heartbeats";
 }
+
+TEST(Config, StreamingKeys) {
+  auto cfg = load_config("", {});
+  EXPECT_EQ(cfg.streaming.send_queue, 256);
+  EXPECT_EQ(cfg.streaming.outbox_size, 1000);
+  EXPECT_EQ(cfg.streaming.resume_window_ms, 300000);
+  cfg = load_config("", {{"CHORUS_STREAMING_SEND_QUEUE", "8"}, {"CHORUS_STREAMING_OUTBOX_SIZE", "50"},
+                         {"CHORUS_STREAMING_RESUME_WINDOW_MS", "0"}, {"CHORUS_STREAMING_HEARTBEAT_MS", "500"},
+                         {"CHORUS_STREAMING_MAX_CONNECTIONS", "10"}, {"CHORUS_STREAMING_SEND_BUFFER", "4096"}});
+  EXPECT_EQ(cfg.streaming.send_queue, 8);
+  EXPECT_EQ(cfg.streaming.outbox_size, 50);
+  EXPECT_EQ(cfg.streaming.resume_window_ms, 0);
+  EXPECT_EQ(cfg.streaming.heartbeat_ms, 500);
+  EXPECT_EQ(cfg.streaming.max_connections, 10);
+  EXPECT_EQ(cfg.streaming.send_buffer, 4096);
+  EXPECT_THROW(load_config("", {{"CHORUS_STREAMING_SEND_QUEUE", "0"}}), config_error);
+  EXPECT_THROW(load_config("", {{"CHORUS_STREAMING_OUTBOX_SIZE", "5"}}), config_error);
+}
