@@ -224,7 +224,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
   svc_.feeds = life_->started("feeds", spawn_feeds(*sys_, fo, svc_.pg, svc_.redis, svc_.status_cache, registry_, &metrics));
   svc_.trends = life_->started("trends", spawn_trends(*sys_, trends_from(cfg), svc_.pg, svc_.status_cache, registry_));
   conversations_options cvo;
-  cvo.streams = svc_.streams;  // null until the streaming actor is spawned before this point
+  cvo.streams = svc_.streams;  // spawned above: conversation events reach the direct streams
   svc_.conversations = life_->started("conversations", spawn_conversations(*sys_, cvo, svc_.pg, ids_, registry_));
   statuses_options so;
   so.batching = cfg.batch_status_writes;

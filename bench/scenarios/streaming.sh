@@ -32,6 +32,7 @@ source "$(dirname "$0")/../lib.sh"
 
 NODES="${BENCH_NODES:-1}"
 IDLE="${BENCH_IDLE_PER_NODE:-15000}"
+IDLE_STREAM="${BENCH_IDLE_STREAM:-user}"
 SUBS="${BENCH_SUBSCRIBERS:-10000}"
 EVENTS="${BENCH_EVENTS:-50}"
 RUNS="${BENCH_RUNS:-3}"
@@ -130,7 +131,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
   for n in "${names[@]}"; do RSS0[$n]=$(rss_kb "${PID[$n]}"); done
   k=0; cpids=()
   for n in "${names[@]}"; do
-    "$CLIENTS" --port "${PORT[$n]}" --path '/api/v1/streaming?stream=user&access_token=tok-{i}' --index-offset $(( k * IDLE )) \
+    "$CLIENTS" --port "${PORT[$n]}" --path "/api/v1/streaming?stream=${IDLE_STREAM}&access_token=${IDLE_TOKEN:-tok-{i}}" --index-offset $(( k * IDLE )) \
       --connections "$IDLE" --sources "$SOURCES" --mode idle --hold-seconds 100000 --timeout-seconds 300 > "$TMP/idle.$n" 2>&1 &
     cpids+=($!); PIDS+=($!)
     k=$(( k + 1 ))
@@ -145,7 +146,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
   done
   total=0; worst=0; lines=""
   for n in "${names[@]}"; do
-    held=$(curl -s "${URL[$n]}/metrics" | awk '/^chorus_http_connections /{ print int($2) }')
+    held=$(curl -s "${URL[$n]}/metrics" | awk '/^chorus_stream_connections /{ print int($2) }')
     grow=$(( $(rss_kb "${PID[$n]}") - RSS0[$n] ))
     per=$(( grow * 1024 / IDLE ))
     total=$(( total + ${held:-0} ))

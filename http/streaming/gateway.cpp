@@ -6,6 +6,7 @@
 
 #include "actors/accounts/token_cache.hpp"
 #include "actors/protocol/errors.hpp"
+#include "common/metrics.hpp"
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "common/scopes.hpp"
@@ -216,6 +217,8 @@ public:
       return refuse(503, "Too many streaming connections");
     counted_ = true;
     ++gw_->hub->connections;
+    if (gw_->open_gauge)
+      gw_->open_gauge->add(1);
     auto q = req_.query();
     std::string token;
     if (auto it = q.find("access_token"); it != q.end())
@@ -505,8 +508,11 @@ protected:
     if (viewer_added_)
       gw_->hub->remove_viewer(viewer_);
     viewer_added_ = false;
-    if (counted_)
+    if (counted_) {
       --gw_->hub->connections;
+      if (gw_->open_gauge)
+        gw_->open_gauge->add(-1);
+    }
     counted_ = false;
     close_transport();
   }
@@ -866,6 +872,9 @@ stream_gateway::stream_gateway(const actors::services& s, const streaming_config
   // After an unblock or unmute a viewer's hidden set is read again (the
   // hub holds the function, so it refers to the hub weakly).
   streams = caf::actor_cast<actors::streams_node_actor>(svc.streams);
+  if (svc.metrics)
+    open_gauge = &svc.metrics->get_gauge("chorus_stream_connections",
+                                         "Open streaming connections (WebSocket and SSE; not in chorus_http_connections)");
   auto wh = std::make_shared<std::weak_ptr<streaming::hub>>();
   hub = std::make_shared<streaming::hub>([streams = streams, wh](account_id viewer) {
     auto weak = *wh;

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 
+namespace chorus::metrics { class gauge; }
+
 namespace chorus::http {
 
 class stream_gateway : public std::enable_shared_from_this<stream_gateway> {
@@ -38,6 +40,7 @@ public:
   actors::streams_node_actor streams;  // svc.streams with its whole interface
   streaming_config cfg;
   std::shared_ptr<streaming::hub> hub;
+  metrics::gauge* open_gauge = nullptr;  // chorus_stream_connections
 
 private:
   void heartbeat();
