@@ -351,7 +351,13 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
     // The activity must still be there, and stay until this commits: undoing it
     // deletes its notifications (migration 0013's triggers), which waits for these
     // locks, so a job running after or during the undo leaves nothing behind.
-    // Activity rows first, then statuses, like the undo paths (no lock cycle).
+    // Lock order, against the undo paths (no cycle): the favourite, follow or
+    // request row first (an unfavourite deletes it before updating the status's
+    // counter), then the one status each notification depends on: the status it
+    // is about, or for a reblog only the reblog itself (unreblog and deleting the
+    // original both update the reblog before the original's counters or after
+    // the original; deleting the original deletes its reblogs too, which waits
+    // here and then takes the reblog notification along).
     const char* activity_lock =
       ev.type == "favourite" ? "SELECT 1 FROM favourites WHERE account_id = $1 AND id = $2 FOR KEY SHARE"
       : ev.type == "follow" ? "SELECT 1 FROM follows WHERE account_id = $1 AND id = $2 FOR KEY SHARE"
@@ -361,12 +367,10 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
       return out;  // undone before the job ran
     {
       std::vector<std::int64_t> ids;
-      for (auto& cd : cands) {
-        if (cd.status)
-          ids.push_back(cd.status);
-        if (cd.type == "reblog")
-          ids.push_back(cd.activity);  // the reblog itself
-      }
+      auto locked = [](const candidate& cd) { return cd.type == "reblog" ? cd.activity : cd.status; };
+      for (auto& cd : cands)
+        if (locked(cd))
+          ids.push_back(locked(cd));
       if (!ids.empty()) {
         std::unordered_set<std::int64_t> alive;
         for (const auto& r : tx.exec_params("SELECT id FROM statuses WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"
@@ -374,10 +378,7 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
                                             bigint_array(ids)))
           alive.insert(r[0].as<std::int64_t>());
         cands.erase(std::remove_if(cands.begin(), cands.end(),
-                                   [&](const candidate& cd) {
-                                     return (cd.status && !alive.count(cd.status)) ||
-                                            (cd.type == "reblog" && !alive.count(cd.activity));
-                                   }),
+                                   [&](const candidate& cd) { return locked(cd) && !alive.count(locked(cd)); }),
                     cands.end());
         if (cands.empty())
           return out;
