@@ -62,8 +62,13 @@ std::vector<std::string> effective_types(const notification_filter& f) {
 }
 
 // "n.account_id = $1 AND n.type = ANY($2) AND ($3 = 0 OR n.from_account_id = $3) …" (+ visibility).
+// Conditions that cannot apply are left out of the text (their parameters are
+// still bound), so each variant's generic plan fits it (see `variant`).
 std::string base_where(const notification_filter& f) {
-  return std::string("n.account_id = $1 AND n.type = ANY($2::text[]) AND ($3::bigint = 0 OR n.from_account_id = $3::bigint)") +
+  bool some_types = !f.types.empty() || !f.exclude_types.empty();
+  return std::string("n.account_id = $1") +
+         (some_types ? " AND n.type = ANY($2::text[])" : " AND $2::text[] IS NOT NULL") +
+         (f.from ? " AND n.from_account_id = $3::bigint" : " AND $3::bigint = 0") +
          (f.include_filtered ? "" : " AND NOT n.filtered") + visible_sql;
 }
 
@@ -86,8 +91,13 @@ pqxx::result prepared(pqxx::transaction_base& tx, const std::string& name, const
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
+// A statement's name per shape of the query: the same text, but a filter by type
+// or by sender gets its own name, so Postgres keeps a plan for it (one that uses
+// the by-type or by-sender index) apart from the plain poll's.
 std::string variant(const char* name, const notification_filter& f, bool asc) {
-  return std::string("chorus.notif.") + name + (asc ? ".asc" : ".desc") + (f.include_filtered ? ".all" : ".shown");
+  bool some_types = !f.types.empty() || !f.exclude_types.empty();
+  return std::string("chorus.notif.") + name + (asc ? ".asc" : ".desc") + (f.include_filtered ? ".all" : ".shown") +
+         (some_types ? ".types" : "") + (f.from ? ".from" : "");
 }
 
 std::int64_t notifications_marker(pqxx::transaction_base& tx, account_id viewer) {
