@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
+#include <pqxx/transaction>
 
 namespace chorus::actors {
 namespace {
@@ -26,16 +27,22 @@ struct notifications_state {
 using self_ptr = notifications_actor::stateful_pointer<notifications_state>;
 
 // The statuses and accounts notifications (and groups' samples) refer to.
-model::status_bundle hydrate_items(pqxx::connection_base& c, const std::vector<model::notification>& items,
-                                   const std::vector<model::notification_group>& groups, account_id viewer) {
-  std::vector<status_id> statuses;
-  std::vector<account_id> accounts;
+void refs_of(const std::vector<model::notification>& items, const std::vector<model::notification_group>& groups,
+             std::vector<status_id>& statuses, std::vector<account_id>& accounts) {
   for (auto& n : items) {
-    statuses.push_back(n.status);
+    if (n.status.value())
+      statuses.push_back(n.status);
     accounts.push_back(n.from_account_id);
   }
   for (auto& g : groups)
     accounts.insert(accounts.end(), g.sample_account_ids.begin(), g.sample_account_ids.end());
+}
+
+model::status_bundle hydrate_items(pqxx::connection_base& c, const std::vector<model::notification>& items,
+                                   const std::vector<model::notification_group>& groups, account_id viewer) {
+  std::vector<status_id> statuses;
+  std::vector<account_id> accounts;
+  refs_of(items, groups, statuses, accounts);
   return pg::hydrate(c, statuses, accounts, viewer);
 }
 
@@ -43,16 +50,70 @@ pg::notification_filter filter_of(const notification_query& q) {
   return {q.types, q.exclude_types, q.account.value(), q.include_filtered};
 }
 
-// The work of one endpoint on a pooled connection.
+// What a query's pool job leaves for the actor when the statuses come from the
+// hot-status cache: the ids to ask it for and the viewer's part of the rows.
+struct query_out {
+  notification_view view;
+  std::vector<status_id> statuses;  // to hydrate from the cache (empty: hydrated already)
+  pg::viewer_extras extras;
+};
+
+bool reads_items(notification_op op) {
+  return op == notification_op::list || op == notification_op::get || op == notification_op::grouped ||
+         op == notification_op::group_get;
+}
+
+// The read endpoints that list notifications, in one transaction: the page, and
+// either its hydration (statuses with the viewer's flags, accounts) or, with
+// `cached`, only the accounts and flags (the statuses come from the cache).
+void run_read(pqxx::connection_base& c, const notification_query& q, bool cached, query_out& out) {
+  using op = notification_op;
+  auto& v = out.view;
+  pqxx::work tx(c);
+  switch (q.op) {
+    case op::list: v.items = pg::list_notifications(tx, q.viewer, filter_of(q), q.page); break;
+    case op::get: v.items = {pg::get_notification(tx, q.viewer, q.id)}; break;
+    case op::grouped: {
+      auto g = pg::grouped_notifications(tx, q.viewer, filter_of(q), q.grouped_types, q.page);
+      v.items = std::move(g.items);
+      v.groups = std::move(g.groups);
+      break;
+    }
+    default: {  // group_get
+      auto g = pg::notification_group(tx, q.viewer, q.group_key);
+      v.items = std::move(g.items);
+      v.groups = std::move(g.groups);
+      break;
+    }
+  }
+  std::vector<status_id> statuses;
+  std::vector<account_id> accounts;
+  refs_of(v.items, v.groups, statuses, accounts);
+  if (cached) {
+    out.extras = pg::load_viewer_extras(tx, statuses, accounts, q.viewer);
+    out.statuses = std::move(statuses);
+  } else {
+    v.bundle = pg::hydrate(tx, statuses, accounts, q.viewer);
+  }
+  if (!v.items.empty()) {
+    v.newest_cursor = v.items.front().id.value();
+    v.oldest_cursor = v.items.back().id.value();
+  }
+}
+
+// The work of the other endpoints on a pooled connection.
 caf::error run_query(pqxx::connection_base& c, const notification_query& q, notification_view& v) {
   using op = notification_op;
   switch (q.op) {
     case op::list:
-      v.items = pg::list_notifications(c, q.viewer, filter_of(q), q.page);
-      break;
     case op::get:
-      v.items = {pg::get_notification(c, q.viewer, q.id)};
-      break;
+    case op::grouped:
+    case op::group_get: {
+      query_out out;
+      run_read(c, q, false, out);
+      v = std::move(out.view);
+      return {};
+    }
     case op::clear:
       pg::clear_notifications(c, q.viewer);
       return {};
@@ -63,18 +124,6 @@ caf::error run_query(pqxx::connection_base& c, const notification_query& q, noti
     case op::unread:
       v.count = pg::unread_count(c, q.viewer, filter_of(q), q.page.limit);
       return {};
-    case op::grouped: {
-      auto g = pg::grouped_notifications(c, q.viewer, filter_of(q), q.grouped_types, q.page);
-      v.items = std::move(g.items);
-      v.groups = std::move(g.groups);
-      break;
-    }
-    case op::group_get: {
-      auto g = pg::notification_group(c, q.viewer, q.group_key);
-      v.items = std::move(g.items);
-      v.groups = std::move(g.groups);
-      break;
-    }
     case op::group_accounts:
       v.account_ids = pg::group_accounts(c, q.viewer, q.group_key, 80);
       v.bundle = pg::hydrate(c, {}, v.account_ids, q.viewer);
@@ -127,12 +176,34 @@ caf::error run_query(pqxx::connection_base& c, const notification_query& q, noti
       v.markers = pg::set_markers(c, q.viewer, q.markers);
       return {};
   }
-  v.bundle = hydrate_items(c, v.items, v.groups, q.viewer);
-  if (!v.items.empty()) {
-    v.newest_cursor = v.items.front().id.value();
-    v.oldest_cursor = v.items.back().id.value();
-  }
   return {};
+}
+
+// A notification page with a hot-status cache: one pool job (page, accounts,
+// the viewer's flags), then the statuses from the cache (memory for hot ones).
+caf::result<notification_view> cached_read(self_ptr self, const notification_query& q) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<notification_view>();
+  auto out = std::make_shared<query_out>();
+  self->request(st.pool, st.opts.timeout,
+                db_call{"notifications.query", [q, out](pqxx::connection_base& c) { run_read(c, q, true, *out); }})
+    .then(
+      [self, rp, out](ok_atom) mutable {
+        if (out->statuses.empty()) {
+          pg::apply_viewer_extras(out->view.bundle, std::move(out->extras));
+          return rp.deliver(std::move(out->view)), void();
+        }
+        self->request(self->state.opts.cache, self->state.opts.timeout, hot_get{out->statuses})
+          .then(
+            [rp, out](hot_reply& r) mutable {
+              out->view.bundle = std::move(r.bundle);
+              pg::apply_viewer_extras(out->view.bundle, std::move(out->extras));
+              rp.deliver(std::move(out->view));
+            },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      },
+      [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+  return rp;
 }
 
 // A notify job's payload; false when it is not one.
@@ -205,6 +276,8 @@ notifications_actor::behavior_type notifications_fn(self_ptr self, notifications
     [self](notification_query& q) -> caf::result<notification_view> {
       observe(self, *self->state.stats);
       self->state.stats->add(4);
+      if (self->state.opts.cache && reads_items(q.op))
+        return cached_read(self, q);
       return pool_job<notification_view>(self, self->state.pool, self->state.opts.timeout, "notifications.query",
                                          [q](pqxx::connection_base& c, notification_view& v) { return run_query(c, q, v); });
     },

@@ -236,6 +236,7 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     notifications_options no;
     no.timeout = std::chrono::milliseconds(std::max(100, cfg.http.request_timeout_ms - 500));
     no.streams = svc_.streams;
+    no.cache = svc_.status_cache;
     svc_.notifications = life_->started("notifications", spawn_notifications(*sys_, no, svc_.pg, registry_));
   }
   start_jobs();

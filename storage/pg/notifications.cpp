@@ -8,6 +8,7 @@
 #include "storage/pg/statuses.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 #include <limits>
 #include <pqxx/pqxx>
 
@@ -43,18 +44,11 @@ notification read_notification(const pqxx::row& r) {
   return n;
 }
 
-// What a notification `n` needs to be shown: its status not deleted, the
-// activity not undone (favourite, reblog, follow, follow request), its sender
-// not disabled (Mastodon destroys such notifications; we hide them on read).
-const char* visible_sql =
-  " AND (n.status_id IS NULL OR EXISTS (SELECT 1 FROM statuses vs WHERE vs.id = n.status_id AND vs.deleted_at IS NULL))"
-  " AND CASE n.type"
-  "  WHEN 'favourite' THEN EXISTS (SELECT 1 FROM favourites vf WHERE vf.account_id = n.from_account_id AND vf.id = n.activity_id)"
-  "  WHEN 'reblog' THEN EXISTS (SELECT 1 FROM statuses vr WHERE vr.id = n.activity_id AND vr.deleted_at IS NULL)"
-  "  WHEN 'follow' THEN EXISTS (SELECT 1 FROM follows vw WHERE vw.id = n.activity_id)"
-  "  WHEN 'follow_request' THEN EXISTS (SELECT 1 FROM follow_requests vq WHERE vq.id = n.activity_id)"
-  "  ELSE true END"
-  " AND NOT EXISTS (SELECT 1 FROM users vu WHERE vu.account_id = n.from_account_id AND vu.disabled)";
+// What a notification `n` needs to be shown: its sender not disabled (Mastodon
+// destroys such notifications; we hide them on read). Undone activities and
+// deleted statuses take their notifications with them when they go (triggers of
+// migration 0013), so no read checks them.
+const char* visible_sql = " AND NOT EXISTS (SELECT 1 FROM users vu WHERE vu.account_id = n.from_account_id AND vu.disabled)";
 
 int clamp(int limit, int dflt = 40, int max = 80) { return std::clamp(limit <= 0 ? dflt : limit, 1, max); }
 
@@ -68,24 +62,47 @@ std::vector<std::string> effective_types(const notification_filter& f) {
 }
 
 // "n.account_id = $1 AND n.type = ANY($2) AND ($3 = 0 OR n.from_account_id = $3) …" (+ visibility).
+// Conditions that cannot apply are left out of the text (their parameters are
+// still bound), so each variant's generic plan fits it (see `variant`).
 std::string base_where(const notification_filter& f) {
-  return std::string("n.account_id = $1 AND n.type = ANY($2::text[]) AND ($3::bigint = 0 OR n.from_account_id = $3::bigint)") +
+  bool some_types = !f.types.empty() || !f.exclude_types.empty();
+  return std::string("n.account_id = $1") +
+         (some_types ? " AND n.type = ANY($2::text[])" : " AND $2::text[] IS NOT NULL") +
+         (f.from ? " AND n.from_account_id = $3::bigint" : " AND $3::bigint = 0") +
          (f.include_filtered ? "" : " AND NOT n.filtered") + visible_sql;
 }
 
-std::string page_range(const model::page& p) {
-  std::string w;
-  if (p.max_id > 0)
-    w += " AND n.id < " + std::to_string(p.max_id);
-  if (p.min_id > 0)
-    w += " AND n.id > " + std::to_string(p.min_id);
-  else if (p.since_id > 0)
-    w += " AND n.id > " + std::to_string(p.since_id);
-  return w;
+// The page's id bounds as parameters (so the statement text, hence the prepared
+// statement, is the same for every page): ids below `hi` and above `lo`.
+std::int64_t upper_bound(const model::page& p) {
+  return p.max_id > 0 ? p.max_id : std::numeric_limits<std::int64_t>::max();
+}
+std::int64_t lower_bound(const model::page& p) {
+  return p.min_id > 0 ? p.min_id : p.since_id > 0 ? p.since_id : 0;
+}
+
+// Runs `sql` as the connection's prepared statement `name` (prepared on first
+// use per connection; libpqxx re-prepares after a reconnect): no parsing or
+// planning per request. The endpoints' statements are few and fixed: their
+// variable parts are parameters, the variants have their own names.
+template <class... Args>
+pqxx::result prepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// A statement's name per shape of the query: the same text, but a filter by type
+// or by sender gets its own name, so Postgres keeps a plan for it (one that uses
+// the by-type or by-sender index) apart from the plain poll's.
+std::string variant(const char* name, const notification_filter& f, bool asc) {
+  bool some_types = !f.types.empty() || !f.exclude_types.empty();
+  return std::string("chorus.notif.") + name + (asc ? ".asc" : ".desc") + (f.include_filtered ? ".all" : ".shown") +
+         (some_types ? ".types" : "") + (f.from ? ".from" : "");
 }
 
 std::int64_t notifications_marker(pqxx::transaction_base& tx, account_id viewer) {
-  auto r = tx.exec_params("SELECT last_read_id FROM markers WHERE account_id = $1 AND timeline = 'notifications'", viewer);
+  auto r = prepared(tx, "chorus.notif.marker",
+                    "SELECT last_read_id FROM markers WHERE account_id = $1 AND timeline = 'notifications'", viewer);
   return r.empty() ? 0 : r[0][0].as<std::int64_t>();
 }
 
@@ -104,8 +121,9 @@ const char* group_key_sql =
 // Mastodon's group pagination: walks notifications in `asc`/desc order from the
 // page bounds, keeping the first of each group key, until `limit` groups.
 std::vector<notification> group_walk(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
-                                     const std::vector<std::string>& grouped, const model::page& p, int limit, bool asc) {
-  auto where = base_where(f) + page_range(p);
+                                     const std::vector<std::string>& grouped, std::int64_t hi, std::int64_t lo, int limit,
+                                     bool asc) {
+  auto where = base_where(f) + " AND n.id < $6 AND n.id > $7";
   std::string dir = asc ? "ASC" : "DESC";
   std::string sql =
     "WITH RECURSIVE g(id, groups) AS ("
@@ -118,7 +136,8 @@ std::vector<notification> group_walk(pqxx::transaction_base& tx, account_id view
     "  ORDER BY n.id " + dir + " LIMIT 1) nx"
     " WHERE array_length(wt.groups, 1) < $5)"
     " SELECT " + columns() + " FROM g JOIN notifications n ON n.id = g.id ORDER BY n.id DESC";
-  auto rows = tx.exec_params(sql, viewer, text_array(effective_types(f)), f.from, text_array(grouped), limit);
+  auto rows = prepared(tx, variant("walk", f, asc), sql, viewer, text_array(effective_types(f)), f.from,
+                       text_array(grouped), limit, hi, lo);
   std::vector<notification> out;
   for (const auto& r : rows)
     out.push_back(read_notification(r));
@@ -142,7 +161,7 @@ std::vector<model::notification_group> group_data(pqxx::transaction_base& tx, ac
   std::unordered_map<std::string, data> by_key;
   if (!keys.empty()) {
     std::string in_group = " FROM notifications n WHERE n.account_id = $1 AND n.group_key = k.key AND n.id <= $3";
-    auto rows = tx.exec_params(
+    auto rows = prepared(tx, "chorus.notif.groups",
       "SELECT k.key,"
       " (SELECT count(*)" + in_group + visible_sql + "),"
       " (SELECT n.id" + in_group + visible_sql + " ORDER BY n.id DESC LIMIT 1),"
@@ -339,6 +358,42 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
     std::vector<notification> out;
     if (cands.empty())
       return out;
+    // The activity must still be there, and stay until this commits: undoing it
+    // deletes its notifications (migration 0013's triggers), which waits for these
+    // locks, so a job running after or during the undo leaves nothing behind.
+    // Lock order, against the undo paths (no cycle): the favourite, follow or
+    // request row first (an unfavourite deletes it before updating the status's
+    // counter), then the one status each notification depends on: the status it
+    // is about, or for a reblog only the reblog itself (unreblog and deleting the
+    // original both update the reblog before the original's counters or after
+    // the original; deleting the original deletes its reblogs too, which waits
+    // here and then takes the reblog notification along).
+    const char* activity_lock =
+      ev.type == "favourite" ? "SELECT 1 FROM favourites WHERE account_id = $1 AND id = $2 FOR KEY SHARE"
+      : ev.type == "follow" ? "SELECT 1 FROM follows WHERE account_id = $1 AND id = $2 FOR KEY SHARE"
+      : ev.type == "follow_request" ? "SELECT 1 FROM follow_requests WHERE account_id = $1 AND id = $2 FOR KEY SHARE"
+                                    : nullptr;
+    if (activity_lock && tx.exec_params(activity_lock, from, ev.activity).empty())
+      return out;  // undone before the job ran
+    {
+      std::vector<std::int64_t> ids;
+      auto locked = [](const candidate& cd) { return cd.type == "reblog" ? cd.activity : cd.status; };
+      for (auto& cd : cands)
+        if (locked(cd))
+          ids.push_back(locked(cd));
+      if (!ids.empty()) {
+        std::unordered_set<std::int64_t> alive;
+        for (const auto& r : tx.exec_params("SELECT id FROM statuses WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL"
+                                            " ORDER BY id FOR SHARE",
+                                            bigint_array(ids)))
+          alive.insert(r[0].as<std::int64_t>());
+        cands.erase(std::remove_if(cands.begin(), cands.end(),
+                                   [&](const candidate& cd) { return locked(cd) && !alive.count(locked(cd)); }),
+                    cands.end());
+        if (cands.empty())
+          return out;
+      }
+    }
     auto sender = tx.exec_params("SELECT a.created_at > now() - interval '30 days',"
                                  " EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.disabled),"
                                  " EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.admin)"
@@ -384,6 +439,10 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
       f.private_mentions = r[10].as<std::string>();
       by_recipient[r[0].as<std::int64_t>()] = f;
     }
+    struct {
+      std::vector<std::int64_t> recipient, status, activity;
+      std::vector<std::string> type, key, filtered;
+    } rows;
     for (auto& cd : cands) {
       auto& f = by_recipient[cd.recipient];
       if (!f.local || f.blocked || f.muted)
@@ -407,16 +466,32 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
       if (level == 2)
         continue;  // drop: nothing is stored
       bool filtered = level == 1;
-      std::string key = !filtered && groupable_type(cd.type) ? new_group_key(tx, cd.recipient, cd.type, cd.status, ev.at_ms) : "";
-      auto ins = tx.exec_params(std::string("INSERT INTO notifications AS n (id, account_id, from_account_id, type, status_id,"
-                                            " activity_id, group_key, filtered) VALUES (") +
-                                  new_id_sql +
-                                  ", $1, $2, $3, NULLIF($4::bigint, 0), $5::bigint, NULLIF($6::text, ''), $7::boolean)"
-                                  " ON CONFLICT (account_id, type, activity_id) DO NOTHING RETURNING " + columns(),
-                                cd.recipient, from, cd.type, cd.status, cd.activity, key, filtered);
-      if (ins.empty())
-        continue;  // already notified (a retried job)
-      if (filtered)
+      rows.recipient.push_back(cd.recipient);
+      rows.type.push_back(cd.type);
+      rows.status.push_back(cd.status);
+      rows.activity.push_back(cd.activity);
+      rows.key.push_back(!filtered && groupable_type(cd.type) ? new_group_key(tx, cd.recipient, cd.type, cd.status, ev.at_ms)
+                                                             : "");
+      rows.filtered.push_back(filtered ? "t" : "f");
+    }
+    if (rows.recipient.empty())
+      return out;
+    // Every notification of the event in one statement (a status with hundreds
+    // of followers asking to be notified is one insert, not hundreds).
+    auto ins = tx.exec_params(std::string("INSERT INTO notifications AS n (id, account_id, from_account_id, type, status_id,"
+                                          " activity_id, group_key, filtered) SELECT ") +
+                                new_id_sql +
+                                ", r.recipient, $1::bigint, r.type, NULLIF(r.status, 0), r.activity, NULLIF(r.key, ''), r.filtered"
+                                " FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::boolean[])"
+                                " AS r(recipient, type, status, activity, key, filtered)"
+                                " ON CONFLICT (account_id, type, activity_id) DO NOTHING RETURNING " + columns(),
+                              from, bigint_array(rows.recipient), text_array(rows.type), bigint_array(rows.status),
+                              bigint_array(rows.activity), text_array(rows.key), text_array(rows.filtered));
+    for (const auto& r : ins)
+      out.push_back(read_notification(r));  // already notified (a retried job): not returned
+    std::sort(out.begin(), out.end(), [](const notification& a, const notification& b) { return a.id < b.id; });
+    for (auto& n : out)
+      if (n.filtered)
         tx.exec_params(std::string("INSERT INTO notification_requests (id, account_id, from_account_id, last_status_id,"
                                    " notifications_count) VALUES (") +
                          new_id_sql +
@@ -425,9 +500,7 @@ std::vector<notification> deliver(pqxx::connection_base& c, const notify_event& 
                          " notifications_count = CASE WHEN notification_requests.dismissed THEN 1"
                          "   ELSE notification_requests.notifications_count + 1 END,"
                          " dismissed = false, updated_at = now()",
-                       cd.recipient, from, cd.type == "mention" ? cd.status : 0);
-      out.push_back(read_notification(ins[0]));
-    }
+                       n.account_id, from, n.type == "mention" ? n.status.value() : 0);
     tx.commit();
     return out;
   });
@@ -453,6 +526,11 @@ model::status_bundle hydrate_ids(pqxx::transaction_base& tx, std::vector<status_
 
 } // namespace
 
+model::status_bundle hydrate(pqxx::transaction_base& tx, std::vector<status_id> statuses,
+                             std::vector<account_id> accounts, account_id viewer) {
+  return hydrate_ids(tx, std::move(statuses), accounts, viewer);
+}
+
 model::status_bundle hydrate(pqxx::connection_base& c, std::vector<status_id> statuses,
                              std::vector<account_id> accounts, account_id viewer) {
   return translated([&] {
@@ -461,16 +539,64 @@ model::status_bundle hydrate(pqxx::connection_base& c, std::vector<status_id> st
   });
 }
 
+viewer_extras load_viewer_extras(pqxx::transaction_base& tx, std::vector<status_id> statuses,
+                                 std::vector<account_id> accounts, account_id viewer) {
+  viewer_extras out;
+  std::vector<std::int64_t> sids, aids;
+  for (auto s : statuses)
+    if (s.value() && std::find(sids.begin(), sids.end(), s.value()) == sids.end())
+      sids.push_back(s.value());
+  for (auto a : accounts)
+    if (a.value() && std::find(aids.begin(), aids.end(), a.value()) == aids.end())
+      aids.push_back(a.value());
+  if (!aids.empty())
+    for (auto& a : accounts_by_ids(tx, aids))
+      out.accounts.emplace(a.id, a);
+  if (!sids.empty())
+    for (const auto& r : prepared(tx, "chorus.notif.flags",
+                                  "SELECT 0, status_id FROM favourites WHERE account_id = $1 AND status_id = ANY($2::bigint[])"
+                                  " UNION ALL SELECT 1, reblog_of_id FROM statuses WHERE account_id = $1"
+                                  " AND reblog_of_id = ANY($2::bigint[]) AND deleted_at IS NULL"
+                                  " UNION ALL SELECT 2, status_id FROM bookmarks WHERE account_id = $1"
+                                  " AND status_id = ANY($2::bigint[])",
+                                  viewer, bigint_array(sids))) {
+      auto id = r[1].as<std::int64_t>();
+      switch (r[0].as<int>()) {
+        case 0: out.favourited.push_back(id); break;
+        case 1: out.reblogged.push_back(id); break;
+        default: out.bookmarked.push_back(id); break;
+      }
+    }
+  return out;
+}
+
+void apply_viewer_extras(model::status_bundle& b, viewer_extras&& x) {
+  auto has = [](const std::vector<std::int64_t>& v, status_id id) {
+    return std::find(v.begin(), v.end(), id.value()) != v.end();
+  };
+  auto fill = [&](model::status& s) {
+    s.favourited = has(x.favourited, s.id);
+    s.reblogged = has(x.reblogged, s.id);
+    s.bookmarked = has(x.bookmarked, s.id);
+  };
+  for (auto& s : b.statuses)
+    fill(s);
+  for (auto& [id, s] : b.reblogged)
+    fill(s);
+  for (auto& [id, a] : x.accounts)
+    b.accounts.insert_or_assign(id, std::move(a));
+}
+
 // ---- Reads and writes -----------------------------------------------------------------
 
-std::vector<notification> list_notifications(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
+std::vector<notification> list_notifications(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
                                              const model::page& p) {
   return translated([&] {
-    pqxx::work tx(c);
     bool asc = p.min_id > 0;
-    auto rows = tx.exec_params("SELECT " + columns() + " FROM notifications n WHERE " + base_where(f) + page_range(p) +
-                                 " ORDER BY n.id " + (asc ? "ASC" : "DESC") + " LIMIT " + std::to_string(clamp(p.limit)),
-                               viewer, text_array(effective_types(f)), f.from);
+    auto rows = prepared(tx, variant("list", f, asc),
+                         "SELECT " + columns() + " FROM notifications n WHERE " + base_where(f) +
+                           " AND n.id < $4 AND n.id > $5 ORDER BY n.id " + (asc ? "ASC" : "DESC") + " LIMIT $6",
+                         viewer, text_array(effective_types(f)), f.from, upper_bound(p), lower_bound(p), clamp(p.limit));
     std::vector<notification> out;
     for (const auto& r : rows)
       out.push_back(read_notification(r));
@@ -480,15 +606,29 @@ std::vector<notification> list_notifications(pqxx::connection_base& c, account_i
   });
 }
 
-model::notification get_notification(pqxx::connection_base& c, account_id viewer, notification_id id) {
+std::vector<notification> list_notifications(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
+                                             const model::page& p) {
   return translated([&] {
     pqxx::work tx(c);
-    auto r = tx.exec_params("SELECT " + columns() + " FROM notifications n WHERE n.id = $1 AND n.account_id = $2" +
-                              visible_sql,
-                            id, viewer);
+    return list_notifications(tx, viewer, f, p);
+  });
+}
+
+model::notification get_notification(pqxx::transaction_base& tx, account_id viewer, notification_id id) {
+  return translated([&] {
+    auto r = prepared(tx, "chorus.notif.get",
+                      "SELECT " + columns() + " FROM notifications n WHERE n.id = $1 AND n.account_id = $2" + visible_sql,
+                      id, viewer);
     if (r.empty())
       throw failure(errc::not_found, "Record not found");
     return read_notification(r[0]);
+  });
+}
+
+model::notification get_notification(pqxx::connection_base& c, account_id viewer, notification_id id) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return get_notification(tx, viewer, id);
   });
 }
 
@@ -510,26 +650,33 @@ void clear_notifications(pqxx::connection_base& c, account_id viewer) {
   });
 }
 
-std::int64_t unread_count(pqxx::connection_base& c, account_id viewer, const notification_filter& f, int limit) {
+std::int64_t unread_count(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f, int limit) {
   return translated([&] {
-    pqxx::work tx(c);
-    auto marker = notifications_marker(tx, viewer);
-    return tx.exec_params1("SELECT count(*) FROM (SELECT 1 FROM notifications n WHERE " + base_where(f) +
-                             " AND n.id > $4 LIMIT $5) x",
-                           viewer, text_array(effective_types(f)), f.from, marker, limit)[0]
+    // The marker read inside the statement: one round trip.
+    return prepared(tx, variant("unread", f, false),
+                    "SELECT count(*) FROM (SELECT 1 FROM notifications n WHERE " + base_where(f) +
+                      " AND n.id > coalesce((SELECT m.last_read_id FROM markers m WHERE m.account_id = $1"
+                      " AND m.timeline = 'notifications'), 0) LIMIT $4) x",
+                    viewer, text_array(effective_types(f)), f.from, limit)[0][0]
       .as<std::int64_t>();
   });
 }
 
-grouped_page grouped_notifications(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
-                                   const std::vector<std::string>& grouped_types, const model::page& p) {
+std::int64_t unread_count(pqxx::connection_base& c, account_id viewer, const notification_filter& f, int limit) {
   return translated([&] {
     pqxx::work tx(c);
+    return unread_count(tx, viewer, f, limit);
+  });
+}
+
+grouped_page grouped_notifications(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
+                                   const std::vector<std::string>& grouped_types, const model::page& p) {
+  return translated([&] {
     auto grouped = normal_grouped(grouped_types);
     int limit = clamp(p.limit);
     bool up = p.min_id > 0;
     grouped_page out;
-    out.items = group_walk(tx, viewer, f, grouped, p, limit, up);
+    out.items = group_walk(tx, viewer, f, grouped, upper_bound(p), lower_bound(p), limit, up);
     if (out.items.empty())
       return out;
     // The range the page covers (Mastodon's pagination_range).
@@ -545,21 +692,34 @@ grouped_page grouped_notifications(pqxx::connection_base& c, account_id viewer, 
   });
 }
 
+grouped_page grouped_notifications(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
+                                   const std::vector<std::string>& grouped_types, const model::page& p) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return grouped_notifications(tx, viewer, f, grouped_types, p);
+  });
+}
+
+std::int64_t grouped_unread_count(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
+                                  const std::vector<std::string>& grouped_types, int limit) {
+  return translated([&] {
+    auto marker = notifications_marker(tx, viewer);  // no marker (0): every notification counts
+    return static_cast<std::int64_t>(
+      group_walk(tx, viewer, f, normal_grouped(grouped_types), std::numeric_limits<std::int64_t>::max(), marker, limit, true)
+        .size());
+  });
+}
+
 std::int64_t grouped_unread_count(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
                                   const std::vector<std::string>& grouped_types, int limit) {
   return translated([&] {
     pqxx::work tx(c);
-    model::page p;
-    p.min_id = notifications_marker(tx, viewer);
-    if (p.min_id == 0)
-      p.min_id = -1;  // no marker: every notification counts (page_range ignores min_id <= 0)
-    return static_cast<std::int64_t>(group_walk(tx, viewer, f, normal_grouped(grouped_types), p, limit, true).size());
+    return grouped_unread_count(tx, viewer, f, grouped_types, limit);
   });
 }
 
-grouped_page notification_group(pqxx::connection_base& c, account_id viewer, const std::string& group_key) {
+grouped_page notification_group(pqxx::transaction_base& tx, account_id viewer, const std::string& group_key) {
   return translated([&] {
-    pqxx::work tx(c);
     grouped_page out;
     auto single = ungrouped_id(group_key);
     auto rows = single ? tx.exec_params("SELECT " + columns() + " FROM notifications n WHERE n.account_id = $1 AND n.id = $2" +
@@ -575,6 +735,13 @@ grouped_page notification_group(pqxx::connection_base& c, account_id viewer, con
       out.items.front().group_key.clear();  // shown as its own group
     out.groups = group_data(tx, viewer, out.items, normal_grouped({}), -1, std::numeric_limits<std::int64_t>::max());
     return out;
+  });
+}
+
+grouped_page notification_group(pqxx::connection_base& c, account_id viewer, const std::string& group_key) {
+  return translated([&] {
+    pqxx::work tx(c);
+    return notification_group(tx, viewer, group_key);
   });
 }
 

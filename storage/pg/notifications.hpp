@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace pqxx { class connection_base; class transaction_base; }
@@ -64,8 +65,24 @@ std::vector<model::notification> deliver(pqxx::connection_base& c, const notify_
 // (0: viewer-independent flags), in one transaction.
 model::status_bundle hydrate(pqxx::connection_base& c, std::vector<status_id> statuses,
                              std::vector<account_id> accounts, account_id viewer);
+model::status_bundle hydrate(pqxx::transaction_base& tx, std::vector<status_id> statuses,
+                             std::vector<account_id> accounts, account_id viewer);
+
+// What the viewer-independent rows of the hot-status cache lack: the accounts
+// named (senders, group samples) and the viewer's flags on the statuses, in the
+// caller's transaction; apply_viewer_extras copies them into a cache reply.
+struct viewer_extras {
+  std::unordered_map<account_id, model::account> accounts;
+  std::vector<std::int64_t> favourited, reblogged, bookmarked;
+};
+viewer_extras load_viewer_extras(pqxx::transaction_base& tx, std::vector<status_id> statuses,
+                                 std::vector<account_id> accounts, account_id viewer);
+void apply_viewer_extras(model::status_bundle& b, viewer_extras&& x);
 
 // ---- Reads and writes of the endpoints ---------------------------------------------
+// The reads come twice: on a connection (their own transaction) and in the
+// caller's transaction (the notifications actor reads a page and what hydrates
+// it in one). Their statements are prepared per connection.
 
 struct notification_filter {
   std::vector<std::string> types;          // [] = all known
@@ -79,13 +96,17 @@ struct notification_filter {
 // follows and follow requests, and from disabled accounts.
 std::vector<model::notification> list_notifications(pqxx::connection_base& c, account_id viewer,
                                                     const notification_filter& f, const model::page& p);
+std::vector<model::notification> list_notifications(pqxx::transaction_base& tx, account_id viewer,
+                                                    const notification_filter& f, const model::page& p);
 // One of `viewer`'s notifications (filtered ones too); not_found otherwise.
 model::notification get_notification(pqxx::connection_base& c, account_id viewer, notification_id id);
+model::notification get_notification(pqxx::transaction_base& tx, account_id viewer, notification_id id);
 // Returns false when `viewer` has no such notification.
 bool dismiss_notification(pqxx::connection_base& c, account_id viewer, notification_id id);
 void clear_notifications(pqxx::connection_base& c, account_id viewer);
 // Notifications newer than the notifications marker, at most `limit`.
 std::int64_t unread_count(pqxx::connection_base& c, account_id viewer, const notification_filter& f, int limit);
+std::int64_t unread_count(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f, int limit);
 
 // Grouped notifications (API v2): a page of groups, each represented by its
 // newest notification in the page, with Mastodon's pagination over groups
@@ -96,11 +117,16 @@ struct grouped_page {
 };
 grouped_page grouped_notifications(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
                                    const std::vector<std::string>& grouped_types, const model::page& p);
+grouped_page grouped_notifications(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
+                                   const std::vector<std::string>& grouped_types, const model::page& p);
 // Groups newer than the notifications marker, at most `limit`.
 std::int64_t grouped_unread_count(pqxx::connection_base& c, account_id viewer, const notification_filter& f,
                                   const std::vector<std::string>& grouped_types, int limit);
+std::int64_t grouped_unread_count(pqxx::transaction_base& tx, account_id viewer, const notification_filter& f,
+                                  const std::vector<std::string>& grouped_types, int limit);
 // One group by key ("ungrouped-<id>" or a group key); not_found when empty.
 grouped_page notification_group(pqxx::connection_base& c, account_id viewer, const std::string& group_key);
+grouped_page notification_group(pqxx::transaction_base& tx, account_id viewer, const std::string& group_key);
 // The accounts of a group's notifications, newest first (at most `limit`).
 std::vector<account_id> group_accounts(pqxx::connection_base& c, account_id viewer, const std::string& group_key,
                                        int limit);

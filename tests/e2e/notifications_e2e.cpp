@@ -361,3 +361,46 @@ TEST_F(Notifications, MarkersAndUnreadCount) {
   EXPECT_EQ(send("POST", alice, "/api/v1/markers", "").status, 400);
   EXPECT_EQ(send("POST", alice, "/api/v1/markers", R"({"home":5})", "application/json").status, 422);
 }
+
+// The statuses of a page come from the hot-status cache; the viewer's flags and
+// the senders' accounts are read with the page, so they are the viewer's and
+// current on every read (v1, one notification, and v2's statuses).
+TEST_F(Notifications, StatusesCarryTheViewersCurrentFlags) {
+  auto alice = user("alice");
+  auto bob = user("bob");
+  auto carol = user("carol");
+  auto mention = post(bob, "hello @alice");
+  ASSERT_EQ(act(carol, "/api/v1/accounts/" + alice.id + "/follow").status, 200);  // an account no status brings
+  drain();
+  auto flags = [&](const nlohmann::json& s) {
+    return std::to_string(s["favourited"].get<bool>()) + std::to_string(s["reblogged"].get<bool>()) +
+           std::to_string(s["bookmarked"].get<bool>());
+  };
+  auto mention_of = [&](const nlohmann::json& arr) {
+    for (auto& n : arr)
+      if (n["type"] == "mention")
+        return n;
+    return nlohmann::json();
+  };
+  auto before = list(alice);  // loads the status into the cache with no flags
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_EQ(flags(mention_of(before)["status"]), "000");
+  ASSERT_EQ(act(alice, "/api/v1/statuses/" + mention + "/favourite").status, 200);
+  ASSERT_EQ(act(alice, "/api/v1/statuses/" + mention + "/bookmark").status, 200);
+  auto after = list(alice);
+  auto n = mention_of(after);
+  EXPECT_EQ(flags(n["status"]), "101");
+  EXPECT_EQ(n["status"]["account"]["id"], bob.id);
+  for (auto& x : after)
+    if (x["type"] == "follow")
+      EXPECT_EQ(x["account"]["id"], carol.id);
+  auto one = get(d->url("/api/v1/notifications/" + n["id"].get<std::string>()), auth(alice));
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(flags(one.json()["status"]), "101");
+  auto v2 = get(d->url("/api/v2/notifications"), auth(alice));
+  ASSERT_EQ(v2.status, 200) << v2.body;
+  ASSERT_EQ(v2.json()["statuses"].size(), 1u) << v2.body;
+  EXPECT_EQ(flags(v2.json()["statuses"][0]), "101");
+  ASSERT_EQ(act(alice, "/api/v1/statuses/" + mention + "/unfavourite").status, 200);
+  EXPECT_EQ(flags(mention_of(list(alice))["status"]), "001");
+}

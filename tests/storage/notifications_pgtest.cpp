@@ -367,3 +367,120 @@ TEST_F(Notifications, OnlyEventsThatCanNotifyEnqueueAJob) {
   run_jobs();
   EXPECT_EQ(of(bob, {{"status"}, {}, 0, false}).size(), 1u);
 }
+
+// Undoing an activity deletes its notification in the same transaction
+// (migration 0013's triggers), whichever path undoes it: the rows are gone, not
+// hidden at read time.
+TEST_F(Notifications, UndoneActivitiesTakeTheirNotificationsAlong) {
+  run_jobs();
+  auto rows = [&](const std::string& type) {
+    return value("SELECT count(*) FROM notifications WHERE type = '" + type + "'");
+  };
+  auto s = post(alice);
+  act(bob, s, pg::status_verb::favourite);
+  act(bob, s, pg::status_verb::reblog);
+  relate(bob, alice, pg::relation_verb::follow);
+  auto mention = post(bob, {alice});
+  pg::account_update u;
+  u.locked = true;
+  pg::update_account(*conn, carol, u);
+  relate(alice, carol, pg::relation_verb::follow);  // a follow request to carol
+  run_jobs();
+  for (auto t : {"favourite", "reblog", "follow", "mention", "follow_request"})
+    EXPECT_EQ(rows(t), "1") << t;
+  act(bob, s, pg::status_verb::unfavourite);
+  EXPECT_EQ(rows("favourite"), "0");
+  act(bob, s, pg::status_verb::unreblog);
+  EXPECT_EQ(rows("reblog"), "0");
+  relate(bob, alice, pg::relation_verb::unfollow);
+  EXPECT_EQ(rows("follow"), "0");
+  act(bob, mention, pg::status_verb::remove);
+  EXPECT_EQ(rows("mention"), "0");
+  relate(carol, alice, pg::relation_verb::reject);
+  EXPECT_EQ(rows("follow_request"), "0");
+  // A new favourite is a new activity: notified again, shown again.
+  act(bob, s, pg::status_verb::favourite);
+  run_jobs();
+  EXPECT_EQ(types(of(alice, {{"favourite"}, {}, 0, false})), (std::vector<std::string>{"favourite"}));
+  // A block removes the follow, and with it its notification.
+  relate(bob, alice, pg::relation_verb::follow);
+  run_jobs();
+  EXPECT_EQ(rows("follow"), "1");
+  relate(alice, bob, pg::relation_verb::block);
+  EXPECT_EQ(rows("follow"), "0");
+  // Deleting a status takes every notification about it (the favourite of it too).
+  relate(alice, bob, pg::relation_verb::unblock);
+  auto s2 = post(alice);
+  act(carol, s2, pg::status_verb::favourite);
+  run_jobs();
+  auto about_s2 = "SELECT count(*) FROM notifications WHERE status_id = " + std::to_string(s2.value());
+  EXPECT_EQ(value(about_s2), "1");
+  act(alice, s2, pg::status_verb::remove);
+  EXPECT_EQ(value(about_s2), "0");
+}
+
+// A job that runs after its activity was undone stores nothing (it checks, and
+// locks, the activity before inserting).
+TEST_F(Notifications, AJobRunAfterTheUndoStoresNothing) {
+  run_jobs();
+  auto s = post(alice);
+  act(bob, s, pg::status_verb::favourite);
+  act(bob, s, pg::status_verb::unfavourite);
+  act(bob, s, pg::status_verb::reblog);
+  act(bob, s, pg::status_verb::unreblog);
+  relate(bob, alice, pg::relation_verb::follow);
+  relate(bob, alice, pg::relation_verb::unfollow);
+  auto m = post(carol, {alice});
+  act(carol, m, pg::status_verb::remove);
+  EXPECT_NE(value("SELECT count(*) FROM jobs WHERE queue = 'notifications'"), "0");
+  EXPECT_TRUE(run_jobs().empty());
+  EXPECT_EQ(value("SELECT count(*) FROM notifications WHERE account_id = " + std::to_string(alice.value())), "0");
+}
+
+// A status of an author with hundreds of followers asking to be notified: one
+// INSERT for all of them (counted by a statement-level trigger), each notified
+// once, the blocked one not, a filtered one into a request; a retry adds nothing.
+TEST_F(Notifications, ManyNotifyFollowersAreOneInsert) {
+  run_jobs();
+  constexpr int n = 300;
+  std::vector<account_id> fans;
+  {
+    pqxx::work tx(*conn);
+    for (int i = 0; i < n; ++i) {
+      account_id a{next()};
+      pg::insert_account(tx, {a, "nf" + std::to_string(i), "nf" + std::to_string(i) + "@example.com", "x", false, true, "en"});
+      tx.exec_params("INSERT INTO follows (id, account_id, target_account_id, notify) VALUES ($1, $2, $3, true)", next(),
+                     a.value(), alice.value());
+      fans.push_back(a);
+    }
+    tx.exec("UPDATE accounts SET created_at = now() - interval '60 days'");
+    tx.exec("DELETE FROM jobs WHERE queue = 'notifications'");  // the sign-ups
+    tx.exec("CREATE TABLE insert_statements (n int); INSERT INTO insert_statements VALUES (0);"
+            "CREATE FUNCTION count_insert() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN UPDATE insert_statements SET n = n + 1; RETURN NULL; END $$;"
+            "CREATE TRIGGER count_insert AFTER INSERT ON notifications FOR EACH STATEMENT EXECUTE FUNCTION count_insert()");
+    tx.commit();
+  }
+  relate(fans[0], alice, pg::relation_verb::block);  // fans[0] blocks alice: dropped (and unfollowed)
+  relate(fans[1], alice, pg::relation_verb::follow, /*notify=*/true);
+  policy(fans[1], "not_followers", "filter");        // alice does not follow fans[1]: filtered
+  auto s = post(alice);
+  auto created = run_jobs();
+  EXPECT_EQ(created.size(), static_cast<std::size_t>(n - 1));
+  EXPECT_EQ(value("SELECT n FROM insert_statements"), "1");
+  EXPECT_EQ(value("SELECT count(DISTINCT account_id) FROM notifications WHERE type = 'status' AND status_id = " +
+                  std::to_string(s.value())),
+            std::to_string(n - 1));
+  EXPECT_EQ(value("SELECT count(*) FROM notifications WHERE type = 'status' AND account_id = " +
+                  std::to_string(fans[0].value())),
+            "0");
+  EXPECT_EQ(value("SELECT filtered FROM notifications WHERE account_id = " + std::to_string(fans[1].value())), "t");
+  auto reqs = pg::list_requests(*conn, fans[1], {});
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].from_account_id, alice);
+  EXPECT_EQ(of(fans[2], {{"status"}, {}, 0, false}).size(), 1u);
+  // The same job again (a retry): nothing new, one more statement.
+  pg::notify_event ev{"status.created", 0, alice.value(), s.value(), s.value(), 0};
+  EXPECT_TRUE(pg::deliver(*conn, ev).empty());
+  EXPECT_EQ(value("SELECT count(*) FROM notifications WHERE type = 'status'"), std::to_string(n - 1));
+}
