@@ -131,7 +131,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
   for n in "${names[@]}"; do RSS0[$n]=$(rss_kb "${PID[$n]}"); done
   k=0; cpids=()
   for n in "${names[@]}"; do
-    "$CLIENTS" --port "${PORT[$n]}" --path "/api/v1/streaming?stream=${IDLE_STREAM}&access_token=${IDLE_TOKEN:-tok-{i}}" --index-offset $(( k * IDLE )) \
+    "$CLIENTS" --port "${PORT[$n]}" --path "/api/v1/streaming?stream=${IDLE_STREAM}&access_token=tok-{i}" --index-offset $(( k * IDLE )) \
       --connections "$IDLE" --sources "$SOURCES" --mode idle --hold-seconds 100000 --timeout-seconds 300 > "$TMP/idle.$n" 2>&1 &
     cpids+=($!); PIDS+=($!)
     k=$(( k + 1 ))
