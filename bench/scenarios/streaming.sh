@@ -21,7 +21,9 @@
 #     until its `update` arrives on a `public` subscriber and on a follower's
 #     `user` stream (which goes through the fan-out job). p50/p99.
 #
-# Knobs: BENCH_NODES, BENCH_IDLE_PER_NODE (default 15,000), BENCH_SUBSCRIBERS,
+# Knobs: BENCH_NODES, BENCH_IDLE_PER_NODE (default 15,000), BENCH_IDLE_STREAM (user),
+# BENCH_IDLE_WARM=1 (the users connected once before: per-connection cost without
+# per-user state), BENCH_SUBSCRIBERS,
 # BENCH_EVENTS (default 50), BENCH_RUNS (broadcast runs per server, median),
 # BENCH_POSTS (latency samples, default 300), BENCH_ONLY=idle|broadcast|latency.
 set -euo pipefail
@@ -127,6 +129,24 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
     done
     [ "$ok" -eq 1 ] || die "the $NODES nodes did not join"
   fi
+  # With BENCH_IDLE_WARM=1 the same users connect and leave once first, so the
+  # per-user state that outlives a connection (cached tokens, outboxes within
+  # their resume window, the allocator's high-water mark of the handshakes) is
+  # in the baseline and the growth is the connections' own.
+  if [ "${BENCH_IDLE_WARM:-0}" = 1 ]; then
+    k=0
+    for n in "${names[@]}"; do
+      "$CLIENTS" --port "${PORT[$n]}" --path "/api/v1/streaming?stream=${IDLE_STREAM}&access_token=tok-{i}" --index-offset $(( k * IDLE )) \
+        --connections "$IDLE" --sources "$SOURCES" --mode idle --hold-seconds 1 --timeout-seconds 300 > "$TMP/warm.$n" 2>&1 ||
+        die "warm-up round failed: $(tail -1 "$TMP/warm.$n")"
+      k=$(( k + 1 ))
+    done
+    for n in "${names[@]}"; do
+      for _ in $(seq 1 100); do
+        [ "$(curl -s "${URL[$n]}/metrics" | awk '/^chorus_stream_connections /{ print int($2) }')" = 0 ] && break; sleep 0.1
+      done
+    done
+  fi
   declare -A RSS0
   for n in "${names[@]}"; do RSS0[$n]=$(rss_kb "${PID[$n]}"); done
   k=0; cpids=()
@@ -154,7 +174,7 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
     lines="$lines $n: ${held:-?} open, RSS +$(( grow / 1024 )) MB ($per B/connection);"
     echo "  $n: $(cat "$TMP/idle.$n" | head -1); server reports ${held:-?} open connections; RSS ${RSS0[$n]} kB → $(rss_kb "${PID[$n]}") kB" >&2
   done
-  echo "streaming idle: $total connections held on $NODES node(s) (goal 100,000); worst RSS growth per connection $worst B (goal <= 2048);$lines"
+  echo "streaming idle ($IDLE_STREAM stream, $([ "${BENCH_IDLE_WARM:-0}" = 1 ] && echo "users seen before" || echo "new users")): $total connections held on $NODES node(s) (goal 100,000); worst RSS growth per connection $worst B (goal <= 2048);$lines"
   for p in "${cpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   for n in "${names[@]}"; do stop_node "$n"; done
 fi

@@ -86,9 +86,13 @@ struct Streaming : client_fixture {
     }, 20s)) << "the user stream never became live";
   }
   // Waits until a stream subscription reached the hub (a probe status arrives).
+  // A subscribe message and the next post race (the subscription reaches the hub
+  // on the connection's strand), so probes are posted until one arrives.
   void settle(stream_client& c, const who& poster, const std::string& tag) {
-    auto probe = post(poster, "probe #" + tag);
-    ASSERT_TRUE(c.wait_for(update_of(probe))) << "the subscription never became live";
+    ASSERT_TRUE(wait_until([&] {
+      auto probe = post(poster, "probe #" + tag);
+      return c.wait_for(update_of(probe), 2s);
+    }, 20s)) << "the subscription never became live";
   }
 };
 
@@ -423,7 +427,9 @@ TEST_F(Streaming, RefetchWhenTheOutboxWasNotLive) {
 }
 
 TEST_F(Streaming, SlowConsumerGetsRefetchOthersKeepReceiving) {
-  start({{"CHORUS_STREAMING_SEND_QUEUE", "4"}, {"CHORUS_STREAMING_SEND_BUFFER", "4096"},
+  // The queue holds 16 frames: the paused client overflows it with 100 frames of
+  // 4 KB, a reading client keeps up even on a loaded machine (4 frames did not).
+  start({{"CHORUS_STREAMING_SEND_QUEUE", "16"}, {"CHORUS_STREAMING_SEND_BUFFER", "4096"},
          {"CHORUS_STATUSES_MAX_CHARACTERS", "5000"}});
   auto alice = user("alice"), bob = user("bob"), carol = user("carol");
   auto slow = ws("/api/v1/streaming?stream=public", auth(alice), {}, 4096);
