@@ -210,7 +210,9 @@ if [ -z "$ONLY" ] || [ "$ONLY" = broadcast ]; then
       --expect "$EVENTS" --timeout-seconds 300 > "$TMP/count" 2>&1 &
     c=$!
     wait_for "$TMP/count" ready 300
-    curl -sf -XPOST --data-binary "$FRAME" "http://127.0.0.1:$WS_PORT/broadcast?n=$EVENTS" > /dev/null
+    for _ in $(seq 1 100); do [ "$(curl -sf "http://127.0.0.1:$WS_PORT/count")" = "$SUBS" ] && break; sleep 0.1; done
+    n=$(curl -sf -XPOST --data-binary "$FRAME" "http://127.0.0.1:$WS_PORT/broadcast?n=$EVENTS")
+    [ "$n" = "$SUBS" ] || die "the ws server broadcast to $n subscribers, not $SUBS"
     wait $c || die "ws broadcast incomplete: $(tail -1 "$TMP/count")"
     line=$(tail -1 "$TMP/count"); echo "  run $r/$RUNS ws: $line (frame ${#FRAME} bytes)" >&2
     echo "$line" | sed 's/.*frames\/s //' >> "$TMP/runs.ws"
