@@ -336,10 +336,11 @@ TEST_F(Streaming, BlockedAndMutedAuthorsNeverArrive) {
 TEST_F(Streaming, LargeAuthorsStatusesReachStreamingFollowers) {
   start({{"CHORUS_FEED_FANOUT_MAX_FOLLOWERS", "2"}});
   auto alice = user("alice"), bob = user("bob"), carol = user("carol"), dave = user("dave"), erin = user("erin"),
-       frank = user("frank");
+       frank = user("frank"), gina = user("gina");
   follow(alice, dave);
   follow(bob, dave);
-  follow(carol, dave);  // dave: 3 followers, a large author
+  follow(carol, dave);
+  follow(gina, dave);  // dave: 4 followers, a large author (still after alice unfollows)
   follow(alice, erin);  // erin: a small author (pushed), for probes and markers
   follow(bob, frank);
   activate(alice);
@@ -372,7 +373,7 @@ TEST_F(Streaming, LargeAuthorsStatusesReachStreamingFollowers) {
   ASSERT_TRUE(a->wait_for(update_on(marker, {"user"})));
   EXPECT_EQ(count_updates(*a, reply), 0u) << "a reply to an account alice does not follow";
   EXPECT_EQ(count_updates(*a, pub), 1u);
-  // Unfollowing dave: the next status reaches bob, not alice.
+  // Unfollowing dave (still large): the next status reaches bob, not alice.
   ASSERT_EQ(act(alice, "/api/v1/accounts/" + dave.id + "/unfollow").status, 200);
   auto after = post(dave, "after the unfollow");
   ASSERT_TRUE(b->wait_for(update_on(after, {"user"})));
@@ -654,14 +655,16 @@ TEST_F(StreamingCluster, LargeAuthorReachesFollowersOnOtherNodes) {
   start_three({{"CHORUS_FEED_FANOUT_MAX_FOLLOWERS", "2"}});
   auto alice = user_owned_by("node-c", "alice");
   auto bob = user_owned_by("node-c", "bob");  // a bystander whose outbox is on node-c too
-  auto carol = user("node-a", "carol"), dave = user("node-a", "dave"), erin = user("node-a", "erin");
+  auto carol = user("node-a", "carol"), dave = user("node-a", "dave"), erin = user("node-a", "erin"),
+       gina = user("node-a", "gina");
   auto follow = [&](const who& a, const who& b, const std::string& verb = "follow") {
     return http("POST", node("node-b").url("/api/v1/accounts/" + b.id + "/" + verb), "",
                 {"Authorization: Bearer " + a.token, form[0]}).status;
   };
   ASSERT_EQ(follow(alice, dave), 200);
   ASSERT_EQ(follow(bob, dave), 200);
-  ASSERT_EQ(follow(carol, dave), 200);  // dave: 3 followers, above the limit of 2
+  ASSERT_EQ(follow(carol, dave), 200);
+  ASSERT_EQ(follow(gina, dave), 200);  // dave: 4 followers, above the limit of 2 (still after alice unfollows)
   ASSERT_EQ(follow(alice, erin), 200);  // erin: pushed, for probes and markers
   ASSERT_EQ(follow(bob, erin), 200);
   for (auto* w : {&alice, &bob})
