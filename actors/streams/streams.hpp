@@ -4,6 +4,8 @@
 // backed by one bounded Redis stream per user), routing of user events to
 // their owner, shared public/hashtag events to every node, and delivery to
 // this node's streaming connections through the hub the HTTP layer installs.
+// For the users with live outboxes here it also keeps the large authors they
+// follow, whose statuses fan-out does not push (large_status_event).
 // docs/architecture.md, "Streams".
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"

@@ -4,8 +4,10 @@
 // multiplexing, `delete` on every stream that carried a status, blocked and
 // muted authors filtered, resume with nothing missing and nothing repeated (WS
 // `since`, SSE Last-Event-ID), `refetch` when the gap is older than the outbox
-// or the outbox was not live, and a slow consumer that loses its queue without
-// slowing anyone else. Every wait is a condition with a deadline.
+// or the outbox was not live, a slow consumer that loses its queue without
+// slowing anyone else, and the statuses of large authors (not fanned out) on
+// their streaming followers' user streams, on one node and across nodes.
+// Every wait is a condition with a deadline.
 #include "support/client.hpp"
 #include "support/stream_client.hpp"
 
