@@ -136,9 +136,13 @@ void start_fanout(manager_ptr self) {
         if (s.opts->streams)
           for (std::size_t i = 0; i < posts->size(); ++i) {
             auto& p = (*posts)[i];
+            // A large author's followers are not among the recipients: every
+            // node's streams actor finds those streaming (large_status_event).
+            bool large = (*targets)[i].followers > s.opts->fanout_max_followers && p.visibility != 3;
             self->send(s.opts->streams, stream_status{p.entry.id, p.entry.author, p.visibility,
                                                       p.entry.origin_author.value() != 0,
-                                                      account_id{p.in_reply_to_account}, (*targets)[i].recipients});
+                                                      account_id{p.in_reply_to_account}, (*targets)[i].recipients,
+                                                      p.entry.origin_author, large});
           }
         // Answered when the mirrors are written and then every other owner has
         // the entries; an owner that does not answer (it died) fails the batch's

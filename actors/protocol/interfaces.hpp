@@ -161,6 +161,7 @@ using streams_node_actor = streams_actor::extend<
   caf::reacts_to<user_stream_delivery>,                            // (from an owner) a sequenced event for this node's hub
   caf::replies_to<outbox_watch>::with<outbox_replay>,              // (to the owner) a node starts/stops streaming a user
   caf::reacts_to<shared_stream_event>,                             // a status event for the shared streams (every node)
+  caf::reacts_to<large_status_event>,                              // a large author's status for its streaming followers (every node)
   caf::reacts_to<feed_relation>,                                   // blocks/mutes change what streams show (every node)
   caf::reacts_to<cluster_members>,                                 // who owns users now (from the cluster actor)
   caf::reacts_to<stream_sink_install>,                             // the HTTP layer's hub

@@ -215,6 +215,8 @@ struct stream_status {
   bool reblog = false;
   account_id in_reply_to_account;
   std::vector<std::int64_t> recipients;
+  account_id origin_author;  // a reblog: the reblogged status's author
+  bool large = false;        // the author has more than feed.fanout_max_followers followers: no recipients but the author
 };
 
 // The revocation job removed statuses (feeds → this node's streams actor):

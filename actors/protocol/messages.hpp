@@ -895,6 +895,25 @@ typename Inspector::result_type inspect(Inspector& f, shared_stream_event& x) {
   return f(type_name("shared_stream_event"), x.keys, x.ev, x.from, x.all_shared);
 }
 
+// A fanned-out status of a large author (more than feed.fanout_max_followers
+// followers: no per-follower fan-out), rendered once by the node that ran the
+// fan-out and sent to every node's streams actor: each sequences `ev` in the
+// outboxes of the streaming users it owns who follow the author (home rules).
+struct large_status_event {
+  status_id id;
+  account_id author;
+  account_id origin_author;  // a reblog: the reblogged status's author
+  account_id in_reply_to_account;
+  std::int16_t visibility = 0;
+  stream_event ev;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, large_status_event& x) {
+  return f(type_name("large_status_event"), x.id, x.author, x.origin_author, x.in_reply_to_account, x.visibility,
+           x.ev);
+}
+
 // A streams actor's counters.
 struct stream_stats {
   std::int64_t live_outboxes = 0;   // outboxes this node owns that are live

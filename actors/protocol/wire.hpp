@@ -38,7 +38,7 @@ using remote_types = caf::detail::type_list<
   cluster_pong, token_revoked, member_view, cluster_status, feed_delivery, feed_deliveries, feed_revocation, feed_changed,
   // streaming
   stream_event, user_stream_event, user_stream_batch, user_stream_delivery, outbox_watch, outbox_replay,
-  shared_stream_event, stream_stats,
+  shared_stream_event, large_status_event, stream_stats,
   // notifications and markers
   notification_query, notification_view,
   // conversations

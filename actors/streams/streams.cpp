@@ -4,6 +4,7 @@
 #include "actors/streams/streams.hpp"
 
 #include "actors/cluster/placement.hpp"
+#include "actors/feed/timeline.hpp"
 #include "actors/protocol/errors.hpp"
 #include "actors/streams/sink.hpp"
 #include "common/log.hpp"
@@ -44,6 +45,20 @@ struct outbox {
   std::vector<std::pair<outbox_watch, replay_fn>> waiting;
 };
 
+// What the home feed knows about a streaming user this node owns (its follows
+// with their follower counts, and hidden accounts): the statuses of the large
+// authors it follows, which fan-out does not push, reach its user stream by
+// the home feed's rules. Relations that arrive while the snapshot or a
+// followed account's follower count loads wait in `pending`, in order.
+struct follow_facts {
+  std::uint64_t gen = 0;
+  bool loaded = false;
+  bool busy = false;
+  feed::viewer_facts facts{account_id{}};
+  std::vector<account_id> indexed;  // its large followees in streams_state::large_index
+  std::deque<feed_relation> pending;
+};
+
 struct streams_state {
   static inline const char* name = "chorus.streams";
   streams_options opts;
@@ -65,6 +80,9 @@ struct streams_state {
   std::unordered_map<account_id, int> watching;  // this node's connections per streamed user
   std::vector<rd::command> appends;               // XADDs of this turn, sent as one request
   bool flush_pending = false;
+  std::unordered_map<account_id, follow_facts> follows;  // per live outbox
+  std::unordered_map<account_id, std::unordered_set<account_id>> large_index;  // large author → its followers here
+  std::uint64_t follows_gen = 0;
   std::deque<status_id> recent;                   // statuses already streamed (fan-out jobs run again)
   std::unordered_set<status_id> recent_set;
 
@@ -246,6 +264,146 @@ void publish_batch(self_ptr self, user_stream_batch& b) {
 
 void answer_watch(self_ptr self, account_id user, outbox_watch w, replay_fn done);
 
+// The large-author index follows a user's facts.
+void reindex(streams_state& s, account_id user, follow_facts& ff) {
+  for (auto a : ff.indexed)
+    if (auto it = s.large_index.find(a); it != s.large_index.end()) {
+      it->second.erase(user);
+      if (it->second.empty())
+        s.large_index.erase(it);
+    }
+  ff.indexed = ff.facts.large_followees(s.opts.fanout_max_followers);
+  for (auto a : ff.indexed)
+    s.large_index[a].insert(user);
+}
+
+void drop_follows(streams_state& s, account_id user) {
+  auto it = s.follows.find(user);
+  if (it == s.follows.end())
+    return;
+  it->second.facts = feed::viewer_facts{user};
+  reindex(s, user, it->second);
+  s.follows.erase(it);
+}
+
+void drain_relations(self_ptr self, account_id user);
+
+// One relation change for `user` (as feed_actor applies it to a home feed);
+// false: it waits for a follow's follower count.
+bool apply_relation(self_ptr self, account_id user, follow_facts& ff, const feed_relation& r) {
+  auto& s = self->state;
+  auto other = r.me == user ? r.target : r.me;
+  switch (r.verb) {
+    case relation_verb::follow:
+    case relation_verb::authorize: {
+      if (r.me != user)
+        return true;
+      auto count = std::make_shared<std::int64_t>(0);
+      auto target = r.target;
+      auto show_reblogs = r.show_reblogs;
+      auto gen = ff.gen;
+      ff.busy = true;
+      self->request(s.pool, s.opts.timeout,
+                    db_call{"streams.followers", [count, target](pqxx::connection_base& c) {
+                              *count = storage::pg::followers_count(c, target.value());
+                            }})
+        .then(
+          [self, user, gen, target, count, show_reblogs](ok_atom) {
+            auto& s = self->state;
+            auto it = s.follows.find(user);
+            if (it == s.follows.end() || it->second.gen != gen)
+              return;
+            it->second.facts.follow(target, *count, show_reblogs);
+            reindex(s, user, it->second);
+            it->second.busy = false;
+            drain_relations(self, user);
+          },
+          [self, user, gen](caf::error& err) {
+            auto& s = self->state;
+            log::write(log::level::warn, "streams: follower count not loaded", {{"error", description_of(err)}});
+            auto it = s.follows.find(user);
+            if (it == s.follows.end() || it->second.gen != gen)
+              return;
+            it->second.busy = false;
+            drain_relations(self, user);
+          });
+      return false;
+    }
+    case relation_verb::unfollow:
+      if (r.me == user)
+        ff.facts.unfollow(r.target);
+      break;
+    case relation_verb::block:
+      ff.facts.unfollow(other);
+      ff.facts.hide(other);
+      break;
+    case relation_verb::mute:
+      if (r.me == user)
+        ff.facts.hide(r.target);
+      break;
+    case relation_verb::unblock:
+    case relation_verb::unmute: ff.facts.unhide(other); break;
+    case relation_verb::reject: break;
+  }
+  reindex(s, user, ff);
+  return true;
+}
+
+void drain_relations(self_ptr self, account_id user) {
+  auto& s = self->state;
+  auto it = s.follows.find(user);
+  if (it == s.follows.end())
+    return;
+  auto& ff = it->second;
+  while (ff.loaded && !ff.busy && !ff.pending.empty()) {
+    auto r = std::move(ff.pending.front());
+    ff.pending.pop_front();
+    apply_relation(self, user, ff, r);
+  }
+}
+
+void relation_for(self_ptr self, account_id user, const feed_relation& r) {
+  auto& s = self->state;
+  auto it = s.follows.find(user);
+  if (it == s.follows.end())
+    return;
+  it->second.pending.push_back(r);
+  drain_relations(self, user);
+}
+
+// A new live outbox: one query for what the user's home feed knows (follows
+// with follower counts, hidden accounts), indexed by its large followees.
+void load_follows(self_ptr self, account_id user) {
+  auto& s = self->state;
+  auto& ff = s.follows[user];
+  ff = follow_facts{};
+  ff.gen = ++s.follows_gen;
+  ff.facts = feed::viewer_facts{user};
+  auto gen = ff.gen;
+  auto snap = std::make_shared<storage::pg::feed_snapshot>();
+  auto max_following = s.opts.max_following;
+  self->request(s.pool, s.opts.timeout,
+                db_call{"streams.follows", [snap, user, max_following](pqxx::connection_base& c) {
+                          *snap = storage::pg::load_snapshot(c, user.value(), max_following);
+                        }})
+    .then(
+      [self, user, gen, snap](ok_atom) {
+        auto& s = self->state;
+        auto it = s.follows.find(user);
+        if (it == s.follows.end() || it->second.gen != gen)
+          return;
+        it->second.facts.assign(*snap);
+        it->second.loaded = true;
+        reindex(s, user, it->second);
+        drain_relations(self, user);
+      },
+      [user](caf::error& err) {
+        // The user's stream misses its large followees' statuses until it starts again.
+        log::write(log::level::warn, "streams: follows not loaded", {{"user", user.value()},
+                                                                    {"error", description_of(err)}});
+      });
+}
+
 // Loads an outbox's last sequence from Redis, marks the gap before it (events
 // for this user were dropped while no outbox was live), then runs what waited.
 void activate(self_ptr self, account_id user) {
@@ -287,6 +445,7 @@ void activate(self_ptr self, account_id user) {
                                                                           {"error", description_of(err)}});
         auto waiting = std::move(it->second.waiting);
         s.outboxes.erase(it);
+        drop_follows(s, user);
         s.publish();
         for (auto& [w, done] : waiting)
           done(outbox_replay{0, w.since >= 0, {}});
@@ -364,6 +523,8 @@ void watch_owned(self_ptr self, outbox_watch w, replay_fn done) {
   if (fresh) {
     s.publish();
     activate(self, user);
+    if (s.pool)
+      load_follows(self, user);
   }
   if (!ob.loaded) {
     add_watcher(ob, w.node);  // events sequenced right after loading reach it
@@ -428,6 +589,7 @@ void on_members(self_ptr self, cluster_members& m) {
       nodes.push_back(h.node());
   for (auto it = s.outboxes.begin(); it != s.outboxes.end();) {
     if (remote_owner(self, it->first) >= 0) {
+      drop_follows(s, it->first);
       it = s.outboxes.erase(it);
       continue;
     }
@@ -490,6 +652,22 @@ std::string lower(std::string t) {
   return t;
 }
 
+// A large author's status: `update` on the user streams of the streaming users
+// this node owns who follow the author, by the home feed's rules (ring merge).
+void on_large(self_ptr self, const large_status_event& e) {
+  auto& s = self->state;
+  auto it = s.large_index.find(e.author);
+  if (it == s.large_index.end())
+    return;
+  model::ring_entry re{{e.id, e.author, e.origin_author}, e.in_reply_to_account, e.visibility};
+  std::vector<account_id> users;
+  for (auto u : it->second)
+    if (auto f = s.follows.find(u); f != s.follows.end() && u != e.author && f->second.facts.admits(re))
+      users.push_back(u);
+  for (auto u : users)
+    publish_owned(self, user_stream_event{u, {"user"}, e.ev, e.author});
+}
+
 // A fanned-out status: rendered once (the hot-status cache's template, no
 // viewer), `update` on its recipients' user streams and, when Mastodon would
 // broadcast it (public, not a reblog), on the shared streams of every node.
@@ -501,6 +679,7 @@ void on_status(self_ptr self, stream_status& st) {
   self->request(s.cache, s.opts.timeout, hot_get{{msg->id}})
     .then(
       [self, msg](hot_reply& r) {
+        auto& s = self->state;
         auto it = r.rendered.find(msg->id);
         if (it == r.rendered.end() || !it->second || r.bundle.statuses.empty())
           return;  // deleted meanwhile, or no renderer (no HTTP layer)
@@ -522,6 +701,14 @@ void on_status(self_ptr self, stream_status& st) {
             to_hub(self, shared);
             broadcast(self, shared);
           }
+        }
+        if (msg->large) {
+          large_status_event large{msg->id,           msg->author, msg->origin_author, msg->in_reply_to_account,
+                                   msg->visibility, ev};
+          for (std::size_t i = 0; i < s.owner_streams.size(); ++i)
+            if (s.owner_names[i] != s.self_name && s.owner_streams[i])
+              self->send(s.owner_streams[i], large);
+          on_large(self, large);
         }
         if (!msg->recipients.empty()) {
           user_stream_batch b;
@@ -561,9 +748,10 @@ void on_tick(self_ptr self) {
   auto now = clock_type::now();
   for (auto it = s.outboxes.begin(); it != s.outboxes.end();) {
     auto& ob = it->second;
-    if (ob.loaded && ob.watchers.empty() && now - ob.idle_since >= s.opts.resume_window)
+    if (ob.loaded && ob.watchers.empty() && now - ob.idle_since >= s.opts.resume_window) {
+      drop_follows(s, it->first);
       it = s.outboxes.erase(it);
-    else
+    } else
       ++it;
   }
   s.publish();
@@ -621,12 +809,21 @@ streams_node_actor::behavior_type streams_fn(self_ptr self, streams_options opts
       if (!from_other_node(self))
         broadcast(self, e);
     },
+    [=](large_status_event& e) {
+      observe(self, *self->state.stats);
+      if (from_stranger(self) || !from_other_node(self) || seen_recently(self->state, e.id))
+        return;
+      on_large(self, e);
+    },
     [=](feed_relation& r) {
       auto& s = self->state;
       if (from_stranger(self))
         return;
       if (s.sink)
         s.sink->relation(r.me, r.target, r.verb);
+      relation_for(self, r.me, r);
+      if (r.target != r.me)
+        relation_for(self, r.target, r);
       if (!from_other_node(self))
         for (std::size_t i = 0; i < s.owner_streams.size(); ++i)
           if (s.owner_names[i] != s.self_name && s.owner_streams[i])

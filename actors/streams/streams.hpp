@@ -4,6 +4,8 @@
 // backed by one bounded Redis stream per user), routing of user events to
 // their owner, shared public/hashtag events to every node, and delivery to
 // this node's streaming connections through the hub the HTTP layer installs.
+// For the users with live outboxes here it also keeps the large authors they
+// follow, whose statuses fan-out does not push (large_status_event).
 // docs/architecture.md, "Streams".
 #include "actors/protocol/interfaces.hpp"
 #include "actors/registry/registry.hpp"
@@ -22,6 +24,8 @@ struct streams_options {
   std::chrono::milliseconds timeout{5'000};         // Redis, Postgres and hot-cache requests
   std::chrono::milliseconds remote_timeout{2'000};  // requests to another node's streams actor
   std::chrono::milliseconds tick{1'000};            // outbox expiry sweep
+  std::int64_t fanout_max_followers = 10'000;       // feed.fanout_max_followers: whose statuses reach followers here
+  int max_following = 10'000;                       // follows kept per streaming user (as a home feed keeps)
 };
 
 streams_node_actor spawn_streams(caf::actor_system& sys, streams_options opts, pg_pool_actor pool, redis_actor redis,

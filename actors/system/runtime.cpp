@@ -216,6 +216,8 @@ runtime::runtime(const config& cfg, metrics::registry& metrics)
     sto.outbox_size = cfg.streaming.outbox_size;
     sto.resume_window = std::chrono::milliseconds(cfg.streaming.resume_window_ms);
     sto.remote_timeout = std::chrono::milliseconds(cc.request_timeout_ms);
+    sto.fanout_max_followers = cfg.feed.fanout_max_followers;
+    sto.max_following = fo.max_following;
     auto streams = life_->started("streams", spawn_streams(*sys_, sto, svc_.pg, svc_.redis, svc_.status_cache,
                                                            registry_, &metrics));
     svc_.streams = streams;  // publishers' view of it

@@ -4,8 +4,10 @@
 // multiplexing, `delete` on every stream that carried a status, blocked and
 // muted authors filtered, resume with nothing missing and nothing repeated (WS
 // `since`, SSE Last-Event-ID), `refetch` when the gap is older than the outbox
-// or the outbox was not live, and a slow consumer that loses its queue without
-// slowing anyone else. Every wait is a condition with a deadline.
+// or the outbox was not live, a slow consumer that loses its queue without
+// slowing anyone else, and the statuses of large authors (not fanned out) on
+// their streaming followers' user streams, on one node and across nodes.
+// Every wait is a condition with a deadline.
 #include "support/client.hpp"
 #include "support/stream_client.hpp"
 
@@ -334,6 +336,64 @@ TEST_F(Streaming, BlockedAndMutedAuthorsNeverArrive) {
   }));
 }
 
+// Authors above feed.fanout_max_followers are not fanned out per follower
+// (read-time ring merge): the streams actor finds their followers who stream
+// and gives them `update` on `user` by the home feed's rules.
+TEST_F(Streaming, LargeAuthorsStatusesReachStreamingFollowers) {
+  start({{"CHORUS_FEED_FANOUT_MAX_FOLLOWERS", "2"}});
+  auto alice = user("alice"), bob = user("bob"), carol = user("carol"), dave = user("dave"), erin = user("erin"),
+       frank = user("frank"), gina = user("gina");
+  follow(alice, dave);
+  follow(bob, dave);
+  follow(carol, dave);
+  follow(gina, dave);  // dave: 4 followers, a large author (still after alice unfollows)
+  follow(alice, erin);  // erin: a small author (pushed), for probes and markers
+  follow(bob, frank);
+  activate(alice);
+  activate(bob);
+  auto a = ws_as(alice, "?stream=user");
+  auto b = ws_as(bob, "?stream=user");  // a bystander following dave
+  ASSERT_EQ(a->status(), 101);
+  ASSERT_EQ(b->status(), 101);
+  live_user(*a, erin);
+  ASSERT_TRUE(wait_until([&] {
+    auto id = post(frank, "bob probe");
+    return b->wait_for(update_of(id), 2s);
+  }, 20s));
+  // The follows load when the stream starts: keep posting until one arrives.
+  std::string first;
+  ASSERT_TRUE(wait_until([&] {
+    first = post(dave, "large probe");
+    return a->wait_for(update_on(first, {"user"}), 2s);
+  }, 20s)) << "a large author's status never reached a streaming follower";
+  auto pub = post(dave, "to everyone");
+  ASSERT_TRUE(a->wait_for(update_on(pub, {"user"})));
+  auto priv = post(dave, "followers only", "private");
+  ASSERT_TRUE(a->wait_for(update_on(priv, {"user"}))) << "followers-only statuses reach followers";
+  for (auto& e : a->events("update"))
+    EXPECT_GT(e.seq(), 0) << "sequenced in the outbox like every user-stream event";
+  // A reply to someone alice does not follow is not in her home; bob follows frank.
+  auto reply = post(dave, "@frank hi", "public", post(frank, "frank's"));
+  ASSERT_TRUE(b->wait_for(update_on(reply, {"user"}))) << "bob follows dave and frank";
+  auto marker = post(erin, "marker");
+  ASSERT_TRUE(a->wait_for(update_on(marker, {"user"})));
+  EXPECT_EQ(count_updates(*a, reply), 0u) << "a reply to an account alice does not follow";
+  EXPECT_EQ(count_updates(*a, pub), 1u);
+  // Unfollowing dave (still large): the next status reaches bob, not alice.
+  ASSERT_EQ(act(alice, "/api/v1/accounts/" + dave.id + "/unfollow").status, 200);
+  auto after = post(dave, "after the unfollow");
+  ASSERT_TRUE(b->wait_for(update_on(after, {"user"})));
+  auto marker2 = post(erin, "marker 2");
+  ASSERT_TRUE(a->wait_for(update_on(marker2, {"user"})));
+  EXPECT_EQ(count_updates(*a, after), 0u) << "alice unfollowed dave";
+  // Following again brings them back.
+  follow(alice, dave);
+  ASSERT_TRUE(wait_until([&] {
+    auto id = post(dave, "followed again");
+    return a->wait_for(update_on(id, {"user"}), 2s);
+  }, 20s));
+}
+
 TEST_F(Streaming, ResumeAfterDisconnectNothingMissingNothingRepeated) {
   start();
   auto alice = user("alice"), bob = user("bob");
@@ -474,16 +534,18 @@ struct StreamingCluster : ::testing::Test {
   chorusd& node(const std::string& n) { return *nodes.at(n); }
   std::vector<std::string> auth(const who& w) const { return {"Authorization: Bearer " + w.token}; }
 
-  void start_three() {
-    for (auto& n : names)
-      nodes[n] = std::make_unique<chorusd>(
-        db.dsn(), std::map<std::string, std::string>{{"CHORUS_NODE_NAME", n},
-                                                     {"CHORUS_CLUSTER_SECRET", "a-cluster-secret-for-tests"},
-                                                     {"CHORUS_CLUSTER_HEARTBEAT_MS", "200"},
-                                                     {"CHORUS_CLUSTER_SUSPECT_AFTER_MS", "1000"},
-                                                     {"CHORUS_CLUSTER_TIMEOUT_MS", "3000"},
-                                                     {"CHORUS_NODE_HEARTBEAT_MS", "500"},
-                                                     {"CHORUS_JOBS_POLL_MS", "200"}});
+  void start_three(std::map<std::string, std::string> extra = {}) {
+    for (auto& n : names) {
+      std::map<std::string, std::string> env{{"CHORUS_NODE_NAME", n},
+                                             {"CHORUS_CLUSTER_SECRET", "a-cluster-secret-for-tests"},
+                                             {"CHORUS_CLUSTER_HEARTBEAT_MS", "200"},
+                                             {"CHORUS_CLUSTER_SUSPECT_AFTER_MS", "1000"},
+                                             {"CHORUS_CLUSTER_TIMEOUT_MS", "3000"},
+                                             {"CHORUS_NODE_HEARTBEAT_MS", "500"},
+                                             {"CHORUS_JOBS_POLL_MS", "200"}};
+      env.insert(extra.begin(), extra.end());
+      nodes[n] = std::make_unique<chorusd>(db.dsn(), env);
+    }
     ASSERT_TRUE(wait_until([&] {
       for (auto& n : names) {
         auto r = get(node(n).url("/api/v1/chorus/admin/cluster"));
@@ -593,6 +655,54 @@ TEST_F(StreamingCluster, SubscriberOnBPostOnAOutboxOnC) {
   })) << "the delete sequenced after `since`";
   EXPECT_TRUE(r->wait_for(update_on(missed, {"user"})));
   EXPECT_TRUE(r->events("refetch").empty());
+}
+
+// A large author posts on node-a; alice streams on node-b, her outbox is on
+// node-c (where her follows are indexed).
+TEST_F(StreamingCluster, LargeAuthorReachesFollowersOnOtherNodes) {
+  start_three({{"CHORUS_FEED_FANOUT_MAX_FOLLOWERS", "2"}});
+  auto alice = user_owned_by("node-c", "alice");
+  auto bob = user_owned_by("node-c", "bob");  // a bystander whose outbox is on node-c too
+  auto carol = user("node-a", "carol"), dave = user("node-a", "dave"), erin = user("node-a", "erin"),
+       gina = user("node-a", "gina");
+  auto follow = [&](const who& a, const who& b, const std::string& verb = "follow") {
+    return http("POST", node("node-b").url("/api/v1/accounts/" + b.id + "/" + verb), "",
+                {"Authorization: Bearer " + a.token, form[0]}).status;
+  };
+  ASSERT_EQ(follow(alice, dave), 200);
+  ASSERT_EQ(follow(bob, dave), 200);
+  ASSERT_EQ(follow(carol, dave), 200);
+  ASSERT_EQ(follow(gina, dave), 200);  // dave: 4 followers, above the limit of 2 (still after alice unfollows)
+  ASSERT_EQ(follow(alice, erin), 200);  // erin: pushed, for probes and markers
+  ASSERT_EQ(follow(bob, erin), 200);
+  for (auto* w : {&alice, &bob})
+    ASSERT_EQ(get(node("node-b").url("/api/v1/timelines/home"), auth(*w)).status, 200);
+  auto a = ws("node-b", alice, "?stream=user");
+  auto b = ws("node-a", bob, "?stream=user");
+  ASSERT_EQ(a->status(), 101);
+  ASSERT_EQ(b->status(), 101);
+  for (auto* c : {a.get(), b.get()})
+    ASSERT_TRUE(wait_until([&] {
+      auto id = post("node-a", erin, "probe");
+      return c->wait_for(update_on(id, {"user"}), 2s);
+    }, 20s)) << node("node-b").log();
+  ASSERT_TRUE(wait_until([&] {
+    auto id = post("node-a", dave, "large across nodes");
+    return a->wait_for(update_on(id, {"user"}), 2s);
+  }, 20s)) << "a large author's status never reached a follower streaming on another node";
+  auto id = post("node-b", dave, "posted on node-b");
+  EXPECT_TRUE(a->wait_for(update_on(id, {"user"})));
+  EXPECT_TRUE(b->wait_for(update_on(id, {"user"})));
+  // Unfollowed through node-a: node-c stops. bob (same owner) got the next
+  // status, so node-c handled it before the marker was even posted.
+  ASSERT_EQ(http("POST", node("node-a").url("/api/v1/accounts/" + dave.id + "/unfollow"), "",
+                 {"Authorization: Bearer " + alice.token, form[0]}).status, 200);
+  auto after = post("node-a", dave, "after the unfollow");
+  ASSERT_TRUE(b->wait_for(update_on(after, {"user"})));
+  auto marker = post("node-a", erin, "marker");
+  ASSERT_TRUE(a->wait_for(update_on(marker, {"user"})));
+  for (auto& e : a->events("update"))
+    EXPECT_NE(e.payload_json().value("id", ""), after) << "alice unfollowed dave";
 }
 
 // ---- The WebSocket protocol itself (RFC 6455), through a raw socket ------------
