@@ -119,7 +119,7 @@ wait_for() {
 
 # --- (1) idle connections ----------------------------------------------------------------
 if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
-  say "(1) $NODES node(s), $IDLE signed-in user-stream connections each"
+  say "(1) $NODES node(s), $IDLE signed-in $IDLE_STREAM-stream connections each"
   names=()
   for i in $(seq 1 "$NODES"); do names+=("node-$i"); start_node "node-$i"; done
   if [ "$NODES" -gt 1 ]; then

@@ -3,29 +3,13 @@
 
 #include "storage/pg/connection.hpp"
 #include "storage/pg/feeds.hpp"
+#include "storage/pg/paging.hpp"
 
 #include <algorithm>
 #include <pqxx/pqxx>
 
 namespace chorus::storage::pg {
 namespace {
-
-int clamp_limit(int limit) { return std::clamp(limit <= 0 ? 20 : limit, 1, 40); }
-
-// Keyset bounds on `col` for Mastodon's page: newest first, or oldest first
-// above min_id (reversed by the caller).
-std::string bounds(const std::string& col, const page& p, bool& ascending) {
-  std::string w;
-  if (p.max_id > 0)
-    w += " AND " + col + " < " + std::to_string(p.max_id);
-  if (p.min_id > 0) {
-    w += " AND " + col + " > " + std::to_string(p.min_id);
-    ascending = true;
-  } else if (p.since_id > 0) {
-    w += " AND " + col + " > " + std::to_string(p.since_id);
-  }
-  return w;
-}
 
 // The thread key of a status: the root of its reply chain (at most 100 up, as
 // the context query), whether or not the statuses on the way still exist.
@@ -149,7 +133,7 @@ std::vector<conversation_touch> remove_from_conversations(pqxx::connection_base&
 std::vector<conversation> conversations_page(pqxx::connection_base& c, account_id viewer, const page& p) {
   return translated([&] {
     bool asc = false;
-    auto where = bounds("last_status_id", p, asc);
+    auto where = page_clause("last_status_id", p, asc);
     pqxx::work tx(c);
     auto rows = tx.exec_params(std::string("SELECT ") + conversation_columns +
                                  " FROM account_conversations WHERE account_id = $1" + where +
@@ -253,7 +237,7 @@ conversation_bundle hydrate_conversations(pqxx::connection_base& c, account_id v
 std::vector<status_id> direct_timeline(pqxx::connection_base& c, account_id viewer, const page& p) {
   return translated([&] {
     bool asc = false;
-    auto where = bounds("s.id", p, asc);
+    auto where = page_clause("s.id", p, asc);
     auto n = std::to_string(clamp_limit(p.limit));
     auto dir = std::string(asc ? " ASC" : " DESC");
     // Two bounded index scans (own statuses by account, mentions by account),

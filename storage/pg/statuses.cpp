@@ -1,4 +1,5 @@
 #include "storage/pg/statuses.hpp"
+#include "storage/pg/paging.hpp"
 #include "storage/pg/ids.hpp"
 
 #include "common/errc.hpp"
@@ -24,22 +25,6 @@ std::string bools(const std::vector<bool>& xs) {
     out += (i ? "," : "") + std::string(xs[i] ? "t" : "f");
   return out + "}";
 }
-
-// Keyset pagination over a bigint column, newest first (min_id: oldest first, reversed after).
-std::string page_clause(const std::string& col, const page& p, bool& ascending) {
-  std::string w;
-  if (p.max_id > 0)
-    w += " AND " + col + " < " + std::to_string(p.max_id);
-  if (p.min_id > 0) {
-    w += " AND " + col + " > " + std::to_string(p.min_id);
-    ascending = true;
-  } else if (p.since_id > 0) {
-    w += " AND " + col + " > " + std::to_string(p.since_id);
-  }
-  return w;
-}
-
-int clamp_limit(int limit) { return std::clamp(limit <= 0 ? 20 : limit, 1, 40); }
 
 std::vector<status_id> id_query(pqxx::connection_base& c, const std::string& sql_head, const std::string& col,
                                 const page& p, const std::string& param = {}) {
