@@ -52,7 +52,8 @@ caf::error run_job(pqxx::connection_base& c, const job_work& w, id_generator* id
     auto b = pg::hydrate_conversations(c, t.account, std::move(rows), true);
     if (b.items.empty())
       continue;
-    events.push_back({t.account, {"direct"}, {"conversation", render(b.items.front(), b.bundle)}});
+    // No `from` (as Mastodon: conversations are filtered when read, not at delivery).
+    events.push_back({t.account, {"direct"}, {"conversation", render(b.items.front(), b.bundle)}, account_id{}});
   }
   return {};
 }

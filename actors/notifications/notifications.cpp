@@ -256,8 +256,12 @@ caf::result<ok_atom> run_job(self_ptr self, job_work& w) {
           st.stats->add(n.filtered ? 2 : 1);
           if (n.filtered || !st.opts.streams || !st.render)
             continue;
+          // No `from`: like Mastodon's streaming server, only statuses are filtered
+          // at delivery; notifications were filtered for this recipient when made
+          // (a mute that keeps notifications must still show them).
           self->send(st.opts.streams, user_stream_event{n.account_id, {"user", "user:notification"},
-                                                        stream_event{"notification", st.render(n, out->bundle)}});
+                                                        stream_event{"notification", st.render(n, out->bundle)},
+                                                        account_id{}});
           st.stats->add(3);
         }
         rp.deliver(ok_atom::value);
