@@ -139,6 +139,13 @@ std::vector<account_id> viewer_facts::large_followees(std::int64_t threshold) co
   return out;
 }
 
+bool viewer_facts::follows_above(std::int64_t threshold) const {
+  for (auto& [id, f] : following_)
+    if (f.followers > threshold)
+      return true;
+  return false;
+}
+
 bool viewer_facts::admits(const ring_entry& r) const {
   const auto& e = r.entry;
   if (e.author == viewer_)

@@ -62,6 +62,8 @@ public:
   bool hidden(account_id account) const { return hidden_.count(account) != 0; }
   // Followed accounts with more than `threshold` followers (their posts are not pushed).
   std::vector<account_id> large_followees(std::int64_t threshold) const;
+  // Follows anyone with more than `threshold` followers (hidden or not).
+  bool follows_above(std::int64_t threshold) const;
   // Home rules for an entry that was not pushed (ring merge, merge on follow).
   bool admits(const ring_entry& r) const;
 

@@ -50,13 +50,17 @@ struct outbox {
 // authors it follows, which fan-out does not push, reach its user stream by
 // the home feed's rules. Relations that arrive while the snapshot or a
 // followed account's follower count loads wait in `pending`, in order.
+//
+// Most users follow no large author: their facts are dropped once loaded
+// (`slim`), and only a new follow of a large author loads them again.
 struct follow_facts {
   std::uint64_t gen = 0;
   bool loaded = false;
   bool busy = false;
+  bool slim = false;
   feed::viewer_facts facts{account_id{}};
-  std::vector<account_id> indexed;  // its large followees in streams_state::large_index
-  std::deque<feed_relation> pending;
+  std::vector<account_id> indexed;     // its large followees in streams_state::large_index
+  std::vector<feed_relation> pending;  // a FIFO (rarely more than one)
 };
 
 struct streams_state {
@@ -287,12 +291,15 @@ void drop_follows(streams_state& s, account_id user) {
 }
 
 void drain_relations(self_ptr self, account_id user);
+void load_follows(self_ptr self, account_id user);
 
 // One relation change for `user` (as feed_actor applies it to a home feed);
 // false: it waits for a follow's follower count.
 bool apply_relation(self_ptr self, account_id user, follow_facts& ff, const feed_relation& r) {
   auto& s = self->state;
   auto other = r.me == user ? r.target : r.me;
+  if (ff.slim && !((r.verb == relation_verb::follow || r.verb == relation_verb::authorize) && r.me == user))
+    return true;  // it follows no large author: only a new follow can matter
   switch (r.verb) {
     case relation_verb::follow:
     case relation_verb::authorize: {
@@ -313,6 +320,12 @@ bool apply_relation(self_ptr self, account_id user, follow_facts& ff, const feed
             auto it = s.follows.find(user);
             if (it == s.follows.end() || it->second.gen != gen)
               return;
+            if (it->second.slim) {
+              it->second.busy = false;
+              if (*count > s.opts.fanout_max_followers)
+                return load_follows(self, user);  // now it follows a large author: all of its facts count
+              return drain_relations(self, user);
+            }
             it->second.facts.follow(target, *count, show_reblogs);
             reindex(s, user, it->second);
             it->second.busy = false;
@@ -355,10 +368,17 @@ void drain_relations(self_ptr self, account_id user) {
   if (it == s.follows.end())
     return;
   auto& ff = it->second;
-  while (ff.loaded && !ff.busy && !ff.pending.empty()) {
-    auto r = std::move(ff.pending.front());
-    ff.pending.pop_front();
+  std::size_t done = 0;
+  while (ff.loaded && !ff.busy && done < ff.pending.size()) {
+    auto r = ff.pending[done++];
     apply_relation(self, user, ff, r);
+  }
+  // (apply_relation may have reloaded the facts, which empties `pending`)
+  if (auto again = s.follows.find(user); again != s.follows.end()) {
+    auto& p = again->second.pending;
+    p.erase(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(std::min(done, p.size())));
+    if (p.empty())
+      std::vector<feed_relation>().swap(p);
   }
 }
 
@@ -395,6 +415,10 @@ void load_follows(self_ptr self, account_id user) {
         it->second.facts.assign(*snap);
         it->second.loaded = true;
         reindex(s, user, it->second);
+        if (!it->second.facts.follows_above(s.opts.fanout_max_followers)) {
+          it->second.slim = true;
+          it->second.facts = feed::viewer_facts{user};
+        }
         drain_relations(self, user);
       },
       [user](caf::error& err) {

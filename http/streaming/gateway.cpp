@@ -19,6 +19,7 @@
 #include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -198,10 +199,22 @@ public:
 
   const net::any_io_executor& executor() const { return ex_; }
 
+  // Frames wait in the inbox; only the first of a batch costs a post to the
+  // strand, which then takes all that arrived meanwhile.
   void offer(std::shared_ptr<const frame> f) override {
-    net::post(ex_, [self = std::static_pointer_cast<conn>(shared_from_this()), f = std::move(f)]() mutable {
-      self->on_frame(std::move(f));
-    });
+    bool first;
+    {
+      spin_guard g(inbox_lock_);
+      first = inbox_.empty() && !inbox_overflow_;
+      if (inbox_.size() >= static_cast<std::size_t>(gw_->cfg.send_queue)) {
+        inbox_.clear();  // the strand is that far behind: the client gets `refetch`
+        inbox_overflow_ = true;
+      } else {
+        inbox_.push_back(std::move(f));
+      }
+    }
+    if (first)
+      net::post(ex_, [self = std::static_pointer_cast<conn>(shared_from_this())] { self->drain_inbox(); });
   }
 
   // Authenticates the request, then opens the stream (open()).
@@ -270,7 +283,8 @@ public:
 
 protected:
   virtual void open() = 0;                                    // authenticated: upgrade or send the SSE head
-  virtual void transmit(const std::shared_ptr<const frame>& f) = 0;  // one write; then written(ec)
+  // One gathered write of the frames in order; then written(ec).
+  virtual void transmit(const std::vector<std::shared_ptr<const frame>>& frames) = 0;
   virtual void send_raw_and_close(std::string text) = 0;      // an HTTP answer before the stream opened
   virtual void close_transport() = 0;
   // At a heartbeat: the client has not been heard from for too long (WebSocket).
@@ -425,6 +439,21 @@ protected:
     held_.swap(rest);
   }
 
+  void drain_inbox() {
+    std::vector<std::shared_ptr<const frame>> got;
+    bool overflow;
+    {
+      spin_guard g(inbox_lock_);
+      got.swap(inbox_);
+      overflow = inbox_overflow_;
+      inbox_overflow_ = false;
+    }
+    if (overflow)
+      overflowed();
+    for (auto& f : got)
+      on_frame(std::move(f));
+  }
+
   void on_frame(std::shared_ptr<const frame> f) {
     if (closed_ || !open_)
       return;
@@ -456,19 +485,33 @@ protected:
   void push(std::shared_ptr<const frame> f) {
     if (closed_)
       return;
-    if (queue_.size() - head_ >= static_cast<std::size_t>(gw_->cfg.send_queue)) {
-      queue_.clear();
-      head_ = 0;
-      queue_.push_back(refetch_frame("overflow"));
-      ++overflows_;
-      if (overflows_ == 1 || overflows_ % 100 == 0)
-        log::write(log::level::warn, "stream: slow consumer, send queue dropped",
-                   {{"viewer", viewer_.value()}, {"overflows", overflows_}});
-      return;
-    }
+    if (queue_.size() - head_ >= static_cast<std::size_t>(gw_->cfg.send_queue))
+      return overflowed();
     queue_.push_back(std::move(f));
-    if (!writing_)
-      next_write();
+    if (!writing_) {
+      // The first frame of a burst waits one turn of the I/O queue: the frames
+      // offered meanwhile (the same event on other streams, the next events of a
+      // burst) leave in the same gathered write.
+      writing_ = true;
+      net::post(ex_, [self = std::static_pointer_cast<conn>(shared_from_this())] { self->next_write(); });
+    }
+  }
+
+  // The client fell behind by send_queue frames: what waits is dropped and it
+  // gets one `refetch` instead.
+  void overflowed() {
+    if (closed_)
+      return;
+    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(head_), queue_.end());
+    queue_.push_back(refetch_frame("overflow"));
+    ++overflows_;
+    if (overflows_ == 1 || overflows_ % 100 == 0)
+      log::write(log::level::warn, "stream: slow consumer, send queue dropped",
+                 {{"viewer", viewer_.value()}, {"overflows", overflows_}});
+    if (!writing_) {
+      writing_ = true;
+      net::post(ex_, [self = std::static_pointer_cast<conn>(shared_from_this())] { self->next_write(); });
+    }
   }
 
   void next_write() {
@@ -483,12 +526,19 @@ protected:
       return;
     }
     writing_ = true;
-    current_ = std::move(queue_[head_++]);
-    transmit(current_);
+    // Everything queued leaves in one gathered write, up to a bound.
+    std::size_t bytes = 0;
+    while (head_ < queue_.size() && inflight_.size() < max_gather && bytes < max_gather_bytes) {
+      bytes += queue_[head_]->ws.size();
+      inflight_.push_back(std::move(queue_[head_++]));
+    }
+    transmit(inflight_);
   }
 
   void written(beast::error_code ec) {
-    current_.reset();
+    inflight_.clear();
+    if (inflight_.capacity() > 8)
+      std::vector<std::shared_ptr<const frame>>().swap(inflight_);
     if (ec)
       return close();
     next_write();
@@ -504,6 +554,10 @@ protected:
     queue_.clear();
     head_ = 0;
     held_.clear();
+    {
+      spin_guard g(inbox_lock_);
+      inbox_.clear();
+    }
     hs_.reset();
     if (viewer_added_)
       gw_->hub->remove_viewer(viewer_);
@@ -525,7 +579,20 @@ protected:
   std::vector<std::shared_ptr<const frame>> queue_;  // a FIFO from head_
   std::size_t head_ = 0;
   std::vector<std::shared_ptr<const frame>> held_;
-  std::shared_ptr<const frame> current_;
+  std::vector<std::shared_ptr<const frame>> inflight_;  // being written
+  struct spin_guard {  // the inbox is held for a push or a swap only
+    explicit spin_guard(std::atomic_flag& f) : f_(f) {
+      while (f_.test_and_set(std::memory_order_acquire)) {
+      }
+    }
+    ~spin_guard() { f_.clear(std::memory_order_release); }
+    std::atomic_flag& f_;
+  };
+  std::atomic_flag inbox_lock_ = ATOMIC_FLAG_INIT;
+  bool inbox_overflow_ = false;                        // under inbox_lock_
+  std::vector<std::shared_ptr<const frame>> inbox_;   // offered, not yet taken by the strand
+  static constexpr std::size_t max_gather = 64;           // frames per write (IOV_MAX is 1024: two buffers each)
+  static constexpr std::size_t max_gather_bytes = 256 * 1024;
   std::uint32_t overflows_ = 0;
   bool held_overflow_ = false;
   bool read_statuses_ = false;
@@ -746,28 +813,39 @@ private:
     subscribe(spec, since);
   }
 
-  void transmit(const std::shared_ptr<const frame>& f) override {
+  void transmit(const std::vector<std::shared_ptr<const frame>>& frames) override {
     auto self = std::static_pointer_cast<ws_conn>(shared_from_this());
-    if (f->control) {
-      net::async_write(stream_, net::buffer(f->ws), [self](beast::error_code ec, std::size_t) { self->written(ec); });
-      return;
+    // The frame headers of the batch (at most 10 bytes each), then the buffers.
+    auto hdrs = std::make_unique<std::uint8_t[]>(frames.size() * 10);
+    std::vector<net::const_buffer> bufs;
+    bufs.reserve(frames.size() * 2);
+    std::uint8_t* h0 = hdrs.get();
+    for (auto& f : frames) {
+      if (f->control) {
+        bufs.push_back(net::buffer(f->ws));
+        continue;
+      }
+      auto n = f->ws.size();
+      std::uint8_t* h = h0;
+      *h++ = 0x81;  // FIN, text
+      if (n < 126) {
+        *h++ = static_cast<std::uint8_t>(n);
+      } else if (n <= 0xffff) {
+        *h++ = 126;
+        *h++ = static_cast<std::uint8_t>(n >> 8);
+        *h++ = static_cast<std::uint8_t>(n);
+      } else {
+        *h++ = 127;
+        for (int i = 7; i >= 0; --i)
+          *h++ = static_cast<std::uint8_t>(std::uint64_t(n) >> (8 * i));
+      }
+      bufs.push_back(net::buffer(h0, static_cast<std::size_t>(h - h0)));
+      bufs.push_back(net::buffer(f->ws));
+      h0 = h;
     }
-    auto n = f->ws.size();
-    std::size_t h = 0;
-    whdr_[h++] = 0x81;  // FIN, text
-    if (n < 126) {
-      whdr_[h++] = static_cast<std::uint8_t>(n);
-    } else if (n <= 0xffff) {
-      whdr_[h++] = 126;
-      whdr_[h++] = static_cast<std::uint8_t>(n >> 8);
-      whdr_[h++] = static_cast<std::uint8_t>(n);
-    } else {
-      whdr_[h++] = 127;
-      for (int i = 7; i >= 0; --i)
-        whdr_[h++] = static_cast<std::uint8_t>(std::uint64_t(n) >> (8 * i));
-    }
-    std::array<net::const_buffer, 2> bufs{net::buffer(whdr_, h), net::buffer(f->ws)};
-    net::async_write(stream_, bufs, [self](beast::error_code ec, std::size_t) { self->written(ec); });
+    net::async_write(stream_, bufs, [self, hdrs = std::move(hdrs)](beast::error_code ec, std::size_t) {
+      self->written(ec);
+    });
   }
 
   void send_raw_and_close(std::string text) override {
@@ -803,7 +881,6 @@ private:
   char rbuf_[64];
   std::uint8_t rlen_ = 0;
   std::uint8_t mask_[4];
-  std::uint8_t whdr_[10];
   std::uint8_t op_ = 0, data_op_ = 1;
   bool fin_ = true;
   bool in_payload_ = false;
@@ -839,9 +916,13 @@ private:
     });
   }
 
-  void transmit(const std::shared_ptr<const frame>& f) override {
+  void transmit(const std::vector<std::shared_ptr<const frame>>& frames) override {
     auto self = std::static_pointer_cast<sse_conn>(shared_from_this());
-    net::async_write(stream_, net::buffer(f->sse), [self](beast::error_code ec, std::size_t) { self->written(ec); });
+    std::vector<net::const_buffer> bufs;
+    bufs.reserve(frames.size());
+    for (auto& f : frames)
+      bufs.push_back(net::buffer(f->sse));
+    net::async_write(stream_, bufs, [self](beast::error_code ec, std::size_t) { self->written(ec); });
   }
 
   void send_raw_and_close(std::string text) override {

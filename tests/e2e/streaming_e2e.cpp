@@ -393,6 +393,19 @@ TEST_F(Streaming, LargeAuthorsStatusesReachStreamingFollowers) {
     auto id = post(dave, "followed again");
     return a->wait_for(update_on(id, {"user"}), 2s);
   }, 20s));
+  // hank follows no large author when his stream opens (the node keeps none of
+  // his follows then), and starts following one while streaming.
+  auto hank = user("hank");
+  follow(hank, erin);
+  activate(hank);
+  auto h = ws_as(hank, "?stream=user");
+  ASSERT_EQ(h->status(), 101);
+  live_user(*h, erin);
+  follow(hank, dave);
+  ASSERT_TRUE(wait_until([&] {
+    auto id = post(dave, "hank follows dave now");
+    return h->wait_for(update_on(id, {"user"}), 2s);
+  }, 20s)) << "a large author followed while streaming never reached the new follower";
 }
 
 TEST_F(Streaming, ResumeAfterDisconnectNothingMissingNothingRepeated) {
