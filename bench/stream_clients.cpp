@@ -26,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -309,11 +310,20 @@ int run_idle(const options& o) {
   return open == conns.size() ? 0 : 2;
 }
 
+// This process's CPU time (user + system) so far.
+double cpu_ms() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto ms = [](const timeval& t) { return t.tv_sec * 1e3 + t.tv_usec / 1e3; };
+  return ms(ru.ru_utime) + ms(ru.ru_stime);
+}
+
 int run_count(const options& o) {
   int epfd = ::epoll_create1(EPOLL_CLOEXEC);
   auto conns = connect_all(o, epfd);
   std::printf("ready\n");
   std::fflush(stdout);
+  auto cpu0 = cpu_ms();
   std::uint64_t total = 0, want = o.expect * conns.size();
   std::size_t done = 0;
   steady::time_point first{}, last{};
@@ -329,9 +339,9 @@ int run_count(const options& o) {
     });
   }
   double secs = std::chrono::duration<double>(last - first).count();
-  std::printf("frames %llu of %llu, complete %zu of %zu, seconds %.3f, frames/s %.0f\n",
+  std::printf("frames %llu of %llu, complete %zu of %zu, seconds %.3f, client CPU %.0f ms, frames/s %.0f\n",
               static_cast<unsigned long long>(total), static_cast<unsigned long long>(want), done, conns.size(), secs,
-              secs > 0 ? static_cast<double>(total) / secs : 0.0);
+              cpu_ms() - cpu0, secs > 0 ? static_cast<double>(total) / secs : 0.0);
   return done == conns.size() ? 0 : 2;
 }
 

@@ -180,6 +180,26 @@ if [ -z "$ONLY" ] || [ "$ONLY" = idle ]; then
 fi
 
 # --- (2) broadcast to SUBS subscribers, chorusd vs ws ------------------------------------
+# The servers' CPU time (user + kernel, which on loopback includes much of the
+# receivers' TCP work) and write syscalls during a run, when `perf` can count
+# them: the CPU cost per frame does not depend on what else the machine does.
+cpu_start() {
+  command -v perf >/dev/null || return 0
+  perf stat -x, -e task-clock,syscalls:sys_enter_writev,syscalls:sys_enter_write,syscalls:sys_enter_sendmsg \
+    -p "$1" -o "$TMP/perf.$2" 2>/dev/null &
+  echo $! > "$TMP/perf.$2.pid"
+  sleep 0.2  # perf attaches asynchronously; only the accounting waits, not a result
+}
+cpu_stop() {
+  [ -s "$TMP/perf.$1.pid" ] || return 0
+  local p; p=$(cat "$TMP/perf.$1.pid"); rm -f "$TMP/perf.$1.pid"
+  kill -INT "$p" 2>/dev/null
+  # (called in a command substitution: perf is not this shell's child to wait for)
+  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  awk -F, -v frames=$(( SUBS * EVENTS )) '
+    $3 == "task-clock" { ms = $1 } $3 ~ /sys_enter_writev$/ { wv = $1 } $3 ~ /sys_enter_write$/ { w = $1 } $3 ~ /sys_enter_sendmsg$/ { sm = $1 }
+    END { if (ms == "") exit; printf "; server CPU %.0f ms = %.2f us/frame, %d write syscalls = %.2f frames/syscall", ms, ms * 1000 / frames, wv + w + sm, frames / ((wv + w + sm) ? (wv + w + sm) : 1) }' "$TMP/perf.$1"
+}
 if [ -z "$ONLY" ] || [ "$ONLY" = broadcast ]; then
   say "(2) $SUBS subscribers of public, $EVENTS events, $RUNS run(s) per server; servers on core 0, clients on core 1"
   post() { curl -sf -o /dev/null -H "Authorization: Bearer tok-loner" -H 'Content-Type: application/json' \
@@ -199,9 +219,10 @@ if [ -z "$ONLY" ] || [ "$ONLY" = broadcast ]; then
       --connections "$SUBS" --sources "$SOURCES" --mode count --expect "$EVENTS" --timeout-seconds 300 > "$TMP/count" 2>&1 &
     c=$!
     wait_for "$TMP/count" ready 300
+    cpu_start "${PID[bcast]}" chorus
     for e in $(seq 1 "$EVENTS"); do post "broadcast $r $e, a status of ordinary length with a few words of text in it" & done
     wait $c || die "chorusd broadcast incomplete: $(tail -1 "$TMP/count")"
-    line=$(tail -1 "$TMP/count"); echo "  run $r/$RUNS chorusd: $line" >&2
+    line=$(tail -1 "$TMP/count"); echo "  run $r/$RUNS chorusd: $line$(cpu_stop chorus)" >&2
     echo "$line" | sed 's/.*frames\/s //' >> "$TMP/runs.chorus"
     # ws: the same subscribers, the same frame text (a real chorusd update frame for such a status).
     FRAME=$(curl -sf -H "Authorization: Bearer tok-loner" "${URL[bcast]}/api/v1/accounts/9000002/statuses?limit=1" |
@@ -211,10 +232,11 @@ if [ -z "$ONLY" ] || [ "$ONLY" = broadcast ]; then
     c=$!
     wait_for "$TMP/count" ready 300
     for _ in $(seq 1 100); do [ "$(curl -sf "http://127.0.0.1:$WS_PORT/count")" = "$SUBS" ] && break; sleep 0.1; done
+    cpu_start "$WS_PID" ws
     n=$(curl -sf -XPOST --data-binary "$FRAME" "http://127.0.0.1:$WS_PORT/broadcast?n=$EVENTS")
     [ "$n" = "$SUBS" ] || die "the ws server broadcast to $n subscribers, not $SUBS"
     wait $c || die "ws broadcast incomplete: $(tail -1 "$TMP/count")"
-    line=$(tail -1 "$TMP/count"); echo "  run $r/$RUNS ws: $line (frame ${#FRAME} bytes)" >&2
+    line=$(tail -1 "$TMP/count"); echo "  run $r/$RUNS ws: $line (frame ${#FRAME} bytes)$(cpu_stop ws)" >&2
     echo "$line" | sed 's/.*frames\/s //' >> "$TMP/runs.ws"
   done
   C=$(median < "$TMP/runs.chorus"); W=$(median < "$TMP/runs.ws")
