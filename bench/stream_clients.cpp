@@ -25,6 +25,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <deque>
+#include <cctype>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -197,38 +199,51 @@ bool consume(conn& c, OnText on_text) {
 double seconds_since(steady::time_point t) { return std::chrono::duration<double>(steady::now() - t).count(); }
 
 // Opens the connections and upgrades them; returns them with `epfd` watching each.
+// An upgrade refused as overloaded (503/429, as a server answers during a burst
+// of new sessions) is tried again after its Retry-After, as a client would;
+// any other refusal ends the run.
 std::vector<conn> connect_all(const options& o, int epfd) {
   std::vector<conn> conns(o.connections);
-  std::size_t next = 0, upgraded = 0, pending = 0;
+  std::size_t next = 0, upgraded = 0, pending = 0, retries = 0;
+  std::deque<std::pair<steady::time_point, std::size_t>> again;  // (when, index), in time order per delay
   std::vector<epoll_event> events(1024);
   auto start = steady::now();
+  auto open = [&](std::size_t i) {
+    auto& c = conns[i];
+    c = conn{};
+    c.fd = open_socket(o.sources[i % o.sources.size()], o.port);
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN;
+    ev.data.u64 = i;
+    if (::epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, &ev) != 0)
+      die("epoll_ctl");
+    ++pending;
+  };
   while (upgraded < conns.size()) {
-    while (next < conns.size() && pending < 512) {
-      auto& c = conns[next];
-      c.fd = open_socket(o.sources[next % o.sources.size()], o.port);
-      epoll_event ev{};
-      ev.events = EPOLLOUT | EPOLLIN;
-      ev.data.u64 = next;
-      if (::epoll_ctl(epfd, EPOLL_CTL_ADD, c.fd, &ev) != 0)
-        die("epoll_ctl");
-      ++next;
-      ++pending;
+    auto now = steady::now();
+    while (!again.empty() && again.front().first <= now && pending < 512) {
+      open(again.front().second);
+      again.pop_front();
     }
-    int n = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()), 1000);
+    while (next < conns.size() && pending < 512 && again.size() < 512)
+      open(next++);
+    int n = ::epoll_wait(epfd, events.data(), static_cast<int>(events.size()), 100);
     if (seconds_since(start) > o.timeout_seconds)
-      die("timed out connecting: " + std::to_string(upgraded) + " of " + std::to_string(conns.size()) + " upgraded");
+      die("timed out connecting: " + std::to_string(upgraded) + " of " + std::to_string(conns.size()) +
+          " upgraded, " + std::to_string(retries) + " retried");
     for (int i = 0; i < n; ++i) {
-      auto& c = conns[events[static_cast<std::size_t>(i)].data.u64];
+      auto idx = events[static_cast<std::size_t>(i)].data.u64;
+      auto& c = conns[idx];
       if (events[static_cast<std::size_t>(i)].events & (EPOLLERR | EPOLLHUP))
         die("connection failed during the handshake");
       if (!c.open && (events[static_cast<std::size_t>(i)].events & EPOLLOUT)) {
         c.open = true;
-        auto req = upgrade_request(o, events[static_cast<std::size_t>(i)].data.u64);
+        auto req = upgrade_request(o, idx);
         if (::write(c.fd, req.data(), req.size()) != static_cast<ssize_t>(req.size()))
           die("write upgrade");
         epoll_event ev{};
         ev.events = EPOLLIN;
-        ev.data.u64 = events[static_cast<std::size_t>(i)].data.u64;
+        ev.data.u64 = idx;
         ::epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, &ev);
       }
       if (events[static_cast<std::size_t>(i)].events & EPOLLIN) {
@@ -241,6 +256,21 @@ std::vector<conn> connect_all(const options& o, int epfd) {
           auto end = c.in.find("\r\n\r\n");
           if (end == std::string::npos)
             continue;
+          if (c.in.compare(0, 12, "HTTP/1.1 503") == 0 || c.in.compare(0, 12, "HTTP/1.1 429") == 0) {
+            double wait_s = 1;
+            auto lower = c.in.substr(0, end);
+            for (auto& ch : lower)
+              ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (auto h = lower.find("\r\nretry-after:"); h != std::string::npos)
+              wait_s = std::clamp(std::atof(lower.c_str() + h + 15), 0.05, 30.0);
+            ::epoll_ctl(epfd, EPOLL_CTL_DEL, c.fd, nullptr);
+            ::close(c.fd);
+            c.fd = -1;
+            --pending;
+            ++retries;
+            again.emplace_back(steady::now() + std::chrono::milliseconds(static_cast<long>(wait_s * 1000)), idx);
+            continue;
+          }
           if (c.in.compare(0, 12, "HTTP/1.1 101") != 0)
             die("upgrade refused: " + c.in.substr(0, c.in.find("\r\n")));
           c.in.erase(0, end + 4);
@@ -252,7 +282,8 @@ std::vector<conn> connect_all(const options& o, int epfd) {
       }
     }
   }
-  std::printf("connected %zu in %.2f s\n", conns.size(), seconds_since(start));
+  std::printf("connected %zu in %.2f s (%zu upgrades refused as overloaded and tried again)\n", conns.size(),
+              seconds_since(start), retries);
   std::fflush(stdout);
   return conns;
 }

@@ -167,7 +167,8 @@ std::string http_error(int status, const std::string& error) {
   auto body = nlohmann::json{{"error", error}}.dump();
   auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
   return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason.data(), reason.size()) +
-         "\r\nServer: chorus\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: " +
+         "\r\nServer: chorus\r\n" + (status == 503 ? "Retry-After: 1\r\n" : "") +
+         "Content-Type: application/json; charset=utf-8\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
 }
 

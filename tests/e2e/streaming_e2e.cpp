@@ -116,6 +116,24 @@ TEST_F(Streaming, InstanceAdvertisesTheStreamingUrl) {
   EXPECT_EQ(v2["configuration"]["urls"]["streaming"], expected);
 }
 
+// streaming.max_connections: beyond it a new stream is refused with 503, a JSON
+// error and Retry-After (clients back off and try again); a freed place is reused.
+TEST_F(Streaming, ConnectionsBeyondTheCapAreRefusedWithRetryAfter) {
+  start({{"CHORUS_STREAMING_MAX_CONNECTIONS", "2"}});
+  auto alice = user("alice");
+  auto one = ws_as(alice, "?stream=public");
+  auto two = sse("/api/v1/streaming/public", auth(alice));
+  ASSERT_EQ(one->status(), 101);
+  ASSERT_EQ(two->status(), 200);
+  auto three = ws_as(alice, "?stream=public");
+  EXPECT_EQ(three->status(), 503);
+  EXPECT_EQ(nlohmann::json::parse(three->body(), nullptr, false)["error"], "Too many streaming connections");
+  EXPECT_EQ(three->response_header("retry-after"), "1");
+  one.reset();  // closes: its place is free again once the server saw the close
+  ASSERT_TRUE(wait_until([&] { return ws_as(alice, "?stream=public")->status() == 101; }, 10s))
+    << "a freed place was never reused";
+}
+
 TEST_F(Streaming, AuthenticationErrorsAsMastodon) {
   start();
   auto alice = user("alice");
