@@ -133,6 +133,7 @@ const std::vector<option>& options() {
     CHORUS_INT("jobs.prefetch", jobs.prefetch, 0, 100'000, "jobs each pool claims ahead of its free slots, held in a local queue so that one claim brings many (0: none)"),
     CHORUS_INT("jobs.backoff_base_ms", jobs.backoff_base_ms, 1, 86'400'000, "retry delay ceiling after the first failure (doubles per attempt, full jitter)"),
     CHORUS_INT("jobs.backoff_cap_ms", jobs.backoff_cap_ms, 1, 86'400'000, "largest retry delay ceiling"),
+    CHORUS_STR("moderation.image_url", moderation.image_url, "base URL of the NSFW image detector (ml/nsfw-detector, POST /v1/classify); scripts/up starts the bundled one when unset"),
     CHORUS_INT("feed.max_live", feed.max_live, 1, 100'000'000, "live feed actors per node (LRU passivation beyond)"),
     CHORUS_INT("feed.idle_ms", feed.idle_ms, 1, 86'400'000, "passivate a feed unused this long"),
     CHORUS_INT("feed.cache_size", feed.cache_size, 20, 100'000, "home timeline entries kept per user (memory and Redis)"),
@@ -241,6 +242,10 @@ void validate(const config& c) {
   static const char* levels[] = {"debug", "info", "warn", "warning", "error"};
   if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
     throw config_error("log.level", "config key 'log.level': expected debug, info, warn or error, got '" + c.log_level + "'");
+  const auto& img = c.moderation.image_url;
+  if (!img.empty() && img.rfind("http://", 0) != 0 && img.rfind("https://", 0) != 0)
+    throw config_error("moderation.image_url",
+                       "config key 'moderation.image_url': expected an http:// or https:// URL, got '" + img + "'");
   parse_job_queues(c.jobs.queues);
   const auto& r = c.ratelimit;
   rate_policies(r);

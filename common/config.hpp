@@ -106,6 +106,11 @@ struct trends_config {
   int seed_limit = 5'000;
 };
 
+// Content moderation (issue #15). Other helpers add the text pipeline's keys here.
+struct moderation_config {
+  std::string image_url;              // NSFW detector base URL (ml/nsfw-detector); empty: scripts/up starts the bundled one
+};
+
 struct jobs_config {
   std::string queues = "default:8,feeds:32,notifications:8,maintenance:2";  // worker pools: queue:concurrency, comma-separated
   int poll_ms = 5'000;                // safety-net poll of each pool (wake-ups come from NOTIFY)
@@ -156,6 +161,7 @@ struct config {
   feed_config feed;
   streaming_config streaming;
   cluster_config cluster;
+  moderation_config moderation;
   pg_config pg;
   redis_config redis;
   int actor_threads = 0;              // 0 = max(2, hardware concurrency)

@@ -14,6 +14,12 @@ CHORUS_PACKAGES=(
   postgresql-15 redis-server
 )
 
+# Node.js for the bundled NSFW detector (ml/nsfw-detector) and the test clients
+# (tests/clients): Debian's `nodejs` and `npm` (Node 18.17 or later), installed
+# only when `node` or `npm` is missing, so a NodeSource nodejs (which carries its
+# own npm and conflicts with Debian's) is kept.
+CHORUS_NODE_PACKAGES=(nodejs npm)
+
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
@@ -139,4 +145,53 @@ redis_stop() {
   kill "$REDIS_PID" 2>/dev/null || true
   wait "$REDIS_PID" 2>/dev/null || true
   REDIS_PID=
+}
+
+ensure_node() {
+  command -v node >/dev/null && command -v npm >/dev/null || ensure_packages "${CHORUS_NODE_PACKAGES[@]}"
+}
+
+# npm_ci DIR — `npm ci` from DIR's package-lock.json when node_modules is missing or
+# the lock file changed since the last install (a stamp holds its hash).
+npm_ci() {
+  local dir="$1" stamp="$1/node_modules/.chorus-lock.sha256" want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  say "npm ci in ${dir#"$CHORUS_ROOT"/} (from its package-lock.json)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $dir"
+  echo "$want" > "$stamp"
+}
+
+# detector_start LOGFILE — starts the bundled NSFW detector (ml/nsfw-detector) on a
+# free loopback port, waits up to 120 s for GET /health to answer 200, and sets
+# DETECTOR_PID and DETECTOR_URL. Dies if it exits or does not become healthy.
+detector_start() {
+  local logf="$1" port attempt
+  local dir="$CHORUS_ROOT/ml/nsfw-detector"
+  npm_ci "$dir"
+  for attempt in 1 2 3 4 5; do
+    port="$(free_port)"
+    HOST=127.0.0.1 PORT="$port" node "$dir/server.mjs" >>"$logf" 2>&1 &
+    DETECTOR_PID=$!
+    DETECTOR_URL="http://127.0.0.1:$port"
+    local deadline=$(( SECONDS + 120 ))
+    while [ $SECONDS -lt $deadline ]; do
+      if curl -fsS -o /dev/null --max-time 2 "$DETECTOR_URL/health" 2>/dev/null; then
+        return 0
+      fi
+      kill -0 "$DETECTOR_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    detector_stop
+    grep -q EADDRINUSE "$logf" 2>/dev/null || break  # only a lost port race is worth another try
+  done
+  tail -20 "$logf" >&2
+  die "the NSFW detector did not become healthy (log: $logf)"
+}
+
+detector_stop() {
+  [ -n "${DETECTOR_PID:-}" ] || return 0
+  kill "$DETECTOR_PID" 2>/dev/null || true
+  wait "$DETECTOR_PID" 2>/dev/null || true
+  DETECTOR_PID=
 }

@@ -116,79 +116,133 @@ bool check_json(const nlohmann::json& j, const std::string& field, const respond
 
 } // namespace
 
-bool parse_multipart(std::string_view body, std::string_view boundary,
-                     std::vector<std::pair<std::string, std::string>>& fields, std::vector<upload>& files) {
-  constexpr std::size_t max_parts = 1000;
-  if (boundary.empty() || boundary.size() > 200)
-    return false;
-  std::string delim = "--" + std::string(boundary);
-  // The first delimiter opens the body or follows a preamble on its own line.
-  std::size_t pos;
-  if (body.compare(0, delim.size(), delim) == 0) {
-    pos = delim.size();
-  } else {
-    auto at = body.find("\r\n" + delim);
-    if (at == std::string_view::npos)
-      return false;
-    pos = at + 2 + delim.size();
-  }
-  std::string next = "\r\n" + delim;
-  for (std::size_t parts = 0;; ++parts) {
-    if (body.compare(pos, 2, "--") == 0)
-      return true;  // close delimiter; an epilogue is ignored
-    if (parts == max_parts)
-      return false;
-    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t'))
-      ++pos;  // transport padding
-    if (body.compare(pos, 2, "\r\n") != 0)
-      return false;
-    pos += 2;
-    auto head_end = body.find("\r\n\r\n", pos);
-    // A part without headers starts its content right away.
-    std::string_view head;
-    if (body.compare(pos, 2, "\r\n") == 0) {
-      pos += 2;
-    } else {
-      if (head_end == std::string_view::npos)
-        return false;
-      head = body.substr(pos, head_end - pos);
-      pos = head_end + 4;
-    }
-    auto content_end = body.find(next, pos);
-    if (content_end == std::string_view::npos)
-      return false;
-    auto content = body.substr(pos, content_end - pos);
-    pos = content_end + next.size();
+namespace {
 
+// RFC 2046 5.1.1: 1–70 of DIGIT / ALPHA / '()+_,-./:=? and space, not ending in space.
+bool valid_boundary(std::string_view b) {
+  if (b.empty() || b.size() > multipart_limits::boundary || b.back() == ' ')
+    return false;
+  for (unsigned char c : b)
+    if (!std::isalnum(c) && std::string_view("'()+_,-./:=? ").find(static_cast<char>(c)) == std::string_view::npos)
+      return false;
+  return true;
+}
+
+// After a "--boundary" at `at`: the length of what ends the delimiter line
+// (transport padding, then CRLF), or of the close delimiter's "--"; 0 when the
+// bytes there do not end a delimiter (the boundary text only begins a longer
+// line, or the body ends).
+std::size_t delimiter_end(std::string_view body, std::size_t at, bool& close) {
+  close = body.compare(at, 2, "--") == 0;
+  if (close)
+    return 2;
+  std::size_t i = at;
+  while (i < body.size() && (body[i] == ' ' || body[i] == '\t'))
+    ++i;
+  return body.compare(i, 2, "\r\n") == 0 ? i + 2 - at : 0;
+}
+
+bool fail(std::string* why, const char* reason) {
+  if (why)
+    *why = reason;
+  return false;
+}
+
+bool is_token_char(unsigned char c) {
+  return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+} // namespace
+
+bool parse_multipart(std::string_view body, std::string_view boundary,
+                     std::vector<std::pair<std::string, std::string>>& fields, std::vector<upload>& files,
+                     std::string* why, bool file_bytes) {
+  if (!valid_boundary(boundary))
+    return fail(why, "the boundary must be 1 to 70 characters of RFC 2046's set");
+  const std::string delim = "\r\n--" + std::string(boundary);
+  // The first delimiter opens the body, or follows a preamble (ignored) on its own line.
+  const std::string_view dash = std::string_view(delim).substr(2);
+  std::size_t pos = 0;
+  bool close = false;
+  for (std::size_t at = body.compare(0, dash.size(), dash) == 0 ? 0 : std::string_view::npos;;) {
+    if (at == std::string_view::npos) {
+      auto crlf = body.find(delim);
+      if (crlf == std::string_view::npos)
+        return fail(why, "the body holds no delimiter of the boundary the Content-Type names");
+      at = crlf + 2;
+    }
+    if (auto n = delimiter_end(body, at + dash.size(), close)) {
+      pos = at + dash.size() + n;
+      break;
+    }
+    auto crlf = body.find(delim, at);
+    if (crlf == std::string_view::npos)
+      return fail(why, "the body holds no delimiter of the boundary the Content-Type names");
+    at = crlf + 2;
+  }
+  for (std::size_t parts = 0; !close; ++parts) {
+    if (parts == multipart_limits::parts)
+      return fail(why, "too many parts");
+    // Header block: lines up to an empty line, bounded in bytes and in count.
     std::optional<std::string> name, filename;
     std::string type;
-    for (std::size_t line = 0; line < head.size();) {
-      auto eol = head.find("\r\n", line);
+    bool disposition = false;
+    for (std::size_t lines = 0, start = pos;; ++lines) {
+      // Look no further than the block may reach, so a hostile part costs O(limit).
+      auto window = body.substr(pos, multipart_limits::header_bytes + 2 - std::min(pos - start, multipart_limits::header_bytes));
+      auto eol = window.find("\r\n");
       if (eol == std::string_view::npos)
-        eol = head.size();
-      auto h = head.substr(line, eol - line);
-      line = eol + 2;
-      auto colon = h.find(':');
-      if (colon == std::string_view::npos)
-        return false;
-      auto hname = lower_ascii(trim(h.substr(0, colon)));
-      auto hvalue = trim(h.substr(colon + 1));
+        return fail(why, pos + window.size() < body.size() ? "a part's header block is too long"
+                                                           : "the body ends inside a part's header block");
+      eol += pos;
+      auto line = body.substr(pos, eol - pos);
+      pos = eol + 2;
+      if (line.empty())
+        break;
+      if (lines == multipart_limits::header_lines)
+        return fail(why, "a part has too many header fields");
+      auto colon = line.find(':');
+      if (colon == 0 || colon == std::string_view::npos)
+        return fail(why, "a part's header line is not a header field");
+      for (unsigned char c : line.substr(0, colon))
+        if (!is_token_char(c))
+          return fail(why, "a part's header field name is malformed (or a folded line)");
+      if (line.find('\r') != std::string_view::npos || line.find('\n') != std::string_view::npos)
+        return fail(why, "a part's header line holds a bare CR or LF");
+      auto hname = lower_ascii(line.substr(0, colon));
+      auto hvalue = trim(line.substr(colon + 1));
       if (hname == "content-disposition") {
+        if (disposition)
+          return fail(why, "a part has two Content-Disposition fields");
+        disposition = true;
         if (lower_ascii(trim(hvalue.substr(0, hvalue.find(';')))) != "form-data")
-          return false;
+          return fail(why, "a part's Content-Disposition is not form-data");
         name = header_param(hvalue, "name");
         filename = header_param(hvalue, "filename");
       } else if (hname == "content-type") {
         type = std::string(hvalue);
-      }
+      }  // RFC 7578 4.8: any other header field is ignored
     }
     if (!name)
-      return false;  // RFC 7578 4.2: every part names its field
-    if (filename)
-      files.push_back({std::move(*name), std::move(*filename), std::move(type), std::string(content)});
-    else
+      return fail(why, "a part has no Content-Disposition: form-data with a name");  // RFC 7578 4.2
+    // Content runs to the next CRLF--boundary that ends a delimiter line.
+    std::size_t at = pos, n = 0;
+    for (;; ++at) {
+      at = body.find(delim, at);
+      if (at == std::string_view::npos)
+        return fail(why, "the body ends before the closing boundary");
+      if ((n = delimiter_end(body, at + delim.size(), close)))
+        break;
+    }
+    auto content = body.substr(pos, at - pos);
+    pos = at + delim.size() + n;
+    if (!filename)
       fields.emplace_back(std::move(*name), std::string(content));
+    else if (!filename->empty())
+      files.push_back({std::move(*name), std::move(*filename), std::move(type),
+                       file_bytes ? std::string(content) : std::string()});
   }
+  return true;  // an epilogue after the close delimiter is ignored
 }
 
 bool check_target(const request& req, const responder& res) {
@@ -234,13 +288,14 @@ std::optional<nlohmann::json> read_body(const request& req, const responder& res
   } else if (type == "multipart/form-data") {
     auto boundary = header_param(header, "boundary");
     std::vector<upload> uploads;
-    if (!boundary || !parse_multipart(req.body, *boundary, kv, uploads)) {
-      res.fail(errc::bad_request, "Invalid multipart body",
-               boundary ? "the body is not well-formed multipart/form-data" : "the Content-Type has no boundary");
+    std::string why = "the Content-Type has no boundary parameter";
+    // File bytes are copied out of the request only for routes that take uploads.
+    if (!boundary || !parse_multipart(req.body, *boundary, kv, uploads, &why, files != nullptr)) {
+      res.fail(errc::bad_request, "Invalid multipart body", "malformed multipart/form-data: " + why);
       return std::nullopt;
     }
     for (auto& u : uploads)
-      if (!check_field("a file name", u.filename, res) || !check_field("a parameter name", u.field, res))
+      if (!check_field("a parameter name", u.field, res) || !check_field("the file name of '" + u.field + "'", u.filename, res))
         return std::nullopt;
     if (files)
       *files = std::move(uploads);

@@ -127,3 +127,11 @@ TEST(Config, StreamingKeys) {
   EXPECT_THROW(load_config("", {{"CHORUS_STREAMING_SEND_QUEUE", "0"}}), config_error);
   EXPECT_THROW(load_config("", {{"CHORUS_STREAMING_OUTBOX_SIZE", "5"}}), config_error);
 }
+
+TEST(Config, ModerationImageUrl) {
+  EXPECT_EQ(load_config("", {}).moderation.image_url, "") << "unset: scripts/up starts the bundled detector";
+  EXPECT_EQ(load_config("", {{"CHORUS_MODERATION_IMAGE_URL", "http://127.0.0.1:8077"}}).moderation.image_url,
+            "http://127.0.0.1:8077");
+  for (auto bad : {"127.0.0.1:8077", "ftp://x", "file:///etc/passwd"})
+    EXPECT_THROW(load_config("", {{"CHORUS_MODERATION_IMAGE_URL", bad}}), config_error) << bad;
+}
