@@ -61,6 +61,8 @@ struct follow_facts {
   feed::viewer_facts facts{account_id{}};
   std::vector<account_id> indexed;     // its large followees in streams_state::large_index
   std::vector<feed_relation> pending;  // a FIFO (rarely more than one)
+  std::uint32_t failures = 0;          // loads that failed in a row (tried again at a tick, backing off)
+  clock_type::time_point retry_at{};   // when failures > 0
 };
 
 struct streams_state {
@@ -396,7 +398,10 @@ void relation_for(self_ptr self, account_id user, const feed_relation& r) {
 void load_follows(self_ptr self, account_id user) {
   auto& s = self->state;
   auto& ff = s.follows[user];
+  auto failures = ff.failures;
   ff = follow_facts{};
+  ff.failures = failures;
+  ff.retry_at = clock_type::time_point::max();  // not again while this load runs
   ff.gen = ++s.follows_gen;
   ff.facts = feed::viewer_facts{user};
   auto gen = ff.gen;
@@ -414,6 +419,7 @@ void load_follows(self_ptr self, account_id user) {
           return;
         it->second.facts.assign(*snap);
         it->second.loaded = true;
+        it->second.failures = 0;
         reindex(s, user, it->second);
         if (!it->second.facts.follows_above(s.opts.fanout_max_followers)) {
           it->second.slim = true;
@@ -421,10 +427,20 @@ void load_follows(self_ptr self, account_id user) {
         }
         drain_relations(self, user);
       },
-      [user](caf::error& err) {
-        // The user's stream misses its large followees' statuses until it starts again.
-        log::write(log::level::warn, "streams: follows not loaded", {{"user", user.value()},
-                                                                    {"error", description_of(err)}});
+      [self, user, gen](caf::error& err) {
+        // Tried again at a later tick (1 s, 2 s, … 30 s); until then the user's
+        // stream misses its large followees' statuses.
+        auto& s = self->state;
+        auto it = s.follows.find(user);
+        if (it == s.follows.end() || it->second.gen != gen)
+          return;
+        auto& ff = it->second;
+        ++ff.failures;
+        auto wait = std::chrono::seconds(1) * (1u << std::min<std::uint32_t>(ff.failures - 1, 5));
+        ff.retry_at = clock_type::now() + std::min<clock_type::duration>(wait, std::chrono::seconds(30));
+        if (ff.failures == 1 || ff.failures % 10 == 0)
+          log::write(log::level::warn, "streams: follows not loaded, trying again",
+                     {{"user", user.value()}, {"failures", ff.failures}, {"error", description_of(err)}});
       });
 }
 
@@ -778,6 +794,12 @@ void on_tick(self_ptr self) {
     } else
       ++it;
   }
+  std::vector<account_id> reload;
+  for (auto& [user, ff] : s.follows)
+    if (!ff.loaded && ff.failures > 0 && now >= ff.retry_at)
+      reload.push_back(user);
+  for (auto u : reload)
+    load_follows(self, u);
   s.publish();
   self->delayed_send(self, s.opts.tick, tick_atom::value);
 }
