@@ -2,8 +2,8 @@
 // real Postgres pool: the conversation.add/remove jobs change the rows and
 // publish one `conversation` event per changed row to that participant's
 // `direct` stream, rendered once by the installed renderer; a job that runs
-// again publishes nothing. The streams actor is not part of this branch: a
-// sink actor in its role hands the events to the test thread.
+// again publishes nothing. The events go through the real streams actor and
+// Redis (tests/support/live_streams.hpp) to its HTTP boundary.
 #include "actors/conversations/conversations.hpp"
 #include "actors/db/pg_pool.hpp"
 #include "common/ids.hpp"
@@ -13,6 +13,7 @@
 #include "storage/pg/migrate.hpp"
 #include "storage/pg/statuses.hpp"
 #include "support/actors.hpp"
+#include "support/live_streams.hpp"
 #include "support/harness.hpp"
 
 #include <caf/all.hpp>
@@ -27,27 +28,14 @@ namespace pg = chorus::storage::pg;
 
 namespace {
 
-// Stands in for the streams actor: keeps what it is sent.
-struct received {
-  std::mutex mtx;
-  std::vector<user_stream_event> events;
-};
-
-streams_actor::behavior_type sink(streams_actor::pointer, std::shared_ptr<received> to) {
-  return {[to](user_stream_event& e) {
-    std::lock_guard<std::mutex> g(to->mtx);
-    to->events.push_back(std::move(e));
-  }};
-}
-
 struct ConversationsActor : ::testing::Test {
   test::actor_env env;
   test::temp_database db;
   id_generator ids{7};
   std::unique_ptr<pqxx::connection> conn;
-  std::shared_ptr<received> inbox = std::make_shared<received>();
   std::size_t seen = 0;
   pg_pool_actor pool;
+  std::unique_ptr<test::live_streams> streams;
   conversations_actor conversations;
   account_id alice, bob;
   test::actor_stopper stop{env, {}};
@@ -65,11 +53,16 @@ struct ConversationsActor : ::testing::Test {
     po.connection = {db.dsn(), 2, 5000, "conversations_pgtest"};
     po.size = 1;
     pool = spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+    streams = std::make_unique<test::live_streams>(env, pool);
     conversations_options opts;
-    opts.streams = env.sys.spawn(sink, inbox);
+    opts.streams = streams->streams;
     conversations = spawn_conversations(env.sys, opts, pool, ids, env.reg);
-    stop.actors = {caf::actor_cast<caf::actor>(conversations), caf::actor_cast<caf::actor>(pool),
-                   caf::actor_cast<caf::actor>(opts.streams)};
+    stop.actors = {caf::actor_cast<caf::actor>(conversations)};
+    for (auto& a : streams->actors())
+      stop.actors.push_back(a);
+    stop.actors.push_back(caf::actor_cast<caf::actor>(pool));
+    streams->watch(alice);  // as if both had a streaming connection open
+    streams->watch(bob);
   }
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
   status_id direct(account_id who, account_id to, status_id reply = status_id{}) {
@@ -105,17 +98,15 @@ struct ConversationsActor : ::testing::Test {
   // The next `n` events, by user (waits for them with a deadline).
   std::map<std::int64_t, nlohmann::json> events(std::size_t n) {
     std::map<std::int64_t, nlohmann::json> out;
-    auto count = [&] {
-      std::lock_guard<std::mutex> g(inbox->mtx);
-      return inbox->events.size();
-    };
+    auto count = [&] { return streams->capture->size(); };
     EXPECT_TRUE(test::wait_until([&] { return count() >= seen + n; })) << count() - seen << " of " << n << " events";
-    std::lock_guard<std::mutex> g(inbox->mtx);
-    for (; seen < inbox->events.size(); ++seen) {
-      auto& e = inbox->events[seen];
-      EXPECT_EQ(e.streams, std::vector<std::string>{"direct"});
-      EXPECT_EQ(e.ev.event, "conversation");
-      out[e.user.value()] = nlohmann::json::parse(e.ev.payload);
+    auto got = streams->capture->events();
+    for (; seen < got.size(); ++seen) {
+      auto& e = got[seen];
+      EXPECT_EQ(e.keys, std::vector<std::string>{"direct@" + std::to_string(e.user.value())});
+      EXPECT_EQ(e.event, "conversation");
+      EXPECT_GT(e.seq, 0) << "sequenced in the participant's outbox";
+      out[e.user.value()] = nlohmann::json::parse(e.payload);
     }
     return out;
   }

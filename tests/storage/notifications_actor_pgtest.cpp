@@ -2,8 +2,8 @@
 // real Postgres pool: a notify job stores its notifications and publishes each
 // shown one, rendered once by the installed renderer, to the recipient's `user`
 // and `user:notification` streams; filtered ones and a job that runs again
-// publish nothing; bad payloads fail the attempt. The streams actor is not part
-// of this branch: a sink actor in its role hands the events to the test thread.
+// publish nothing; bad payloads fail the attempt. The events go through the real
+// streams actor and Redis (tests/support/live_streams.hpp) to its HTTP boundary.
 #include "actors/db/pg_pool.hpp"
 #include "actors/notifications/notifications.hpp"
 #include "common/ids.hpp"
@@ -13,6 +13,7 @@
 #include "storage/pg/notifications.hpp"
 #include "storage/pg/statuses.hpp"
 #include "support/actors.hpp"
+#include "support/live_streams.hpp"
 #include "support/harness.hpp"
 
 #include <caf/all.hpp>
@@ -27,26 +28,13 @@ namespace pg = chorus::storage::pg;
 
 namespace {
 
-// Stands in for the streams actor: keeps what it is sent.
-struct received {
-  std::mutex mtx;
-  std::vector<user_stream_event> events;
-};
-
-streams_actor::behavior_type sink(streams_actor::pointer, std::shared_ptr<received> to) {
-  return {[to](user_stream_event& e) {
-    std::lock_guard<std::mutex> g(to->mtx);
-    to->events.push_back(std::move(e));
-  }};
-}
-
 struct NotificationsActor : ::testing::Test {
   test::actor_env env;
   test::temp_database db;
   id_generator ids{9};
   std::unique_ptr<pqxx::connection> conn;
-  std::shared_ptr<received> inbox = std::make_shared<received>();
   pg_pool_actor pool;
+  std::unique_ptr<test::live_streams> streams;
   notifications_actor notifications;
   account_id alice, bob, carol;
   test::actor_stopper stop{env, {}};
@@ -67,11 +55,16 @@ struct NotificationsActor : ::testing::Test {
     po.connection = {db.dsn(), 2, 5000, "notifications_pgtest"};
     po.size = 1;
     pool = spawn_pg_pool(env.sys, po, env.reg, &env.metrics);
+    streams = std::make_unique<test::live_streams>(env, pool);
     notifications_options opts;
-    opts.streams = env.sys.spawn(sink, inbox);
+    opts.streams = streams->streams;
     notifications = spawn_notifications(env.sys, opts, pool, env.reg);
-    stop.actors = {caf::actor_cast<caf::actor>(notifications), caf::actor_cast<caf::actor>(pool),
-                   caf::actor_cast<caf::actor>(opts.streams)};
+    stop.actors = {caf::actor_cast<caf::actor>(notifications)};
+    for (auto& a : streams->actors())
+      stop.actors.push_back(a);
+    stop.actors.push_back(caf::actor_cast<caf::actor>(pool));
+    for (auto who : {alice, bob, carol})
+      streams->watch(who);  // as if each had a streaming connection open
   }
   std::int64_t next() { return static_cast<std::int64_t>(ids.next()); }
   status_id post(account_id who) {
@@ -108,10 +101,7 @@ struct NotificationsActor : ::testing::Test {
         .dump();
     }});
   }
-  std::size_t count() {
-    std::lock_guard<std::mutex> g(inbox->mtx);
-    return inbox->events.size();
-  }
+  std::size_t count() { return streams->capture->size(); }
   std::int64_t counter(const std::string& name) { return env.counters("notifications").at(name); }
 };
 
@@ -125,12 +115,13 @@ TEST_F(NotificationsActor, EachShownNotificationIsPublishedOnceToTheRecipientsSt
   ASSERT_FALSE(run(job));
   ASSERT_TRUE(test::wait_until([&] { return count() >= 1; }));
   {
-    std::lock_guard<std::mutex> g(inbox->mtx);
-    auto& e = inbox->events.front();
+    auto e = streams->capture->events().front();
     EXPECT_EQ(e.user, alice);
-    EXPECT_EQ(e.streams, (std::vector<std::string>{"user", "user:notification"}));
-    EXPECT_EQ(e.ev.event, "notification");
-    auto p = nlohmann::json::parse(e.ev.payload);
+    auto a = std::to_string(alice.value());
+    EXPECT_EQ(e.keys, (std::vector<std::string>{"user@" + a, "user:notification@" + a}));
+    EXPECT_EQ(e.event, "notification");
+    EXPECT_GT(e.seq, 0) << "sequenced in alice's outbox";
+    auto p = nlohmann::json::parse(e.payload);
     EXPECT_EQ(p["type"], "favourite");
     EXPECT_EQ(p["to"], alice.value());
     EXPECT_EQ(p["from_loaded"], true);

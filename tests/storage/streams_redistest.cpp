@@ -8,6 +8,7 @@
 #include "storage/redis/streams.hpp"
 #include "support/actors.hpp"
 #include "support/harness.hpp"
+#include "support/live_streams.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 #include <future>
@@ -27,22 +28,7 @@ std::int64_t fresh_account() {
   return static_cast<std::int64_t>(rng() >> 2);
 }
 
-struct capture : stream_sink {
-  std::mutex mtx;
-  std::vector<stream_out> got;
-  void deliver(const stream_out& ev) override {
-    std::lock_guard<std::mutex> g(mtx);
-    got.push_back(ev);
-  }
-  void relation(account_id, account_id, model::relation_verb) override {}
-  std::vector<std::int64_t> seqs() {
-    std::lock_guard<std::mutex> g(mtx);
-    std::vector<std::int64_t> out;
-    for (auto& e : got)
-      out.push_back(e.seq);
-    return out;
-  }
-};
+using capture = test::stream_capture;
 
 } // namespace
 
