@@ -140,10 +140,15 @@ redis_start() {
   die "redis did not start on port $2"
 }
 
+# stop_child PID — stops a child process started by this shell (nothing when PID is empty).
+stop_child() {
+  [ -n "${1:-}" ] || return 0
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
 redis_stop() {
-  [ -n "${REDIS_PID:-}" ] || return 0
-  kill "$REDIS_PID" 2>/dev/null || true
-  wait "$REDIS_PID" 2>/dev/null || true
+  stop_child "${REDIS_PID:-}"
   REDIS_PID=
 }
 
@@ -190,8 +195,6 @@ detector_start() {
 }
 
 detector_stop() {
-  [ -n "${DETECTOR_PID:-}" ] || return 0
-  kill "$DETECTOR_PID" 2>/dev/null || true
-  wait "$DETECTOR_PID" 2>/dev/null || true
+  stop_child "${DETECTOR_PID:-}"
   DETECTOR_PID=
 }
